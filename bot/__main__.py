@@ -1,0 +1,197 @@
+"""The ``watchstander`` command line (SPEC §2)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot.config import Config, ConfigError, Settings, SettingsError, load_config, settings_from_env
+from bot.logs import setup_logging
+
+
+def _settings() -> Settings:
+    try:
+        return settings_from_env()
+    except SettingsError as exc:
+        sys.exit(f"environment: {exc}")
+
+
+def _config(settings: Settings, path: str | None = None) -> Config:
+    try:
+        return load_config(path or settings.config_path)
+    except ConfigError as exc:
+        print(exc.report(), file=sys.stderr)
+        sys.exit(1)
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    path = args.path or os.environ.get("WATCHSTANDER_CONFIG", "./watchstander.yaml")
+    try:
+        config = load_config(path)
+    except ConfigError as exc:
+        print(exc.report())
+        return 1
+    print(f"{path}: OK — {len(config.teams)} team(s), {len(config.people)} people, "
+          f"{len(config.integrations)} integration(s), {len(config.routes)} route(s)")
+    return 0
+
+
+async def _serve(settings: Settings, config: Config, host: str) -> None:
+    from aiohttp import web
+
+    from bot.app import create_bot, prepare_database
+
+    await prepare_database(settings)
+    bot = create_bot(settings, config)
+    runner = web.AppRunner(bot.web, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host=host, port=settings.port).start()
+    print(f"watchstander listening on http://{host}:{settings.port}", file=sys.stderr, flush=True)
+    socket_handler = None
+    if settings.socket_mode:
+        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+        socket_handler = AsyncSocketModeHandler(bot.bolt, settings.slack_app_token)
+        await socket_handler.connect_async()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    if socket_handler is not None:
+        await socket_handler.close_async()
+    await runner.cleanup()
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    settings = _settings()
+    if args.port is not None:
+        settings = settings.model_copy(update={"port": args.port})
+    setup_logging(settings.log_level, settings.log_format,
+                  [settings.slack_bot_token, settings.slack_signing_secret, settings.slack_app_token,
+                   settings.twilio_auth_token, settings.metrics_token])
+    missing = settings.require_serve()
+    if missing:
+        print("cannot start:\n  " + "\n  ".join(missing), file=sys.stderr)
+        return 2
+    config = _config(settings)
+    asyncio.run(_serve(settings, config, args.host))
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from bot.db import migrate
+
+    settings = _settings()
+    asyncio.run(migrate(settings.database_url))
+    print("database is up to date")
+    return 0
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    import sqlite3
+
+    from sqlalchemy.engine import make_url
+
+    settings = _settings()
+    url = make_url(settings.database_url)
+    if url.get_backend_name() != "sqlite" or not url.database:
+        print("backup copies SQLite databases; for PostgreSQL use pg_dump", file=sys.stderr)
+        return 2
+    target = Path(args.path)
+    if target.exists():
+        print(f"{target} exists; refusing to overwrite it", file=sys.stderr)
+        return 2
+    source = sqlite3.connect(f"file:{url.database}?mode=ro", uri=True)
+    dest = sqlite3.connect(target)
+    with dest:
+        source.backup(dest)  # SQLite's online backup API: consistent while the bot keeps writing
+    dest.close()
+    source.close()
+    print(f"backed up {url.database} to {target}")
+    return 0
+
+
+def cmd_manifest(args: argparse.Namespace) -> int:
+    from bot.manifest import render_manifest
+
+    settings = _settings()
+    print(render_manifest(settings.base_public_url, socket=args.socket), end="")
+    return 0
+
+
+def cmd_send_test_alert(args: argparse.Namespace) -> int:
+    settings = _settings()
+    url = args.url or f"http://127.0.0.1:{settings.port}/alerts/generic"
+    token = args.token or os.environ.get("WATCHSTANDER_TEST_TOKEN") or os.environ.get("GENERIC_TOKEN")
+    if not token:
+        print("need a generic integration's token: --token or $GENERIC_TOKEN", file=sys.stderr)
+        return 2
+    payload = {
+        "title": "Watchstander test alert", "severity": args.severity, "service": "watchstander",
+        "description": "A test alert sent by `watchstander send-test-alert`. Acknowledge or resolve it.",
+        "dedup_key": f"test-{os.getpid()}", "labels": {"test": "true"},
+    }
+    req = urllib.request.Request(url, data=json.dumps(payload).encode(), method="POST",
+                                 headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            print(f"{resp.status} {resp.read().decode()}")
+            return 0
+    except urllib.error.HTTPError as exc:
+        print(f"{exc.code} {exc.read().decode()}", file=sys.stderr)
+    except urllib.error.URLError as exc:
+        print(f"cannot reach {url}: {exc.reason}", file=sys.stderr)
+    return 1
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from bot.demo import run_demo
+
+    return asyncio.run(run_demo(verbose=args.verbose))
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="watchstander", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("serve", help="run the bot")
+    s.add_argument("--host", default=os.environ.get("HOST", "0.0.0.0"), help="address to bind (default $HOST or 0.0.0.0)")
+    s.add_argument("--port", type=int, default=None, help="port (default $PORT or 3000)")
+    s.set_defaults(func=cmd_serve)
+    d = sub.add_parser("demo", help="the whole product against local stand-ins of Slack and Twilio")
+    d.add_argument("--verbose", action="store_true", help="also print every Slack API call")
+    d.set_defaults(func=cmd_demo)
+    c = sub.add_parser("check-config", help="validate a config file")
+    c.add_argument("path", nargs="?")
+    c.set_defaults(func=cmd_check_config)
+    t = sub.add_parser("send-test-alert", help="post a sample alert to a running bot")
+    t.add_argument("--severity", default="high")
+    t.add_argument("--url")
+    t.add_argument("--token")
+    t.set_defaults(func=cmd_send_test_alert)
+    m = sub.add_parser("migrate", help="apply database migrations")
+    m.set_defaults(func=cmd_migrate)
+    b = sub.add_parser("backup", help="consistent online copy of the SQLite database")
+    b.add_argument("path")
+    b.set_defaults(func=cmd_backup)
+    mf = sub.add_parser("manifest", help="print the Slack app manifest with PUBLIC_URL filled in")
+    mf.add_argument("--socket", action="store_true", help="the Socket Mode manifest")
+    mf.set_defaults(func=cmd_manifest)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,199 @@
+"""What people (and sources) do to an alert group: acknowledge, resolve, snooze, silence similar.
+
+Each function is safe under concurrency: the state change is a conditional UPDATE, so two people
+clicking Acknowledge at once, or one person clicking twice, yields exactly one acknowledgement.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.alerts.incoming import AlertStatus
+from bot.alerts.models import Alert, AlertEvent, AlertGroup, Silence
+from bot.outbox import enqueue
+
+# Events that also get a short reply in the alert message's thread.
+THREAD_EVENTS = frozenset({
+    "acknowledged", "unacknowledged", "resolved", "snoozed", "silenced_similar", "reopened",
+})
+
+
+@dataclass(frozen=True)
+class ActionOutcome:
+    group: AlertGroup
+    changed: bool
+    reason: str = ""  # why nothing changed, for the person who asked
+
+
+class AlertNotFound(LookupError):
+    pass
+
+
+async def record(session: AsyncSession, group: AlertGroup, kind: str, now: datetime, *, actor: str | None = None,
+                 via: str | None = None, alert: Alert | None = None, **detail: Any) -> AlertEvent:
+    event = AlertEvent(group_id=group.id, alert_id=alert.id if alert else None, at=now, kind=kind,
+                       actor=actor, via=via, detail=detail)
+    session.add(event)
+    has_message = group.silence_id is None or group.posted_version > 0  # silenced at birth: never posted
+    if kind in THREAD_EVENTS and has_message:
+        await session.flush()
+        await enqueue(session, key=f"thread:{event.id}", kind="alert_thread", group_id=group.id,
+                      payload={"event_id": event.id}, now=now)
+    return event
+
+
+def touch(group: AlertGroup, now: datetime) -> None:
+    """Mark the group changed so its Slack message is edited."""
+    group.version += 1
+    group.updated_at = now
+
+
+async def _set_members(session: AsyncSession, group: AlertGroup, status: AlertStatus, now: datetime) -> None:
+    values: dict[str, Any] = {"status": status}
+    if status == AlertStatus.RESOLVED:
+        values["resolved_at"] = now
+    await session.execute(
+        update(Alert).where(Alert.group_id == group.id, Alert.status != AlertStatus.RESOLVED).values(**values)
+    )
+
+
+async def acknowledge_group(session: AsyncSession, group: AlertGroup, now: datetime, *, actor: str,
+                            via: str) -> None:
+    group.status = AlertStatus.ACKNOWLEDGED
+    group.acknowledged_at = now
+    group.acknowledged_by = actor
+    group.acknowledged_via = via
+    group.snoozed_until = None
+    touch(group, now)
+    await _set_members(session, group, AlertStatus.ACKNOWLEDGED, now)
+    await record(session, group, "acknowledged", now, actor=actor, via=via)
+
+
+async def resolve_group(session: AsyncSession, group: AlertGroup, now: datetime, *, actor: str, via: str) -> None:
+    group.status = AlertStatus.RESOLVED
+    group.resolved_at = now
+    group.resolved_by = actor
+    group.resolved_via = via
+    group.snoozed_until = None
+    touch(group, now)
+    await _set_members(session, group, AlertStatus.RESOLVED, now)
+    await record(session, group, "resolved", now, actor=actor, via=via)
+
+
+async def _claim(session: AsyncSession, group_id: int, allowed: tuple[AlertStatus, ...], values: dict[str, Any],
+                 now: datetime) -> AlertGroup | None:
+    """Conditionally move a group out of ``allowed`` states; None if someone else got there first."""
+    result = await session.execute(
+        update(AlertGroup)
+        .where(AlertGroup.id == group_id, AlertGroup.status.in_(allowed))
+        .values(version=AlertGroup.version + 1, updated_at=now, **values)
+        .execution_options(synchronize_session=False)
+    )
+    group = await session.get(AlertGroup, group_id, populate_existing=True)
+    if group is None:
+        raise AlertNotFound(f"alert #{group_id} does not exist")
+    return group if result.rowcount == 1 else None  # type: ignore[attr-defined]
+
+
+async def _load(session: AsyncSession, group_id: int) -> AlertGroup:
+    group = await session.get(AlertGroup, group_id)
+    if group is None:
+        raise AlertNotFound(f"alert #{group_id} does not exist")
+    return group
+
+
+def _already(group: AlertGroup) -> str:
+    if group.status == AlertStatus.RESOLVED:
+        return "already resolved"
+    return "already acknowledged"
+
+
+async def acknowledge(session: AsyncSession, group_id: int, *, actor: str, via: str, now: datetime) -> ActionOutcome:
+    group = await _claim(session, group_id, (AlertStatus.FIRING,), {
+        "status": AlertStatus.ACKNOWLEDGED, "acknowledged_at": now, "acknowledged_by": actor,
+        "acknowledged_via": via, "snoozed_until": None,
+    }, now)
+    if group is None:
+        group = await _load(session, group_id)
+        return ActionOutcome(group, False, _already(group))
+    await _set_members(session, group, AlertStatus.ACKNOWLEDGED, now)
+    await record(session, group, "acknowledged", now, actor=actor, via=via)
+    return ActionOutcome(group, True)
+
+
+async def unacknowledge(session: AsyncSession, group_id: int, *, actor: str, via: str,
+                        now: datetime) -> ActionOutcome:
+    group = await _claim(session, group_id, (AlertStatus.ACKNOWLEDGED,), {
+        "status": AlertStatus.FIRING, "acknowledged_at": None, "acknowledged_by": None, "acknowledged_via": None,
+    }, now)
+    if group is None:
+        group = await _load(session, group_id)
+        return ActionOutcome(group, False, "not acknowledged" if group.status == AlertStatus.FIRING
+                             else "already resolved")
+    await _set_members(session, group, AlertStatus.FIRING, now)
+    await record(session, group, "unacknowledged", now, actor=actor, via=via)
+    return ActionOutcome(group, True)
+
+
+async def resolve(session: AsyncSession, group_id: int, *, actor: str, via: str, now: datetime) -> ActionOutcome:
+    group = await _claim(session, group_id, (AlertStatus.FIRING, AlertStatus.ACKNOWLEDGED), {
+        "status": AlertStatus.RESOLVED, "resolved_at": now, "resolved_by": actor, "resolved_via": via,
+        "snoozed_until": None,
+    }, now)
+    if group is None:
+        return ActionOutcome(await _load(session, group_id), False, "already resolved")
+    await _set_members(session, group, AlertStatus.RESOLVED, now)
+    await record(session, group, "resolved", now, actor=actor, via=via)
+    return ActionOutcome(group, True)
+
+
+async def snooze(session: AsyncSession, group_id: int, *, actor: str, via: str, duration: timedelta,
+                 now: datetime) -> ActionOutcome:
+    """Quiet a firing alert until ``now + duration``; it notifies again when the snooze ends."""
+    until = now + duration
+    group = await _claim(session, group_id, (AlertStatus.FIRING,), {"snoozed_until": until}, now)
+    if group is None:
+        group = await _load(session, group_id)
+        return ActionOutcome(group, False, _already(group))
+    await record(session, group, "snoozed", now, actor=actor, via=via, until=until.isoformat(),
+                 minutes=int(duration.total_seconds() // 60))
+    return ActionOutcome(group, True)
+
+
+def similar_matchers(alert: Alert) -> dict[str, str]:
+    """What "similar" means: same alert name, and same service when the alert names one."""
+    matchers = {"alertname": alert.labels.get("alertname", alert.title)}
+    service = alert.service or alert.labels.get("service")
+    if service:
+        matchers["service"] = service
+    return matchers
+
+
+async def silence_similar(session: AsyncSession, group_id: int, *, actor: str, duration: timedelta,
+                          now: datetime) -> tuple[ActionOutcome, Silence]:
+    group = await _load(session, group_id)
+    first = await session.scalar(select(Alert).where(Alert.group_id == group.id).order_by(Alert.id).limit(1))
+    if first is None:
+        raise AlertNotFound(f"alert #{group_id} has no alerts")
+    silence = await create_silence(session, matchers=similar_matchers(first), duration=duration, actor=actor,
+                                   now=now, reason=f"similar to alert #{group.id}")
+    if group.status != AlertStatus.RESOLVED and group.silence_id is None:
+        group.silence_id = silence.id
+        touch(group, now)
+    await record(session, group, "silenced_similar", now, actor=actor, via="slack", silence_id=silence.id,
+                 until=silence.ends_at.isoformat(), matchers=silence.matchers)
+    return ActionOutcome(group, True), silence
+
+
+async def create_silence(session: AsyncSession, *, matchers: dict[str, str], duration: timedelta, actor: str,
+                         now: datetime, reason: str = "") -> Silence:
+    silence = Silence(matchers=matchers, starts_at=now, ends_at=now + duration, created_by=actor,
+                      created_at=now, reason=reason)
+    session.add(silence)
+    await session.flush()
+    return silence

@@ -1,0 +1,24 @@
+"""Prometheus metrics, in a registry per app instance (tests run several apps in one process)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.alerts_received = Counter(
+            "watchstander_alerts_received", "Alerts received from sources", ["source", "severity"],
+            registry=self.registry)
+        self.webhook_rejected = Counter(
+            "watchstander_webhook_rejected", "Alert webhooks refused", ["source", "status"], registry=self.registry)
+        self.notifications = Counter(
+            "watchstander_notifications_sent", "Notifications sent", ["channel", "kind"], registry=self.registry)
+        self.slack_errors = Counter(
+            "watchstander_slack_api_errors", "Slack Web API errors", ["method", "error"], registry=self.registry)
+        self.request_latency = Histogram(
+            "watchstander_http_request_duration_seconds", "HTTP request latency", ["route", "method"],
+            registry=self.registry, buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+        self.open_alerts = Gauge(
+            "watchstander_open_alert_groups", "Alert groups not yet resolved", registry=self.registry)

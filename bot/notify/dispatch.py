@@ -1,0 +1,297 @@
+"""Sends what the database says must be shown: alert messages and queued notifications.
+
+The domain only writes rows (``AlertGroup.version`` above ``posted_version``, ``OutboxMessage``);
+this loop turns them into Slack calls (and, through handlers, SMS). Work is claimed with a lease,
+so a crash mid-send is retried after restart, and several replicas never pick the same row.
+Because it works from the database, a ``kill -9`` right after a webhook's 202 loses nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import selectinload
+
+from bot.alerts.models import AlertEvent, AlertGroup, Silence
+from bot.clock import Clock
+from bot.db import transaction
+from bot.metrics import Metrics
+from bot.outbox import OutboxMessage
+from bot.slack.blocks.alert import AlertMessage, alert_blocks, fallback_text, metadata, thread_text
+from bot.slack.client import RateLimited, SlackError, slack_error
+from bot.slack.ids import METADATA_EVENT
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(seconds=60)
+BATCH = 50
+MAX_ATTEMPTS = 8
+POLL_SECONDS = 2.0  # only for work other replicas enqueue; in-process changes wake us at once
+
+
+class Deferred(Exception):
+    """Not an error: the message cannot go yet (its parent post is not out); try again soon."""
+
+
+@dataclass(frozen=True)
+class RenderContext:
+    zone: ZoneInfo
+    names: Mapping[str, str]
+    playbook_url: Callable[[str], str | None]
+    playbook_name: Callable[[str], str | None]
+
+
+OutboxHandler = Callable[[OutboxMessage], Awaitable[dict[str, Any]]]
+
+
+def _backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(2 ** attempts, 300))
+
+
+class Dispatcher:
+    def __init__(self, *, sessions: async_sessionmaker[AsyncSession], client: AsyncWebClient, clock: Clock,
+                 render: RenderContext, metrics: Metrics) -> None:
+        self._sessions = sessions
+        self._client = client
+        self._clock = clock
+        self._render = render
+        self._metrics = metrics
+        self._wake = asyncio.Event()
+        self._paused: dict[str, datetime] = {}
+        self._lock = asyncio.Lock()
+        self.handlers: dict[str, OutboxHandler] = {"alert_thread": self._send_thread_reply}
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Send due work whenever woken, and every few seconds for other replicas' work."""
+        while True:
+            try:
+                await self.flush()
+            except Exception:  # the loop must outlive any one bad row; the row records its error
+                log.exception("dispatcher pass failed")
+            try:
+                await asyncio.wait_for(self._wake.wait(), POLL_SECONDS)
+            except TimeoutError:
+                pass
+            self._wake.clear()
+
+    async def flush(self) -> int:
+        """Do all work that is due now; returns how many items were handled."""
+        async with self._lock:
+            total = 0
+            while True:
+                n = await self._sync_groups() + await self._send_outbox()
+                if n == 0:
+                    return total
+                total += n
+
+    # --- alert messages ------------------------------------------------------------------------
+
+    async def _claim_groups(self, now: datetime) -> list[int]:
+        due = (
+            (AlertGroup.version > AlertGroup.posted_version)
+            & or_(AlertGroup.slack_ts.is_not(None), AlertGroup.silence_id.is_(None))
+            & or_(AlertGroup.sync_claimed_until.is_(None), AlertGroup.sync_claimed_until <= now)
+        )
+        async with transaction(self._sessions) as s:
+            query = select(AlertGroup.id).where(due).order_by(AlertGroup.id).limit(BATCH)
+            if s.bind.dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            ids = list(await s.scalars(query))
+            if ids:
+                await s.execute(update(AlertGroup).where(AlertGroup.id.in_(ids))
+                                .values(sync_claimed_until=now + LEASE))
+        return ids
+
+    async def _sync_groups(self) -> int:
+        now = self._clock.now()
+        ids = await self._claim_groups(now)
+        if not ids:
+            return 0
+        async with self._sessions() as s:
+            rows = await s.execute(select(AlertGroup.id, AlertGroup.channel).where(AlertGroup.id.in_(ids)))
+            by_channel: dict[str, list[int]] = defaultdict(list)
+            for gid, channel in rows:
+                by_channel[channel].append(gid)
+        await asyncio.gather(*(self._sync_channel(ch, gids) for ch, gids in by_channel.items()))
+        return len(ids)
+
+    async def _sync_channel(self, channel: str, group_ids: list[int]) -> None:
+        for gid in group_ids:
+            paused = self._paused.get(channel)
+            now = self._clock.now()
+            if paused and paused > now:
+                await self._release(gid, paused, None, count_attempt=False)
+                continue
+            try:
+                await self._sync_group(gid)
+            except RateLimited as exc:
+                until = now + timedelta(seconds=exc.retry_after or 1)
+                self._paused[channel] = until
+                await self._release(gid, until, "ratelimited", count_attempt=False)
+            except SlackError as exc:
+                self._metrics.slack_errors.labels(exc.method, exc.code).inc()
+                log.warning("could not show alert group %s in Slack: %s", gid, exc)
+                await self._release(gid, None, exc.code, count_attempt=True)
+
+    async def _release(self, gid: int, until: datetime | None, error: str | None, *, count_attempt: bool) -> None:
+        async with transaction(self._sessions) as s:
+            group = await s.get_one(AlertGroup, gid)
+            if count_attempt:
+                group.sync_attempts += 1
+            group.sync_claimed_until = until or self._clock.now() + _backoff(group.sync_attempts)
+            group.sync_error = error
+
+    async def _load_message(self, s: AsyncSession, gid: int) -> AlertMessage:
+        group = await s.scalar(
+            select(AlertGroup).where(AlertGroup.id == gid).options(selectinload(AlertGroup.alerts))
+        )
+        assert group is not None
+        silence = await s.get(Silence, group.silence_id) if group.silence_id else None
+        r = self._render
+        return AlertMessage(
+            group=group, alerts=group.alerts, zone=r.zone, names=r.names,
+            playbook_name=r.playbook_name(group.playbook) if group.playbook else None,
+            playbook_url=r.playbook_url(group.playbook) if group.playbook else None,
+            silenced_until=silence.ends_at if silence and not silence.ended_early_at else None,
+        )
+
+    async def _sync_group(self, gid: int) -> None:
+        async with self._sessions() as s:
+            msg = await self._load_message(s, gid)
+        group = msg.group
+        version = group.version
+        blocks = [b.to_dict() for b in alert_blocks(msg)]
+        text = fallback_text(msg)
+        ts, channel_id = group.slack_ts, group.slack_channel_id
+        if ts and channel_id:
+            try:
+                await self._call("chat_update", channel=channel_id, ts=ts, blocks=blocks, text=text)
+            except SlackError as exc:
+                if exc.code != "message_not_found":
+                    raise
+                ts = None  # someone deleted it: post it again
+        if not ts:
+            found = await self._find_posted(group) if group.sync_attempts or group.slack_channel_id else None
+            if found:
+                channel_id, ts = found
+                await self._call("chat_update", channel=channel_id, ts=ts, blocks=blocks, text=text)
+            else:
+                resp = await self._post(group.channel, blocks=blocks, text=text, metadata=metadata(gid),
+                                        unfurl_links=False, unfurl_media=False)
+                channel_id, ts = resp["channel"], resp["ts"]
+                self._metrics.notifications.labels("slack", "alert").inc()
+        async with transaction(self._sessions) as s:
+            await s.execute(
+                update(AlertGroup).where(AlertGroup.id == gid).values(
+                    slack_ts=ts, slack_channel_id=channel_id, sync_claimed_until=None, sync_attempts=0,
+                    sync_error=None, posted_version=version,
+                )
+            )
+
+    async def _post(self, channel: str, **kwargs: Any) -> Any:
+        try:
+            return await self._call("chat_postMessage", channel=channel, **kwargs)
+        except SlackError as exc:
+            if exc.code != "not_in_channel":
+                raise
+        await self._call("conversations_join", channel=channel)  # public channels only; else invite the bot
+        return await self._call("chat_postMessage", channel=channel, **kwargs)
+
+    async def _find_posted(self, group: AlertGroup) -> tuple[str, str] | None:
+        """After a crash between posting and recording, find our message instead of posting twice."""
+        channel = group.slack_channel_id or group.channel
+        try:
+            resp = await self._call("conversations_history", channel=channel, limit=200,
+                                    include_all_metadata=True, oldest=str(group.created_at.timestamp() - 60))
+        except SlackError:
+            return None
+        for m in resp.get("messages", []):
+            meta = m.get("metadata") or {}
+            if meta.get("event_type") == METADATA_EVENT and meta.get("event_payload", {}).get("group_id") == group.id:
+                return resp.get("channel") or channel, m["ts"]
+        return None
+
+    async def _call(self, method: str, **kwargs: Any) -> Any:
+        try:
+            return await getattr(self._client, method)(**kwargs)
+        except SlackApiError as exc:
+            err = slack_error(method.replace("_", "."), exc)
+            self._metrics.slack_errors.labels(err.method, err.code).inc()
+            raise err from None
+
+    # --- queued notifications ------------------------------------------------------------------
+
+    async def _send_outbox(self) -> int:
+        now = self._clock.now()
+        async with transaction(self._sessions) as s:
+            query = (
+                select(OutboxMessage)
+                .where(OutboxMessage.sent_at.is_(None), OutboxMessage.failed_at.is_(None),
+                       OutboxMessage.due_at <= now, OutboxMessage.kind.in_(list(self.handlers)),
+                       or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until <= now))
+                .order_by(OutboxMessage.id).limit(BATCH)
+            )
+            if s.bind.dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            items = list(await s.scalars(query))
+            for item in items:
+                item.claimed_until = now + LEASE
+        for item in items:
+            await self._send_one(item.id)
+        return len(items)
+
+    async def _send_one(self, item_id: int) -> None:
+        async with self._sessions() as s:
+            item = await s.get_one(OutboxMessage, item_id)
+        # No transaction is open while the handler talks to Slack or Twilio.
+        error: SlackError | None = None
+        result: dict[str, Any] = {}
+        try:
+            result = await self.handlers[item.kind](item)
+        except Deferred:
+            async with transaction(self._sessions) as s:
+                await s.execute(update(OutboxMessage).where(OutboxMessage.id == item_id)
+                                .values(claimed_until=self._clock.now() + timedelta(seconds=2)))
+            return
+        except SlackError as exc:
+            error = exc
+        now = self._clock.now()
+        async with transaction(self._sessions) as s:
+            item = await s.get_one(OutboxMessage, item_id)
+            item.attempts += 1
+            if error is None:
+                item.sent_at, item.claimed_until, item.result = now, None, result
+                return
+            item.last_error = error.code
+            wait = timedelta(seconds=error.retry_after) if error.retry_after else _backoff(item.attempts)
+            if item.attempts < (MAX_ATTEMPTS if error.transient else 3):
+                item.claimed_until = now + wait
+            else:
+                item.failed_at = now
+                log.error("giving up on %s #%s after %s attempts: %s", item.kind, item.id, item.attempts, error)
+
+    async def _send_thread_reply(self, item: OutboxMessage) -> dict[str, Any]:
+        async with self._sessions() as s:
+            event = await s.get_one(AlertEvent, item.payload["event_id"])
+            group = await s.get_one(AlertGroup, event.group_id)
+        if not group.slack_ts or not group.slack_channel_id:
+            raise Deferred()
+        text = thread_text(event, group, self._render.names, self._render.zone)
+        resp = await self._call("chat_postMessage", channel=group.slack_channel_id, thread_ts=group.slack_ts,
+                                text=text)
+        self._metrics.notifications.labels("slack", "thread").inc()
+        return {"ts": resp["ts"]}

@@ -1,0 +1,48 @@
+"""Durable intents to notify someone, written in the same transaction as the change they report.
+
+A dispatcher (``bot.notify.dispatch``) sends them. ``key`` makes an intent unique, so a retried
+transaction or a second replica cannot create the same notification twice.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, Text, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bot.db import Base
+
+
+class OutboxMessage(Base):
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("alert_groups.id"))
+    payload: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+    due_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(default=0)
+    claimed_until: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    failed_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    __table_args__ = (Index("ix_outbox_pending", "sent_at", "failed_at", "due_at"),)
+
+
+async def enqueue(session: AsyncSession, *, key: str, kind: str, payload: dict[str, Any], now: datetime,
+                  group_id: int | None = None, due_at: datetime | None = None) -> OutboxMessage | None:
+    """Add an intent unless one with this key exists. Returns the new row, or None if it existed."""
+    existing = await session.scalar(select(OutboxMessage.id).where(OutboxMessage.key == key))
+    if existing is not None:
+        return None
+    msg = OutboxMessage(key=key, kind=kind, payload=payload, group_id=group_id, created_at=now,
+                        due_at=due_at or now)
+    session.add(msg)
+    return msg

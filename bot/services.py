@@ -1,0 +1,35 @@
+"""The running bot's parts, built once by the composition root (``bot.app``) and passed down."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.clock import Clock
+from bot.config import Config, Settings
+from bot.metrics import Metrics
+
+
+@dataclass
+class Services:
+    settings: Settings
+    config: Config
+    clock: Clock
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    metrics: Metrics
+    # Filled by bot.app: kept as Any here so the domain-facing container imports no Slack code.
+    slack: Any = None
+    dispatcher: Any = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def names(self) -> dict[str, str]:
+        return {p.slack_id: p.name for p in self.config.people}
+
+    def wake(self) -> None:
+        """Tell the senders that new work was committed."""
+        if self.dispatcher is not None:
+            self.dispatcher.wake()

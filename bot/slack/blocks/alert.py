@@ -1,0 +1,210 @@
+"""The alert message: what the team sees in its channel, edited in place as the alert changes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    HeaderBlock,
+    LinkButtonElement,
+    MarkdownTextObject,
+    Option,
+    OverflowMenuElement,
+    PlainTextObject,
+    SectionBlock,
+)
+
+from bot.alerts.incoming import AlertStatus
+from bot.alerts.models import Alert, AlertEvent, AlertGroup
+from bot.durations import format_duration
+from bot.slack.blocks.common import actor_text, clip, escape, slack_date
+from bot.slack.ids import METADATA_EVENT, AlertAction, OverflowChoice
+
+SEVERITY_MARK = {"critical": "🔴", "high": "🟠", "medium": "🟡", "low": "🔵", "info": "⚪"}
+MAX_LISTED = 10
+
+
+@dataclass(frozen=True)
+class AlertMessage:
+    """Everything the builder needs; built by the dispatcher from the database."""
+
+    group: AlertGroup
+    alerts: Sequence[Alert]
+    zone: ZoneInfo
+    names: Mapping[str, str] = field(default_factory=dict)
+    playbook_name: str | None = None
+    playbook_url: str | None = None
+    silenced_until: datetime | None = None
+
+
+def status_line(msg: AlertMessage) -> str:
+    g = msg.group
+    if g.status == AlertStatus.RESOLVED and g.resolved_at:
+        who = actor_text(g.resolved_by, g.resolved_via, msg.names)
+        return f"✅ *Resolved* by {who} after {format_duration(g.resolved_at - g.created_at)}"
+    if g.status == AlertStatus.ACKNOWLEDGED and g.acknowledged_at:
+        who = actor_text(g.acknowledged_by, g.acknowledged_via, msg.names)
+        return f"👀 *Acknowledged* by {who} after {format_duration(g.acknowledged_at - g.created_at)}"
+    if msg.silenced_until:
+        return f"🔕 *Silenced* until {slack_date(msg.silenced_until, '{date_short_pretty} {time}', msg.zone)}"
+    if g.snoozed_until:
+        return f"💤 *Snoozed* until {slack_date(g.snoozed_until, '{date_short_pretty} {time}', msg.zone)}"
+    return "🚨 *Firing* — not acknowledged yet"
+
+
+def fallback_text(msg: AlertMessage) -> str:
+    """Plain text for notifications and screen readers."""
+    g = msg.group
+    service = _first(msg.alerts, "service")
+    where = f" ({service})" if service else ""
+    state = {"firing": "Firing", "acknowledged": "Acknowledged", "resolved": "Resolved"}[g.status]
+    return f"{SEVERITY_MARK.get(g.severity, '')} {g.severity.upper()} {g.title}{where}: {state}"
+
+
+def metadata(group_id: int) -> dict[str, Any]:
+    return {"event_type": METADATA_EVENT, "event_payload": {"group_id": group_id}}
+
+
+def _first(alerts: Sequence[Alert], attr: str) -> Any:
+    return next((getattr(a, attr) for a in alerts if getattr(a, attr)), None)
+
+
+def alert_blocks(msg: AlertMessage) -> list[Block]:
+    g = msg.group
+    alerts = list(msg.alerts)
+    lead = alerts[0] if alerts else None
+    title = f"{SEVERITY_MARK.get(g.severity, '')} {g.title}"
+    if len(alerts) > 1:
+        firing = sum(1 for a in alerts if a.status != AlertStatus.RESOLVED)
+        title += f" ({firing} of {len(alerts)} firing)"
+    blocks: list[Block] = [
+        HeaderBlock(text=PlainTextObject(text=clip(title, 150), emoji=True)),
+        SectionBlock(text=MarkdownTextObject(text=status_line(msg))),
+        SectionBlock(fields=_fields(msg)),
+    ]
+    if lead is not None and lead.description:
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=clip(escape(lead.description), 2900))))
+    if len(alerts) > 1:
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=_member_list(alerts))))
+    if lead is not None and lead.labels:
+        labels = " ".join(f"`{escape(k)}={escape(str(v))}`" for k, v in sorted(lead.labels.items()))
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=clip(labels, 2000))]))
+    links = _link_buttons(msg)
+    if links:
+        blocks.append(ActionsBlock(block_id=f"alert_links:{g.id}", elements=links))
+    if g.status != AlertStatus.RESOLVED:
+        blocks.append(ActionsBlock(block_id=f"alert_actions:{g.id}", elements=_action_elements(g)))
+    return blocks
+
+
+def _fields(msg: AlertMessage) -> list[MarkdownTextObject]:
+    g = msg.group
+    alerts = msg.alerts
+    started = min((a.starts_at for a in alerts), default=g.created_at)
+    fields = [
+        f"*Severity*\n{SEVERITY_MARK.get(g.severity, '')} {g.severity}",
+        f"*Service*\n{escape(_first(alerts, 'service') or '—')}",
+        f"*Started*\n{slack_date(started, '{ago}', msg.zone)} ({slack_date(started, '{date_short_pretty} {time}', msg.zone)})",
+        f"*Team*\n{escape(g.team or '—')}",
+    ]
+    for label, attr in (("Metric", "metric"), ("Threshold", "threshold"), ("Current value", "value")):
+        value = _first(alerts, attr)
+        if value:
+            fields.append(f"*{label}*\n{clip(escape(str(value)), 200)}")
+    count = sum(a.count for a in alerts)
+    if count > len(alerts):
+        last = max(a.last_seen_at for a in alerts)
+        fields.append(f"*Seen*\n{count} times, last {slack_date(last, '{time}', msg.zone)}")
+    return [MarkdownTextObject(text=clip(f, 2000)) for f in fields[:10]]
+
+
+def _member_list(alerts: Sequence[Alert]) -> str:
+    lines = []
+    for a in alerts[:MAX_LISTED]:
+        mark = "✅" if a.status == AlertStatus.RESOLVED else SEVERITY_MARK.get(a.severity, "•")
+        distinct = {k: v for k, v in a.labels.items() if k not in ("alertname", "severity")}
+        ident = ", ".join(f"{k}={v}" for k, v in sorted(distinct.items())[:3])
+        summary = a.description.split("\n", 1)[0] if a.description else ""
+        line = f"{mark} {escape(ident or a.title)}"
+        if summary:
+            line += f" — {escape(clip(summary, 120))}"
+        lines.append(line)
+    if len(alerts) > MAX_LISTED:
+        lines.append(f"+{len(alerts) - MAX_LISTED} more")
+    return clip("\n".join(lines), 2900)
+
+
+def _link_buttons(msg: AlertMessage) -> list[Any]:
+    seen: set[str] = set()
+    buttons: list[Any] = []
+
+    def add(text: str, url: str | None) -> None:
+        if url and url.startswith(("http://", "https://")) and url not in seen and len(buttons) < 5:
+            seen.add(url)
+            buttons.append(LinkButtonElement(text=clip(text, 75), url=url[:3000],
+                                             action_id=f"{AlertAction.LINK}:{len(buttons)}"))
+
+    add("📖 Runbook", _first(msg.alerts, "runbook_url"))
+    add("🔎 Source", _first(msg.alerts, "source_url"))
+    add("📊 Dashboard", _first(msg.alerts, "dashboard_url"))
+    if msg.playbook_url:
+        add(f"📋 Playbook: {msg.playbook_name or 'open'}", msg.playbook_url)
+    for alert in msg.alerts[:1]:
+        for link in alert.links:
+            add(str(link.get("text") or "Link"), link.get("href"))
+    return buttons
+
+
+def _action_elements(g: AlertGroup) -> list[Any]:
+    gid = str(g.id)
+    if g.status == AlertStatus.ACKNOWLEDGED:
+        first = ButtonElement(text="Unacknowledge", action_id=AlertAction.UNACKNOWLEDGE, value=gid)
+    else:
+        first = ButtonElement(text="Acknowledge", action_id=AlertAction.ACKNOWLEDGE, value=gid, style="primary")
+    options = [
+        Option(text="💤 Snooze 30m", value=f"{OverflowChoice.SNOOZE_30M}:{gid}"),
+        Option(text="💤 Snooze 1h", value=f"{OverflowChoice.SNOOZE_1H}:{gid}"),
+        Option(text="💤 Snooze 4h", value=f"{OverflowChoice.SNOOZE_4H}:{gid}"),
+        Option(text="🔕 Silence similar 1h", value=f"{OverflowChoice.SILENCE_1H}:{gid}"),
+    ]
+    return [
+        first,
+        ButtonElement(text="Escalate", action_id=AlertAction.ESCALATE, value=gid),
+        ButtonElement(text="Resolve", action_id=AlertAction.RESOLVE, value=gid),
+        ButtonElement(text="Declare incident", action_id=AlertAction.DECLARE_INCIDENT, value=gid, style="danger"),
+        OverflowMenuElement(options=options, action_id=AlertAction.MORE),
+    ]
+
+
+def thread_text(event: AlertEvent, group: AlertGroup, names: Mapping[str, str], zone: ZoneInfo) -> str:
+    """The short reply posted in the alert's thread for each change."""
+    who = actor_text(event.actor, event.via, names)
+    after = format_duration(event.at - group.created_at)
+    d = event.detail
+    match event.kind:
+        case "acknowledged":
+            return f"👀 Acknowledged by {who} after {after}."
+        case "unacknowledged":
+            return f"↩️ {who} took the acknowledgement back; the alert is firing again."
+        case "resolved":
+            return f"✅ Resolved by {who} after {after}."
+        case "snoozed":
+            until = datetime.fromisoformat(d["until"])
+            return f"💤 Snoozed by {who} for {d.get('minutes', '?')}m, until {slack_date(until, '{time}', zone)}."
+        case "silenced_similar":
+            until = datetime.fromisoformat(d["until"])
+            matchers = ", ".join(f"{k}={v}" for k, v in d.get("matchers", {}).items())
+            return (f"🔕 {who} silenced similar alerts ({escape(matchers)}) until "
+                    f"{slack_date(until, '{date_short_pretty} {time}', zone)}; they are recorded, not notified.")
+        case "reopened":
+            return "🚨 The snooze ended and the alert is still firing."
+        case _:
+            return escape(str(d.get("text", event.kind)))

@@ -1,0 +1,118 @@
+"""Alert message buttons, overflow menu and reactions. Thin: parse, call the domain, answer."""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import timedelta
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from sqlalchemy import select
+
+from bot.alerts import actions
+from bot.alerts.models import AlertGroup
+from bot.db import transaction
+from bot.services import Services
+from bot.slack.blocks.common import actor_text
+from bot.slack.ids import AlertAction, OverflowChoice
+
+log = logging.getLogger(__name__)
+
+SNOOZES = {
+    OverflowChoice.SNOOZE_30M: timedelta(minutes=30),
+    OverflowChoice.SNOOZE_1H: timedelta(hours=1),
+    OverflowChoice.SNOOZE_4H: timedelta(hours=4),
+}
+# Reacting to an alert message acts on it, for people on their phones.
+REACTION_ACK = frozenset({"eyes", "ack", "raised_hand"})
+REACTION_RESOLVE = frozenset({"white_check_mark", "heavy_check_mark", "resolved"})
+
+
+def _group_id(value: str) -> int | None:
+    try:
+        return int(value.rsplit(":", 1)[-1])
+    except ValueError:
+        return None
+
+
+def _refusal(svc: Services, outcome: actions.ActionOutcome) -> str:
+    g = outcome.group
+    if g.status == "resolved" and g.resolved_by:
+        by = actor_text(g.resolved_by, g.resolved_via, svc.names)
+        return f"Alert #{g.id} {outcome.reason} by {by}."
+    if g.status == "acknowledged" and g.acknowledged_by and outcome.reason.startswith("already"):
+        by = actor_text(g.acknowledged_by, g.acknowledged_via, svc.names)
+        return f"Alert #{g.id} is {outcome.reason} by {by}."
+    return f"Alert #{g.id}: nothing to do, it is {outcome.reason}."
+
+
+def register(app: AsyncApp, svc: Services) -> None:
+    async def run(respond: AsyncRespond, group_id: int | None, op: str, user: str, **kw: Any) -> None:
+        if group_id is None:
+            await respond(text="That button does not name an alert; it may come from an old message.",
+                          response_type="ephemeral", replace_original=False)
+            return
+        try:
+            async with transaction(svc.sessions) as s:
+                now = svc.clock.now()
+                if op == "silence":
+                    outcome, _ = await actions.silence_similar(s, group_id, actor=user, now=now, **kw)
+                else:
+                    outcome = await getattr(actions, op)(s, group_id, actor=user, via="slack", now=now, **kw)
+        except actions.AlertNotFound as exc:
+            await respond(text=f"{exc}.", response_type="ephemeral", replace_original=False)
+            return
+        svc.wake()
+        if not outcome.changed:
+            await respond(text=_refusal(svc, outcome), response_type="ephemeral", replace_original=False)
+
+    async def on_button(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        action = body["actions"][0]
+        op = {AlertAction.ACKNOWLEDGE: "acknowledge", AlertAction.UNACKNOWLEDGE: "unacknowledge",
+              AlertAction.RESOLVE: "resolve"}[AlertAction(action["action_id"])]
+        await run(respond, _group_id(action.get("value", "")), op, body["user"]["id"])
+
+    async def on_overflow(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        choice, _, raw = body["actions"][0]["selected_option"]["value"].partition(":")
+        gid = _group_id(raw)
+        user = body["user"]["id"]
+        if choice == OverflowChoice.SILENCE_1H:
+            await run(respond, gid, "silence", user, duration=timedelta(hours=1))
+        elif choice in SNOOZES:
+            await run(respond, gid, "snooze", user, duration=SNOOZES[OverflowChoice(choice)])
+
+    async def coming_soon(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        what = "Escalation" if body["actions"][0]["action_id"] == AlertAction.ESCALATE else "Declaring incidents"
+        await respond(text=f"{what} from this button is coming soon.", response_type="ephemeral",
+                      replace_original=False)
+
+    async def on_link(ack: AsyncAck) -> None:
+        await ack()  # URL buttons still send an interaction; Slack wants it acknowledged
+
+    async def on_reaction(event: dict[str, Any]) -> None:
+        name = event.get("reaction", "")
+        item = event.get("item", {})
+        if item.get("type") != "message" or name not in REACTION_ACK | REACTION_RESOLVE:
+            return
+        async with svc.sessions() as s:
+            gid = await s.scalar(select(AlertGroup.id).where(AlertGroup.slack_channel_id == item.get("channel"),
+                                                             AlertGroup.slack_ts == item.get("ts")))
+        if gid is None:
+            return
+        op = actions.acknowledge if name in REACTION_ACK else actions.resolve
+        async with transaction(svc.sessions) as s:
+            await op(s, gid, actor=event["user"], via="slack", now=svc.clock.now())
+        svc.wake()
+
+    app.action(AlertAction.ACKNOWLEDGE)(on_button)
+    app.action(AlertAction.UNACKNOWLEDGE)(on_button)
+    app.action(AlertAction.RESOLVE)(on_button)
+    app.action(AlertAction.MORE)(on_overflow)
+    app.action(AlertAction.ESCALATE)(coming_soon)
+    app.action(AlertAction.DECLARE_INCIDENT)(coming_soon)
+    app.action(re.compile(f"^{AlertAction.LINK}:"))(on_link)
+    app.event("reaction_added")(on_reaction)

@@ -1,0 +1,230 @@
+"""Alert webhooks (SPEC §5): token auth, size limit, exact status codes, 2xx only after commit."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy.exc import OperationalError
+
+from bot.alerts.incoming import ParsedNotification, PayloadError
+from bot.alerts.ingest import IngestResult, ingest
+from bot.alerts.sources import alertmanager, generic, grafana, pagerduty, sentry
+from bot.config import Integration
+from bot.db import transaction
+from bot.services import Services
+from bot.web.keys import SERVICES
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 512 * 1024
+MAX_IN_FLIGHT = 256  # beyond this many ingests waiting for the database, shed load with 503
+RETRY_AFTER = "5"
+
+Parser = Callable[[bytes, Any, web.Request], ParsedNotification]
+
+
+class Rejected(Exception):
+    def __init__(self, status: int, errors: list[str], headers: dict[str, str] | None = None) -> None:
+        super().__init__("; ".join(errors))
+        self.status = status
+        self.errors = errors
+        self.headers = headers or {}
+
+
+def _token(request: web.Request) -> str | None:
+    auth = request.headers.get("Authorization", "")
+    scheme, _, value = auth.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    if scheme.lower() == "basic" and value:
+        # Grafana and some scripts can only do basic auth: the password is the token.
+        try:
+            return base64.b64decode(value, validate=True).decode().partition(":")[2] or None
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+    return request.query.get("token") or None
+
+
+async def read_body(request: web.Request) -> bytes:
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        raise Rejected(413, [f"body: {request.content_length} bytes is over the {MAX_BODY // 1024} KB limit"])
+    body = await request.content.read(MAX_BODY + 1)
+    if len(body) > MAX_BODY:
+        raise Rejected(413, [f"body: over the {MAX_BODY // 1024} KB limit"])
+    return body
+
+
+def decode_json(body: bytes) -> Any:
+    if not body.strip():
+        raise Rejected(400, ["body: empty; send a JSON object"])
+    try:
+        return json.loads(body)
+    except UnicodeDecodeError:
+        raise Rejected(400, ["body: not UTF-8 text"]) from None
+    except json.JSONDecodeError as exc:
+        raise Rejected(400, [f"body: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"]) from None
+    except RecursionError:
+        raise Rejected(400, ["body: JSON nested too deeply"]) from None
+
+
+def _integration(svc: Services, request: web.Request, kind: str, body: bytes) -> Integration:
+    token = _token(request)
+    if token is None and kind == "grafana":
+        found = _grafana_by_signature(svc, request, body)
+        if found:
+            return found
+    if token is None:
+        raise Rejected(401, ["missing token: send Authorization: Bearer <token> or ?token=<token>"])
+    integ = svc.config.integration_by_token(token)
+    if integ is None:
+        raise Rejected(401, ["invalid token"])
+    if integ.type != kind:
+        raise Rejected(401, [f"this token belongs to a {integ.type} integration; post to its own endpoint"])
+    if kind == "sentry" and integ.secret:
+        sig = request.headers.get("Sentry-Hook-Signature", "")
+        if not sig or not sentry.verify_sentry_signature(body, sig, integ.secret):
+            raise Rejected(401, ["Sentry-Hook-Signature: missing or does not match the integration's secret"])
+    return integ
+
+
+def _grafana_by_signature(svc: Services, request: web.Request, body: bytes) -> Integration | None:
+    sig = request.headers.get("X-Grafana-Alerting-Signature")
+    if not sig:
+        return None
+    ts = request.headers.get("X-Grafana-Alerting-Signature-Timestamp")
+    for integ in svc.config.integrations:
+        if integ.type == "grafana" and integ.secret and grafana.verify_grafana_signature(body, sig, integ.secret, ts):
+            return integ
+    raise Rejected(401, ["X-Grafana-Alerting-Signature: does not match any Grafana integration's secret"])
+
+
+async def store(svc: Services, integ: Integration, notification: ParsedNotification) -> IngestResult:
+    waiting: int = svc.extras.setdefault("ingest_waiting", 0)
+    if waiting >= MAX_IN_FLIGHT:
+        raise Rejected(503, ["overloaded: retry later"], {"Retry-After": RETRY_AFTER})
+    svc.extras["ingest_waiting"] = waiting + 1
+    try:
+        async with transaction(svc.sessions) as s:
+            result = await ingest(s, config=svc.config, integration=integ, notification=notification,
+                                  now=svc.clock.now())
+    except OperationalError as exc:
+        log.warning("database busy while storing alerts: %s", exc.orig)
+        raise Rejected(503, ["database busy: retry later"], {"Retry-After": RETRY_AFTER}) from None
+    finally:
+        svc.extras["ingest_waiting"] -= 1
+    for alert in notification.alerts:
+        svc.metrics.alerts_received.labels(integ.type, alert.severity.value).inc()
+    svc.wake()
+    return result
+
+
+def _parse_sentry(body: bytes, data: Any, request: web.Request) -> ParsedNotification:
+    return sentry.parse(data, resource=request.headers.get("Sentry-Hook-Resource"))
+
+
+PARSERS: dict[str, Parser] = {
+    "alertmanager": lambda _b, data, _r: alertmanager.parse(data),
+    "grafana": lambda _b, data, _r: grafana.parse(data),
+    "sentry": _parse_sentry,
+    "generic": lambda _b, data, _r: generic.parse(data),
+}
+
+
+def alert_endpoint(kind: str) -> Callable[[web.Request], Any]:
+    async def handler(request: web.Request) -> web.Response:
+        svc = request.app[SERVICES]
+        started = time.perf_counter()
+        try:
+            body = await read_body(request)
+            integ = _integration(svc, request, kind, body)
+            data = decode_json(body)
+            try:
+                notification = PARSERS[kind](body, data, request)
+            except PayloadError as exc:
+                raise Rejected(400, exc.errors) from None
+            result = await store(svc, integ, notification)
+        except Rejected as exc:
+            svc.metrics.webhook_rejected.labels(kind, str(exc.status)).inc()
+            status = "invalid" if exc.status == 400 else "error"
+            return web.json_response({"status": status, "errors": exc.errors}, status=exc.status,
+                                     headers=exc.headers)
+        finally:
+            svc.metrics.request_latency.labels(f"/alerts/{kind}", "POST").observe(time.perf_counter() - started)
+        return web.json_response({
+            "status": "accepted", "alerts": result.accepted,
+            "new_alert_groups": result.new_groups, "updated_alert_groups": sorted(result.changed_groups),
+        }, status=202)
+
+    return handler
+
+
+class _Bucket:
+    """Per routing key token bucket, so one noisy sender cannot drown the others (PagerDuty's 429)."""
+
+    def __init__(self, rate: float, burst: float) -> None:
+        self.rate, self.burst = rate, burst
+        self.tokens: dict[str, tuple[float, float]] = {}
+
+    def take(self, key: str) -> bool:
+        now = time.monotonic()
+        tokens, last = self.tokens.get(key, (self.burst, now))
+        tokens = min(self.burst, tokens + (now - last) * self.rate)
+        if tokens < 1:
+            self.tokens[key] = (tokens, now)
+            return False
+        self.tokens[key] = (tokens - 1, now)
+        return True
+
+
+def _pd_error(status: int, message: str, errors: list[str], headers: dict[str, str] | None = None) -> web.Response:
+    return web.json_response({"status": "invalid event" if status == 400 else "error", "message": message,
+                              "errors": errors}, status=status, headers=headers)
+
+
+async def enqueue(request: web.Request) -> web.Response:
+    """PagerDuty Events API v2, answered exactly as PagerDuty answers."""
+    svc = request.app[SERVICES]
+    bucket: _Bucket = svc.extras.setdefault("pd_bucket", _Bucket(rate=20.0, burst=600.0))
+    started = time.perf_counter()
+    try:
+        try:
+            body = await read_body(request)
+            data = decode_json(body)
+        except Rejected as exc:
+            if exc.status == 413:
+                return _pd_error(413, "Request too large", exc.errors)
+            return _pd_error(400, "Event object is invalid", exc.errors)
+        try:
+            event = pagerduty.parse_event(data)
+        except PayloadError as exc:
+            return _pd_error(400, "Event object is invalid", exc.errors)
+        integ = svc.config.integration_by_token(event.routing_key)
+        if integ is None or integ.type != "pagerduty":
+            return _pd_error(400, "Event object is invalid", ["'routing_key' is invalid"])
+        if not bucket.take(integ.name):
+            return _pd_error(429, "Too many requests", ["rate limit exceeded"], {"Retry-After": "1"})
+        try:
+            await store(svc, integ, event.notification)
+        except Rejected as exc:
+            return _pd_error(exc.status, "Service unavailable", exc.errors, exc.headers)
+        return web.json_response({"status": "success", "message": "Event processed",
+                                  "dedup_key": event.dedup_key}, status=202)
+    finally:
+        svc.metrics.request_latency.labels("/v2/enqueue", "POST").observe(time.perf_counter() - started)
+
+
+def add_routes(app: web.Application) -> None:
+    for kind in ("alertmanager", "grafana", "sentry", "generic"):
+        app.router.add_post(f"/alerts/{kind}", alert_endpoint(kind))
+    app.router.add_post("/v2/enqueue", enqueue)
+    app.router.add_post("/v2/enqueue/", enqueue)
+
+
+
