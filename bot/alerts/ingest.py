@@ -100,7 +100,7 @@ async def _ingest_one(session: AsyncSession, config: Config, integration: Integr
         existing.status = AlertStatus.RESOLVED
         existing.resolved_at = incoming.ends_at if incoming.ends_at and incoming.ends_at <= now else now
         existing.last_seen_at = now
-        record(session, group, "alert_resolved", now, actor=source, via="source", alert=existing)
+        await record(session, group, "alert_resolved", now, actor=source, via="source", alert=existing)
         await session.flush()
         if all(a.status == AlertStatus.RESOLVED for a in await _members(session, group)):
             await resolve_group(session, group, now, actor=source, via="source")
@@ -128,7 +128,7 @@ async def _ingest_one(session: AsyncSession, config: Config, integration: Integr
         _apply(existing, incoming)
         existing.count += 1
         existing.last_seen_at = now
-        record(session, group, "repeated", now, actor=source, via="source", alert=existing, count=existing.count)
+        await record(session, group, "repeated", now, actor=source, via="source", alert=existing, count=existing.count)
         touch(group, now)
         result.changed_groups.add(group.id)
         result.alert_ids.append(existing.id)
@@ -149,7 +149,7 @@ async def _ingest_one(session: AsyncSession, config: Config, integration: Integr
         await session.flush()
         result.new_groups.append(group.id)
         if silence is not None:
-            record(session, group, "silenced", now, actor=silence.created_by, silence_id=silence.id)
+            await record(session, group, "silenced", now, actor=silence.created_by, silence_id=silence.id)
     else:
         touch(group, now)
         result.changed_groups.add(group.id)
@@ -163,7 +163,7 @@ async def _ingest_one(session: AsyncSession, config: Config, integration: Integr
     session.add(alert)
     await session.flush()
     group.severity = max_severity([group.severity, alert.severity])
-    record(session, group, "received", now, actor=source, via="source", alert=alert,
+    await record(session, group, "received", now, actor=source, via="source", alert=alert,
            severity=alert.severity, title=alert.title)
     result.alert_ids.append(alert.id)
 

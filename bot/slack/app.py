@@ -21,7 +21,6 @@ def build_bolt_app(svc: Services) -> AsyncApp:
     settings = svc.settings
     app = AsyncApp(
         client=svc.slack,
-        token=settings.slack_bot_token,
         signing_secret=settings.slack_signing_secret or "socket-mode-unused",
         request_verification_enabled=not settings.socket_mode,
         process_before_response=False,
