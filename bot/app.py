@@ -19,7 +19,7 @@ from bot.db import create_engine, migrate, session_factory
 from bot.metrics import Metrics
 from bot.notify.dispatch import Dispatcher, RenderContext
 from bot.services import Services
-from bot.slack.app import build_bolt_app
+from bot.slack.app import Listeners, build_bolt_app
 from bot.slack.client import make_client
 from bot.web import alerts as alert_routes
 from bot.web import health
@@ -35,6 +35,7 @@ class Bot:
     services: Services
     bolt: AsyncApp
     web: web.Application
+    listeners: Listeners
 
     async def drain(self) -> int:
         """Send everything that is due now (tests and the demo call this instead of sleeping)."""
@@ -57,7 +58,7 @@ def create_bot(settings: Settings, config: Config, *, clock: Clock | None = None
                run_background: bool = True) -> Bot:
     """Build the whole bot. ``run_background=False`` leaves the senders to explicit ``drain()`` calls."""
     svc = build_services(settings, config, clock=clock)
-    bolt = build_bolt_app(svc)
+    bolt, listeners = build_bolt_app(svc)
     app = web.Application(client_max_size=1024 * 1024)
     app[SERVICES] = svc
     app[STATE] = WebState()
@@ -85,7 +86,7 @@ def create_bot(settings: Settings, config: Config, *, clock: Clock | None = None
             await svc.engine.dispose()
 
     app.cleanup_ctx.append(lifecycle)
-    return Bot(services=svc, bolt=bolt, web=app)
+    return Bot(services=svc, bolt=bolt, web=app, listeners=listeners)
 
 
 async def prepare_database(settings: Settings) -> None:

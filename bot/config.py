@@ -408,7 +408,7 @@ def _line_for(loc: tuple[str | int, ...], lines: dict[tuple[str | int, ...], int
         if path in lines:
             return lines[path]
         path = path[:-1]
-    return lines.get((), None)
+    return lines.get(())
 
 
 def parse_config(text: str, *, path: str = "<config>", env: Mapping[str, str] | None = None) -> Config:

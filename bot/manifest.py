@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ def manifest_dir() -> Path:
     env = os.environ.get("WATCHSTANDER_MANIFESTS")
     candidates = [Path(env)] if env else []
     candidates += [Path.cwd() / "manifests", Path(__file__).resolve().parent.parent / "manifests",
-                   Path(__file__).resolve().parent / "data" / "manifests"]
+                   Path(sys.prefix) / "share" / "watchstander" / "manifests"]
     for path in candidates:
         if (path / "slack-app.yaml").is_file():
             return path

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.alerts.actions import acknowledge_group, record, resolve_group, touch
 from bot.alerts.incoming import AlertStatus, IncomingAlert, ParsedNotification, Severity
 from bot.alerts.matchers import labels_match
-from bot.alerts.actions import acknowledge_group, record, resolve_group, touch
 from bot.alerts.models import Alert, AlertGroup, Silence
 from bot.config import Config, Integration
 

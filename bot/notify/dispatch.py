@@ -9,6 +9,7 @@ Because it works from the database, a ``kill -9`` right after a webhook's 202 lo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Mapping
@@ -82,10 +83,8 @@ class Dispatcher:
                 await self.flush()
             except Exception:  # the loop must outlive any one bad row; the row records its error
                 log.exception("dispatcher pass failed")
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), POLL_SECONDS)
-            except TimeoutError:
-                pass
             self._wake.clear()
 
     async def flush(self) -> int:

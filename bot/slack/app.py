@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -16,8 +17,49 @@ from bot.slack.listeners import alerts
 
 log = logging.getLogger(__name__)
 
+# Web API scopes the code needs; tests hold manifests/ to exactly this list.
+REQUIRED_SCOPES = frozenset({
+    "chat:write",          # alert messages, thread replies, DMs
+    "chat:write.public",   # post to team channels without being invited first
+    "channels:join",       # join a public channel when Slack says not_in_channel
+    "channels:read",       # resolve channel names
+    "channels:history",    # find our own message again after a crash (message metadata)
+    "groups:read",         # private team channels the bot was invited to
+    "im:write",            # open DMs to on-call people
+    "reactions:read",      # 👀 to acknowledge, ✅ to resolve
+    "users:read",          # people's time zones
+})
 
-def build_bolt_app(svc: Services) -> AsyncApp:
+
+@dataclass
+class Listeners:
+    """What the app listens for, recorded as listeners register, so the manifests can be checked."""
+
+    app: AsyncApp
+    events: set[str] = field(default_factory=set)
+    commands: set[str] = field(default_factory=set)
+    shortcuts: set[str] = field(default_factory=set)
+
+    def event(self, name: str) -> Any:
+        self.events.add(name)
+        return self.app.event(name)
+
+    def command(self, name: str) -> Any:
+        self.commands.add(name)
+        return self.app.command(name)
+
+    def shortcut(self, callback_id: str) -> Any:
+        self.shortcuts.add(callback_id)
+        return self.app.shortcut(callback_id)
+
+    def action(self, constraint: Any) -> Any:
+        return self.app.action(constraint)
+
+    def view(self, constraint: Any) -> Any:
+        return self.app.view(constraint)
+
+
+def build_bolt_app(svc: Services) -> tuple[AsyncApp, Listeners]:
     settings = svc.settings
     app = AsyncApp(
         client=svc.slack,
@@ -43,5 +85,6 @@ def build_bolt_app(svc: Services) -> AsyncApp:
 
     app.middleware(once_per_event)
     app.error(on_error)
-    alerts.register(app, svc)
-    return app
+    listeners = Listeners(app)
+    alerts.register(listeners, svc)
+    return app, listeners

@@ -15,7 +15,7 @@ from sqlalchemy.exc import OperationalError
 
 from bot.alerts.incoming import ParsedNotification, PayloadError
 from bot.alerts.ingest import IngestResult, ingest
-from bot.alerts.sources import alertmanager, generic, grafana, pagerduty, sentry
+from bot.alerts.sources import PARSERS, grafana, pagerduty, sentry
 from bot.config import Integration
 from bot.db import transaction
 from bot.services import Services
@@ -26,8 +26,6 @@ log = logging.getLogger(__name__)
 MAX_BODY = 512 * 1024
 MAX_IN_FLIGHT = 256  # beyond this many ingests waiting for the database, shed load with 503
 RETRY_AFTER = "5"
-
-Parser = Callable[[bytes, Any, web.Request], ParsedNotification]
 
 
 class Rejected(Exception):
@@ -125,18 +123,6 @@ async def store(svc: Services, integ: Integration, notification: ParsedNotificat
     return result
 
 
-def _parse_sentry(body: bytes, data: Any, request: web.Request) -> ParsedNotification:
-    return sentry.parse(data, resource=request.headers.get("Sentry-Hook-Resource"))
-
-
-PARSERS: dict[str, Parser] = {
-    "alertmanager": lambda _b, data, _r: alertmanager.parse(data),
-    "grafana": lambda _b, data, _r: grafana.parse(data),
-    "sentry": _parse_sentry,
-    "generic": lambda _b, data, _r: generic.parse(data),
-}
-
-
 def alert_endpoint(kind: str) -> Callable[[web.Request], Any]:
     async def handler(request: web.Request) -> web.Response:
         svc = request.app[SERVICES]
@@ -146,7 +132,10 @@ def alert_endpoint(kind: str) -> Callable[[web.Request], Any]:
             integ = _integration(svc, request, kind, body)
             data = decode_json(body)
             try:
-                notification = PARSERS[kind](body, data, request)
+                if kind == "sentry":
+                    notification = sentry.parse(data, resource=request.headers.get("Sentry-Hook-Resource"))
+                else:
+                    notification = PARSERS[kind](data)
             except PayloadError as exc:
                 raise Rejected(400, exc.errors) from None
             result = await store(svc, integ, notification)
@@ -172,8 +161,7 @@ class _Bucket:
         self.rate, self.burst = rate, burst
         self.tokens: dict[str, tuple[float, float]] = {}
 
-    def take(self, key: str) -> bool:
-        now = time.monotonic()
+    def take(self, key: str, now: float) -> bool:
         tokens, last = self.tokens.get(key, (self.burst, now))
         tokens = min(self.burst, tokens + (now - last) * self.rate)
         if tokens < 1:
@@ -208,7 +196,7 @@ async def enqueue(request: web.Request) -> web.Response:
         integ = svc.config.integration_by_token(event.routing_key)
         if integ is None or integ.type != "pagerduty":
             return _pd_error(400, "Event object is invalid", ["'routing_key' is invalid"])
-        if not bucket.take(integ.name):
+        if not bucket.take(integ.name, svc.clock.now().timestamp()):
             return _pd_error(429, "Too many requests", ["rate limit exceeded"], {"Retry-After": "1"})
         try:
             await store(svc, integ, event.notification)

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from bot.alerts.models import Alert, AlertEvent, AlertGroup, Silence
+from bot.alerts.models import Alert, AlertEvent, Silence
 from bot.slack.ids import AlertAction, OverflowChoice
 from tests.support.factories import ALICE, BOB, TOKENS, am_alert, am_notification
 from tests.support.harness import Harness

@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 import re
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.async_app import AsyncAck, AsyncRespond
 from sqlalchemy import select
 
 from bot.alerts import actions
@@ -16,6 +16,9 @@ from bot.db import transaction
 from bot.services import Services
 from bot.slack.blocks.common import actor_text
 from bot.slack.ids import AlertAction, OverflowChoice
+
+if TYPE_CHECKING:
+    from bot.slack.app import Listeners
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +50,7 @@ def _refusal(svc: Services, outcome: actions.ActionOutcome) -> str:
     return f"Alert #{g.id}: nothing to do, it is {outcome.reason}."
 
 
-def register(app: AsyncApp, svc: Services) -> None:
+def register(app: Listeners, svc: Services) -> None:
     async def run(respond: AsyncRespond, group_id: int | None, op: str, user: str, **kw: Any) -> None:
         if group_id is None:
             await respond(text="That button does not name an alert; it may come from an old message.",

@@ -1,8 +1,8 @@
-"""initial alert pipeline
+"""alert pipeline
 
 Revision ID: 0001
-Revises: 
-Create Date: 2026-11-24 14:46:58.427745
+Revises:
+Create Date: 2026-11-24 14:56:36.785827
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ import sqlalchemy as sa
 from alembic import op
 
 import bot.db
-
 
 revision = '0001'
 down_revision = None
@@ -70,6 +69,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('alert_groups', schema=None) as batch_op:
         batch_op.create_index('ix_alert_groups_created', ['created_at'], unique=False)
+        batch_op.create_index('ix_alert_groups_message', ['slack_channel_id', 'slack_ts'], unique=False)
         batch_op.create_index('ix_alert_groups_sync', ['posted_version', 'version'], unique=False)
         batch_op.create_index('uq_alert_groups_open_key', ['integration', 'group_key'], unique=True, sqlite_where=sa.text("status != 'resolved'"), postgresql_where=sa.text("status != 'resolved'"))
 
@@ -166,6 +166,7 @@ def downgrade() -> None:
     with op.batch_alter_table('alert_groups', schema=None) as batch_op:
         batch_op.drop_index('uq_alert_groups_open_key', sqlite_where=sa.text("status != 'resolved'"), postgresql_where=sa.text("status != 'resolved'"))
         batch_op.drop_index('ix_alert_groups_sync')
+        batch_op.drop_index('ix_alert_groups_message')
         batch_op.drop_index('ix_alert_groups_created')
 
     op.drop_table('alert_groups')
