@@ -7,6 +7,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -18,6 +19,7 @@ from bot.config import Config, Settings
 from bot.db import create_engine, migrate, session_factory
 from bot.metrics import Metrics
 from bot.notify.dispatch import Dispatcher, RenderContext
+from bot.oncall.service import Schedules
 from bot.services import Services
 from bot.slack.app import Listeners, build_bolt_app
 from bot.slack.client import make_client
@@ -46,6 +48,7 @@ def build_services(settings: Settings, config: Config, *, clock: Clock | None = 
     engine = create_engine(settings.database_url)
     svc = Services(settings=settings, config=config, clock=clock or SystemClock(), engine=engine,
                    sessions=session_factory(engine), metrics=Metrics())
+    svc.schedules = Schedules.load(config, base_dir=Path(settings.config_path).resolve().parent)
     svc.slack = make_client(settings.slack_bot_token or "", settings.slack_api_url)
     render = RenderContext(zone=config.zone(), names=svc.names, playbook_url=lambda _p: None,
                            playbook_name=lambda p: p)

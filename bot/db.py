@@ -110,7 +110,7 @@ def alembic_config(url: str) -> Any:
 def _upgrade_sync(url: str) -> None:
     from alembic import command
 
-    command.upgrade(alembic_config(url), "head")
+    command.upgrade(alembic_config(url), "heads")
 
 
 async def migrate(url: str) -> None:

@@ -21,6 +21,7 @@ class Services:
     sessions: async_sessionmaker[AsyncSession]
     metrics: Metrics
     # Filled by bot.app: kept as Any here so the domain-facing container imports no Slack code.
+    schedules: Any = None  # bot.oncall.service.Schedules
     slack: Any = None
     dispatcher: Any = None
     extras: dict[str, Any] = field(default_factory=dict)
