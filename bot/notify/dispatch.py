@@ -76,8 +76,22 @@ class Dispatcher:
     def wake(self) -> None:
         self._wake.set()
 
+    async def recover(self) -> None:
+        """On start-up with SQLite (one process by design) nothing else can hold a lease: whatever a
+        crashed predecessor claimed, or backed off from, is due now. PostgreSQL replicas keep their
+        leases, which expire on their own (``LEASE``) if their holder died."""
+        async with transaction(self._sessions) as s:
+            if s.bind.dialect.name != "sqlite":
+                return
+            await s.execute(update(AlertGroup).where(AlertGroup.posted_version < AlertGroup.version)
+                            .values(sync_claimed_until=None))
+            await s.execute(update(OutboxMessage).where(OutboxMessage.sent_at.is_(None),
+                                                        OutboxMessage.failed_at.is_(None))
+                            .values(claimed_until=None))
+
     async def run(self) -> None:
         """Send due work whenever woken, and every few seconds for other replicas' work."""
+        await self.recover()
         while True:
             try:
                 await self.flush()
@@ -111,8 +125,9 @@ class Dispatcher:
                 query = query.with_for_update(skip_locked=True)
             ids = list(await s.scalars(query))
             if ids:
+                # Counting the attempt at claim time means a crash mid-post is visible on retry.
                 await s.execute(update(AlertGroup).where(AlertGroup.id.in_(ids))
-                                .values(sync_claimed_until=now + LEASE))
+                                .values(sync_claimed_until=now + LEASE, sync_attempts=AlertGroup.sync_attempts + 1))
         return ids
 
     async def _sync_groups(self) -> int:
@@ -133,24 +148,25 @@ class Dispatcher:
             paused = self._paused.get(channel)
             now = self._clock.now()
             if paused and paused > now:
-                await self._release(gid, paused, None, count_attempt=False)
+                await self._release(gid, paused, None, uncount=True)
                 continue
             try:
                 await self._sync_group(gid)
             except RateLimited as exc:
                 until = now + timedelta(seconds=exc.retry_after or 1)
                 self._paused[channel] = until
-                await self._release(gid, until, "ratelimited", count_attempt=False)
+                await self._release(gid, until, "ratelimited", uncount=True)
             except SlackError as exc:
                 self._metrics.slack_errors.labels(exc.method, exc.code).inc()
                 log.warning("could not show alert group %s in Slack: %s", gid, exc)
-                await self._release(gid, None, exc.code, count_attempt=True)
+                await self._release(gid, None, exc.code)
 
-    async def _release(self, gid: int, until: datetime | None, error: str | None, *, count_attempt: bool) -> None:
+    async def _release(self, gid: int, until: datetime | None, error: str | None, *, uncount: bool = False) -> None:
+        """Give a claimed group back, to be tried again at ``until`` (or after a backoff)."""
         async with transaction(self._sessions) as s:
             group = await s.get_one(AlertGroup, gid)
-            if count_attempt:
-                group.sync_attempts += 1
+            if uncount:  # waiting out a rate limit is not a failed attempt
+                group.sync_attempts = max(group.sync_attempts - 1, 0)
             group.sync_claimed_until = until or self._clock.now() + _backoff(group.sync_attempts)
             group.sync_error = error
 
@@ -184,7 +200,9 @@ class Dispatcher:
                     raise
                 ts = None  # someone deleted it: post it again
         if not ts:
-            found = await self._find_posted(group) if group.sync_attempts or group.slack_channel_id else None
+            # An earlier attempt may have posted and died before recording it: look before posting.
+            retried = group.sync_attempts > 1 or group.slack_channel_id
+            found = await self._find_posted(group) if retried else None
             if found:
                 channel_id, ts = found
                 await self._call("chat_update", channel=channel_id, ts=ts, blocks=blocks, text=text)

@@ -67,13 +67,13 @@ MEANINGFUL = st.sampled_from(
         "javascript:alert(1)", "\ud800", "[ var='B' labels={} value=1e999 ]", "x" * 20_000, "",
     ]
 )  # fmt: skip
-SCALARS = st.one_of(
-    st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=30), MEANINGFUL
-)
+SCALARS = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=30), MEANINGFUL)
 JSON = st.recursive(
     SCALARS,
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.one_of(st.text(max_size=12), MEANINGFUL), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(st.one_of(st.text(max_size=12), MEANINGFUL), children, max_size=4)
+    ),
     max_leaves=25,
 )
 DELETE = object()
@@ -127,7 +127,12 @@ def _check_alert(alert: IncomingAlert) -> None:
     assert len(alert.annotations) <= 64
     for text in (alert.service, alert.metric, alert.threshold, alert.value):
         assert text is None or len(text) <= 250
-    for url in (alert.source_url, alert.runbook_url, alert.dashboard_url, *(link.href for link in alert.links)):
+    for url in (
+        alert.source_url,
+        alert.runbook_url,
+        alert.dashboard_url,
+        *(link.href for link in alert.links),
+    ):
         assert url is None or (url.startswith(("http://", "https://")) and len(url) <= 3000)
     for moment in (alert.starts_at, alert.ends_at):
         assert moment is None or moment.tzinfo is UTC

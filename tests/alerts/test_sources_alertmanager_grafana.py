@@ -176,8 +176,14 @@ def test_empty_group_is_valid() -> None:
             {"alerts": [{"labels": {"a b": None}}]},
             'alerts[0].labels["a b"]: expected a string, got null',
         ),
-        ({"alerts": [{"annotations": "x"}]}, "alerts[0].annotations: expected an object of strings, got a string"),
-        ({"alerts": [{"status": "pending"}]}, 'alerts[0].status: expected "firing" or "resolved", got "pending"'),
+        (
+            {"alerts": [{"annotations": "x"}]},
+            "alerts[0].annotations: expected an object of strings, got a string",
+        ),
+        (
+            {"alerts": [{"status": "pending"}]},
+            'alerts[0].status: expected "firing" or "resolved", got "pending"',
+        ),
         ({"alerts": [{"status": True}]}, "alerts[0].status: expected a string, got a boolean"),
         ({"status": "ok", "alerts": []}, 'status: expected "firing" or "resolved", got "ok"'),
         (
@@ -206,6 +212,13 @@ def test_all_problems_are_reported_at_once() -> None:
         "alerts[0].labels: expected an object of strings, got a string",
         'alerts[1].startsAt: expected an ISO 8601 timestamp, got "not a time"',
     ]
+
+
+def test_error_paths_quote_and_cut_long_keys() -> None:
+    body = {"alerts": [{"annotations": {"x" * 20_000: None, "ok_key": 1}}]}
+    long_key, short_key = errors_of(alertmanager.parse, body)
+    assert long_key == f'alerts[0].annotations["{"x" * 59}…"]: expected a string, got null'
+    assert short_key == "alerts[0].annotations.ok_key: expected a string, got a number"
 
 
 def test_error_list_is_capped() -> None:
@@ -276,7 +289,9 @@ def test_grafana_value_string(value_string: str, value: str | None, metric: str 
 def test_grafana_annotations_win_and_internal_keys_are_dropped() -> None:
     body = load("grafana_unified")
     alert = body["alerts"][0]
-    alert["annotations"].update({"value": "93%", "metric": "memory", "__dashboardUid__": "abc", "__panelId__": "2"})
+    alert["annotations"].update(
+        {"value": "93%", "metric": "memory", "__dashboardUid__": "abc", "__panelId__": "2"}
+    )
     alert["labels"]["__alert_rule_uid__"] = "xyz"
     alert["values"] = None
     parsed = grafana.parse(body).alerts[0]
@@ -332,7 +347,10 @@ def test_grafana_legacy_states(state: str, resolved: bool) -> None:
         (lambda b: b.update(ruleId=1.5), "ruleId: expected a string or an integer, got a number"),
         (lambda b: b.update(evalMatches={}), "evalMatches: expected a list, got an object"),
         (lambda b: b["evalMatches"].append("x"), "evalMatches[2]: expected an object, got a string"),
-        (lambda b: b["evalMatches"][0].update(value=[]), "evalMatches[0].value: expected a string or a number, got a list"),
+        (
+            lambda b: b["evalMatches"][0].update(value=[]),
+            "evalMatches[0].value: expected a string or a number, got a list",
+        ),
         (lambda b: b.update(tags=[]), "tags: expected an object of strings, got a list"),
     ],
 )

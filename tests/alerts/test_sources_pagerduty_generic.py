@@ -13,6 +13,10 @@ from bot.alerts.incoming import Link, PayloadError, Severity
 from bot.alerts.sources import generic, pagerduty
 
 PAYLOADS = Path(__file__).parent / "payloads"
+BAD_ACTION = "'event_action' is invalid (must be one of the following: 'trigger', 'acknowledge' or 'resolve')"
+BAD_SEVERITY = (
+    "'payload.severity' is invalid (must be one of the following: 'critical', 'warning', 'error' or 'info')"
+)
 
 
 def load(name: str) -> dict[str, Any]:
@@ -77,7 +81,12 @@ def test_pagerduty_trigger_from_alertmanager() -> None:
 
 @pytest.mark.parametrize(
     ("severity", "expected"),
-    [("critical", Severity.CRITICAL), ("error", Severity.HIGH), ("warning", Severity.MEDIUM), ("info", Severity.INFO)],
+    [
+        ("critical", Severity.CRITICAL),
+        ("error", Severity.HIGH),
+        ("warning", Severity.MEDIUM),
+        ("info", Severity.INFO),
+    ],
 )
 def test_pagerduty_severities(severity: str, expected: Severity) -> None:
     body = load("pagerduty_trigger")
@@ -116,7 +125,9 @@ def test_long_summary_is_cut_for_the_title_and_kept_in_the_description() -> None
     assert len(alert.description) == 1024 and alert.description.endswith("…")
 
 
-@pytest.mark.parametrize(("action", "resolved", "acknowledge"), [("acknowledge", False, True), ("resolve", True, False)])
+@pytest.mark.parametrize(
+    ("action", "resolved", "acknowledge"), [("acknowledge", False, True), ("resolve", True, False)]
+)
 def test_acknowledge_and_resolve(action: str, resolved: bool, acknowledge: bool) -> None:
     event = pagerduty.parse_event({"routing_key": "key", "event_action": action, "dedup_key": "srv01/mysql"})
     assert event.event_action == action
@@ -134,7 +145,7 @@ def test_acknowledge_and_resolve(action: str, resolved: bool, acknowledge: bool)
         (lambda b: b.pop("event_action"), ["'event_action' is missing or blank"]),
         (
             lambda b: b.update(event_action="create"),
-            ["'event_action' is invalid (must be one of the following: 'trigger', 'acknowledge' or 'resolve')"],
+            [BAD_ACTION],
         ),
         (lambda b: b.pop("payload"), ["'payload' is missing or blank"]),
         (lambda b: b.update(payload=[]), ["'payload' is invalid (must be an object)"]),
@@ -145,14 +156,17 @@ def test_acknowledge_and_resolve(action: str, resolved: bool, acknowledge: bool)
         (lambda b: b["payload"].pop("severity"), ["'payload.severity' is missing or blank"]),
         (
             lambda b: b["payload"].update(severity="CRITICAL"),
-            ["'payload.severity' is invalid (must be one of the following: 'critical', 'warning', 'error' or 'info')"],
+            [BAD_SEVERITY],
         ),
         (
             lambda b: b["payload"].update(timestamp="last tuesday"),
             ["'payload.timestamp' is invalid (expected an ISO 8601 timestamp, got \"last tuesday\")"],
         ),
         (lambda b: b["payload"].update(component=[]), ["'payload.component' is invalid (must be a string)"]),
-        (lambda b: b.update(dedup_key="k" * 256), ["'dedup_key' is invalid (must be at most 255 characters)"]),
+        (
+            lambda b: b.update(dedup_key="k" * 256),
+            ["'dedup_key' is invalid (must be at most 255 characters)"],
+        ),
         (lambda b: b.update(dedup_key=7), ["'dedup_key' is invalid (must be a string)"]),
         (lambda b: b.update(links={}), ["'links' is invalid (must be a list)"]),
         (lambda b: b.update(links=[{"text": "x"}]), ["'links[0].href' is missing or blank"]),
@@ -164,7 +178,7 @@ def test_acknowledge_and_resolve(action: str, resolved: bool, acknowledge: bool)
             [
                 "'routing_key' is missing or blank",
                 "'payload.summary' is missing or blank",
-                "'payload.severity' is invalid (must be one of the following: 'critical', 'warning', 'error' or 'info')",
+                BAD_SEVERITY,
             ],
         ),
     ],
@@ -188,7 +202,9 @@ def test_pagerduty_body_must_be_an_object(body: object) -> None:
 def test_non_http_links_are_dropped_for_pagerduty() -> None:
     body = load("pagerduty_trigger")
     body["links"] = [{"href": "mailto:ops@example.org", "text": "Mail"}, {"href": "https://ok.example.org"}]
-    assert pagerduty.parse(body).alerts[0].links == (Link(href="https://ok.example.org", text="https://ok.example.org"),)
+    assert pagerduty.parse(body).alerts[0].links == (
+        Link(href="https://ok.example.org", text="https://ok.example.org"),
+    )
 
 
 # --- generic ----------------------------------------------------------------------------------
@@ -225,14 +241,18 @@ def test_generic_fingerprint_hashes_title_labels_and_service_but_not_severity() 
 
     base = fingerprint(labels={"queue": "emails", "region": "eu"})
     assert base == fingerprint(labels={"region": "eu", "queue": "emails"})
-    assert base == fingerprint(labels={"queue": "emails", "region": "eu"}, severity="critical", status="resolved")
+    assert base == fingerprint(
+        labels={"queue": "emails", "region": "eu"}, severity="critical", status="resolved"
+    )
     assert base != fingerprint(labels={"queue": "sms", "region": "eu"})
     assert base != fingerprint(labels={"queue": "emails", "region": "eu"}, service="mailer")
     assert fingerprint(dedup_key="   ") == fingerprint()
 
 
 def test_generic_resolved_and_numbers() -> None:
-    alert = generic.parse({"title": "t", "status": "resolved", "value": 0.071999999, "threshold": 5}).alerts[0]
+    alert = generic.parse({"title": "t", "status": "resolved", "value": 0.071999999, "threshold": 5}).alerts[
+        0
+    ]
     assert alert.resolved is True
     assert (alert.value, alert.threshold) == ("0.072", "5")
 
@@ -244,7 +264,10 @@ def test_generic_resolved_and_numbers() -> None:
         ({}, ["title: required"]),
         ({"title": "   "}, ["title: required"]),
         ({"title": 12}, ["title: expected a string, got a number"]),
-        ({"title": "t", "status": "acknowledged"}, ['status: expected "firing" or "resolved", got "acknowledged"']),
+        (
+            {"title": "t", "status": "acknowledged"},
+            ['status: expected "firing" or "resolved", got "acknowledged"'],
+        ),
         ({"title": "t", "status": None}, []),
         ({"title": "t", "severity": 1}, ["severity: expected a string, got a number"]),
         ({"title": "t", "service": {}}, ["service: expected a string, got an object"]),
@@ -258,14 +281,21 @@ def test_generic_resolved_and_numbers() -> None:
         ({"title": "t", "links": "https://x"}, ["links: expected a list, got a string"]),
         ({"title": "t", "links": [1]}, ["links[0]: expected an object, got a number"]),
         ({"title": "t", "links": [{"text": "x"}]}, ["links[0].href: required"]),
-        ({"title": "t", "links": [{"href": "https://x", "text": 3}]}, ["links[0].text: expected a string, got a number"]),
+        (
+            {"title": "t", "links": [{"href": "https://x", "text": 3}]},
+            ["links[0].text: expected a string, got a number"],
+        ),
         (
             {"title": "t", "links": [{"href": "ftp://files.example.org"}]},
             ["links[0].href: expected an http(s) URL of at most 3000 characters"],
         ),
         (
             {"title": None, "status": "open", "labels": {"a": None}},
-            ["title: required", 'status: expected "firing" or "resolved", got "open"', "labels.a: expected a string, got null"],
+            [
+                "title: required",
+                'status: expected "firing" or "resolved", got "open"',
+                "labels.a: expected a string, got null",
+            ],
         ),
     ],
 )

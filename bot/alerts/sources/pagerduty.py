@@ -143,7 +143,7 @@ def _trigger(event: f.JSONObject, errors: f.Errors) -> IncomingAlert | None:
     )
     labels = {f.clean(k): f.clean(v) for k, v in string_details.items()}
     labels.update({k: v for k, v in {**fields, "source": source, "severity": severity}.items() if v})
-    annotations = {"client": client} if client else {}
+    annotations = f.cap_annotations({"client": client}) if client else {}
     return IncomingAlert(
         fingerprint="",  # set by the caller, which owns dedup key generation
         title=title,
@@ -165,11 +165,13 @@ def _render_details(details: object) -> list[str]:
     if not isinstance(details, dict):
         return [_compact(details)]
     lines: list[str] = []
+    length = 0
     for key, value in details.items():
         if value is None or value == "":
             continue
-        lines.append(f"{f.clean(key)}: {_compact(value)}")
-        if sum(len(line) for line in lines) > f.MAX_DESCRIPTION:
+        lines.append(f"{f.truncate(f.clean(key), f.MAX_LABEL_KEY)}: {_compact(value)}")
+        length += len(lines[-1]) + 1
+        if length > f.MAX_DESCRIPTION:  # the rest would be cut anyway
             break
     return lines
 

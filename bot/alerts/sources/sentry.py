@@ -11,9 +11,10 @@ decides. Mapping:
   ``aggregate``, threshold the ``alert_threshold`` of the trigger named by the action.
 - ``issue`` (action created / unresolved / assigned / resolved / ignored / archived; ``data.issue``)
   and ``activity_alert``: fingerprint the issue id (the same alert an issue alert opened), title
-  the issue title. resolved / ignored / archived resolve it; ``assigned`` is only an update, never
-  an acknowledgement (Sentry auto-assigns, which must not silence a page). Other actions carry
-  nothing to alert on.
+  the issue title. created / unresolved (a regression) fire; resolved / ignored / archived
+  resolve. ``assigned`` gives no alert: it is neither a reason to page nor an acknowledgement
+  (Sentry auto-assigns by ownership rules, which must not silence a page). Other actions carry
+  nothing to alert on either.
 
 Labels: the event's tags, then ``alertname`` (the title), ``project``, ``service``, ``level``,
 ``platform``, ``environment`` and ``rule`` where known. Service: the ``service`` tag, else the
@@ -36,8 +37,9 @@ RESOURCE_HEADER = "Sentry-Hook-Resource"
 
 _ALERT_RESOURCES = ("event_alert", "metric_alert", "issue", "activity_alert")
 _METRIC_ACTIONS = {"critical": Severity.CRITICAL, "warning": Severity.MEDIUM, "resolved": None}
+# action -> resolved; actions not listed (assigned, and any Sentry adds later) give no alert
 _ISSUE_ACTIONS = {
-    "created": False, "unresolved": False, "assigned": False, "triggered": False,
+    "created": False, "unresolved": False, "triggered": False,
     "resolved": True, "ignored": True, "archived": True,
 }  # fmt: skip
 _KEEP_LABELS = ("alertname", "service", "project", "level", "environment", "rule")
@@ -199,7 +201,6 @@ def _issue(action: str, data: f.JSONObject, errors: f.Errors) -> IncomingAlert |
     users = f.get_text_or_number(issue, "userCount", path, errors)
     project = f.get_object(issue, "project", path, errors)
     slug = f.get_str(project, "slug", f.child(path, "project"), errors) if project else None
-    assignee = _assignee(issue, path, errors)
     if issue_id is None or action not in _ISSUE_ACTIONS:
         return None
 
@@ -213,13 +214,7 @@ def _issue(action: str, data: f.JSONObject, errors: f.Errors) -> IncomingAlert |
         title=name,
         severity=map_severity(level),
         resolved=_ISSUE_ACTIONS[action],
-        description=f.description(
-            [
-                _culprit(culprit),
-                seen,
-                f"Assigned to {assignee}" if action == "assigned" and assignee else None,
-            ]
-        ),
+        description=f.description([_culprit(culprit), seen]),
         service=labels.get("service"),
         labels=labels,
         starts_at=first_seen,
@@ -289,16 +284,6 @@ def _trigger_threshold(rule: f.JSONObject, action: str, path: str, errors: f.Err
         if label == action and found is None:
             found = threshold
     return found
-
-
-def _assignee(issue: f.JSONObject, path: str, errors: f.Errors) -> str | None:
-    assigned = f.get_object(issue, "assignedTo", path, errors)
-    if assigned is None:
-        return None
-    at = f.child(path, "assignedTo")
-    name = f.get_str(assigned, "name", at, errors)
-    email = f.get_str(assigned, "email", at, errors)
-    return f.short(name or email)
 
 
 def _project_from_url(api_url: str | None) -> str | None:

@@ -1,0 +1,207 @@
+"""`watchstander demo`: the whole product on this machine, against the built-in Slack and Twilio stand-ins.
+
+The bot is built exactly as `serve` builds it and served over real HTTP on 127.0.0.1; alerts arrive
+over real webhooks and "people" click through signed Slack requests. Time is a manual clock that
+the script moves forward, so twenty minutes of an incident play out in seconds.
+"""
+
+from __future__ import annotations
+
+import copy
+import tempfile
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from bot.app import Bot, create_bot
+from bot.clock import ManualClock
+from bot.config import Config, Settings, parse_config
+from bot.db import migrate
+from bot.sandbox.slack import SandboxUser, SlackStandIn
+from bot.sandbox.slack_user import SlackDriver
+from bot.sandbox.transcript import Transcript
+from bot.sandbox.twilio import TwilioStandIn
+from bot.slack.ids import AlertAction, OverflowChoice
+
+SIGNING_SECRET = "demo-signing-secret"
+AM_TOKEN, PD_KEY, GENERIC_TOKEN = "demo-alertmanager-token", "demo-pagerduty-key", "demo-generic-token"
+
+DEMO_CONFIG = f"""
+timezone: Europe/Berlin
+slack: {{alerts_channel: alerts, incidents_channel: incidents, summary_channel: ops-weekly, admins: [U0ADMIN01]}}
+people:
+  - {{slack_id: U0ALICE01, name: Alice, phone: "+15550000001", timezone: Europe/Berlin}}
+  - {{slack_id: U0BOB0001, name: Bob,   phone: "+15550000002", timezone: America/New_York}}
+  - {{slack_id: U0CAROL01, name: Carol, phone: "+15550000003", timezone: Europe/London}}
+teams:
+  - name: platform
+    channel: platform-alerts
+    schedule:
+      rotation: weekly
+      handoff: "mon 09:00"
+      start: 2026-01-05
+      primary: [U0ALICE01, U0BOB0001, U0CAROL01]
+      backup:  [U0BOB0001, U0CAROL01, U0ALICE01]
+    calendar_token: demo-calendar-token
+routes:
+  - {{match: {{service: api}}, team: platform}}
+  - {{match: {{service: "~^(db|postgres)"}}, team: platform}}
+integrations:
+  - {{name: prometheus, type: alertmanager, token: {AM_TOKEN}, team: platform}}
+  - {{name: pd-compatible, type: pagerduty, token: {PD_KEY}}}
+  - {{name: scripts, type: generic, token: {GENERIC_TOKEN}}}
+"""
+PEOPLE = [
+    SandboxUser(id="U0ALICE01", name="alice", real_name="Alice", tz="Europe/Berlin"),
+    SandboxUser(id="U0BOB0001", name="bob", real_name="Bob", tz="America/New_York"),
+    SandboxUser(id="U0CAROL01", name="carol", real_name="Carol", tz="Europe/London"),
+    SandboxUser(id="U0ADMIN01", name="admin", real_name="Admin", tz="UTC", is_admin=True),
+]
+ALICE, BOB, CAROL = "U0ALICE01", "U0BOB0001", "U0CAROL01"
+
+
+@dataclass
+class Stage:
+    """Everything a demo scene can use."""
+
+    bot: Bot
+    url: str
+    clock: ManualClock
+    slack: SlackStandIn
+    twilio: TwilioStandIn
+    driver: SlackDriver
+    http: aiohttp.ClientSession
+    transcript: Transcript
+
+    async def webhook(self, path: str, payload: dict[str, Any], token: str | None = None) -> dict[str, Any]:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        async with self.http.post(self.url + path, json=payload, headers=headers) as resp:
+            body: dict[str, Any] = await resp.json()
+            self.transcript.write(f"    (webhook {path} answered {resp.status} {body.get('status')})")
+        await self.settle()
+        return body
+
+    async def settle(self) -> None:
+        await self.bot.drain()
+
+    def later(self, **delta: float) -> None:
+        self.clock.advance(timedelta(**delta))
+        self.transcript.note(f"{self.clock.now().astimezone(self.bot.services.config.zone()):%H:%M} "
+                             f"({'+' + ', '.join(f'{v:g} {k}' for k, v in delta.items())})")
+
+    def last(self, channel: str) -> Any:
+        return self.slack.messages(channel)[-1]
+
+
+def am_payload(name: str, alerts: list[dict[str, Any]], *, status: str = "firing") -> dict[str, Any]:
+    return {"version": "4", "groupKey": f'{{}}:{{alertname="{name}"}}', "status": status, "receiver": "watchstander",
+            "groupLabels": {"alertname": name}, "commonLabels": {}, "commonAnnotations": {},
+            "externalURL": "http://alertmanager.example.com", "truncatedAlerts": 0, "alerts": alerts}
+
+
+def am_alert(name: str, fingerprint: str, *, status: str = "firing", severity: str = "critical",
+             service: str = "api", summary: str, instance: str = "api-1", starts: datetime) -> dict[str, Any]:
+    return {"status": status, "fingerprint": fingerprint,
+            "labels": {"alertname": name, "severity": severity, "service": service, "instance": instance},
+            "annotations": {"summary": summary, "runbook_url": f"https://runbooks.example.com/{name}"},
+            "startsAt": starts.isoformat(), "generatorURL": "http://prometheus.example.com/graph",
+            "endsAt": starts.isoformat() if status == "resolved" else "0001-01-01T00:00:00Z"}
+
+
+async def scene_alert_lifecycle(st: Stage) -> None:
+    st.transcript.note("Alertmanager fires a critical alert for the api service")
+    now = st.clock.now()
+    err = am_alert("HighErrorRate", "fp-err", summary="error rate 7.2% > 5%", starts=now)
+    await st.webhook("/alerts/alertmanager", am_payload("HighErrorRate", [err]), AM_TOKEN)
+    st.transcript.note("The second Alertmanager replica sends the same notification: nothing new is posted")
+    await st.webhook("/alerts/alertmanager", am_payload("HighErrorRate", [err]), AM_TOKEN)
+    st.later(minutes=1, seconds=12)
+    as_alice_sees_it = copy.deepcopy(st.last("platform-alerts"))  # her Slack has not refreshed yet
+    st.transcript.note("Bob clicks Acknowledge")
+    await st.driver.click(st.last("platform-alerts"), AlertAction.ACKNOWLEDGE, user_id=BOB)
+    await st.settle()
+    st.transcript.note("Alice clicks Acknowledge a moment later, on the message as her screen still shows it")
+    await st.driver.click(as_alice_sees_it, AlertAction.ACKNOWLEDGE, user_id=ALICE)
+    st.later(minutes=13)
+    st.transcript.note("Alertmanager reports the alert resolved")
+    await st.webhook("/alerts/alertmanager",
+                     am_payload("HighErrorRate", [{**err, "status": "resolved", "endsAt": st.clock.now().isoformat()}],
+                                status="resolved"), AM_TOKEN)
+
+
+async def scene_grouping_and_snooze(st: Stage) -> None:
+    st.transcript.note("One Alertmanager notification carries three disks filling up: one message")
+    now = st.clock.now()
+    disks = [am_alert("DiskSpaceLow", f"fp-disk-{i}", severity="warning", service="db", instance=f"db-{i}",
+                      summary=f"/var/lib/postgresql {90 + i}% full", starts=now) for i in range(1, 4)]
+    await st.webhook("/alerts/alertmanager", am_payload("DiskSpaceLow", disks), AM_TOKEN)
+    msg = st.last("platform-alerts")
+    group = msg.metadata["event_payload"]["group_id"]
+    st.transcript.note("Carol snoozes it for an hour from the ⋯ menu")
+    await st.driver.click(msg, AlertAction.MORE, user_id=CAROL,
+                          selected_option_value=f"{OverflowChoice.SNOOZE_1H}:{group}")
+    await st.settle()
+
+
+async def scene_pagerduty(st: Stage) -> None:
+    st.transcript.note("A tool speaking the PagerDuty Events API v2 triggers an event (routed by its custom details)")
+    event = {"routing_key": PD_KEY, "event_action": "trigger",
+             "payload": {"summary": "Replication lag 45s on db-2", "source": "db-2", "severity": "error",
+                         "custom_details": {"service": "postgres", "lag_seconds": "45"}}}
+    body = await st.webhook("/v2/enqueue", event)
+    st.later(minutes=4)
+    st.transcript.note("The same tool resolves it by dedup_key")
+    await st.webhook("/v2/enqueue", {"routing_key": PD_KEY, "event_action": "resolve",
+                                     "dedup_key": body["dedup_key"]})
+
+
+Scene = Callable[[Stage], Awaitable[None]]
+SCENES: list[Scene] = [scene_alert_lifecycle, scene_grouping_and_snooze, scene_pagerduty]
+
+
+def demo_config() -> Config:
+    return parse_config(DEMO_CONFIG, path="<demo>", env={})
+
+
+async def run_demo(*, verbose: bool = False, write: Callable[[str], None] = print) -> int:
+    config = demo_config()
+    names = {p.slack_id: p.name for p in config.people}
+    with tempfile.TemporaryDirectory(prefix="watchstander-demo-") as tmp:
+        db_url = f"sqlite+aiosqlite:///{Path(tmp) / 'demo.db'}"
+        await migrate(db_url)
+        clock = ManualClock(datetime.now(UTC).replace(microsecond=0))
+        channels = ("alerts", "incidents", "ops-weekly", "platform-alerts")
+        async with SlackStandIn(channels=channels, users=PEOPLE, trigger_ttl=None, clock=clock) as slack, \
+                TwilioStandIn(clock=clock) as twilio, aiohttp.ClientSession() as http:
+            transcript = Transcript(slack, names, write=write, verbose=verbose)
+            slack.on_call = transcript.on_call
+            settings = Settings(
+                slack_bot_token=slack.bot_token, slack_signing_secret=SIGNING_SECRET, slack_api_url=slack.api_url,
+                database_url=db_url, port=0, twilio_account_sid=twilio.account_sid,
+                twilio_auth_token=twilio.auth_token, twilio_from_number="+15550009999",
+                twilio_api_url=twilio.api_url,
+            )
+            bot = create_bot(settings, config, clock=clock, run_background=False)
+            runner = web.AppRunner(bot.web, access_log=None)
+            await runner.setup()
+            await web.TCPSite(runner, "127.0.0.1", 0).start()
+            url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+            settings = settings.model_copy(update={"public_url": url})
+            bot.services.settings = settings
+            write("Watchstander demo — a local Slack and Twilio stand in for the real ones.")
+            write(f"Bot at {url}; Slack stand-in at {slack.api_url}; Twilio stand-in at {twilio.api_url}")
+            async with SlackDriver(url + "/slack/events", signing_secret=SIGNING_SECRET, slack=slack) as driver:
+                stage = Stage(bot=bot, url=url, clock=clock, slack=slack, twilio=twilio, driver=driver, http=http,
+                              transcript=transcript)
+                try:
+                    for scene in SCENES:
+                        await scene(stage)
+                finally:
+                    await runner.cleanup()
+            write(f"\nDemo finished: {len(slack.calls)} Slack API calls, {len(twilio.messages)} SMS.")
+    return 0

@@ -1,0 +1,81 @@
+"""Run `watchstander serve` as a real subprocess, for crash tests."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.support.factories import TOKENS, config_text
+from tests.support.harness import SIGNING_SECRET
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class BotProcess:
+    proc: asyncio.subprocess.Process
+    url: str
+
+    async def kill9(self) -> None:
+        self.proc.send_signal(signal.SIGKILL)
+        await self.proc.wait()
+
+    async def stop(self) -> None:
+        if self.proc.returncode is None:
+            self.proc.terminate()
+            await self.proc.wait()
+
+
+def write_config(directory: Path, extra: str = "") -> Path:
+    path = directory / "watchstander.yaml"
+    path.write_text(config_text(extra))
+    return path
+
+
+async def start_bot(*, db_path: Path, config_path: Path, slack_api_url: str, extra_env: dict[str, str] | None = None,
+                    port: int | None = None) -> BotProcess:
+    """Start the bot and return once it says it is listening (bounded by a 60 s timeout)."""
+    port = port or free_port()
+    env = {
+        **os.environ, **TOKENS,
+        "SLACK_BOT_TOKEN": "xoxb-sandbox-token", "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": slack_api_url, "DATABASE_URL": f"sqlite+aiosqlite:///{db_path}",
+        "WATCHSTANDER_CONFIG": str(config_path), "PORT": str(port), "LOG_FORMAT": "json",
+        **(extra_env or {}),
+    }
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", env=env,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )
+    assert proc.stderr is not None
+    seen: list[str] = []
+
+    async def listening() -> None:
+        assert proc.stderr is not None
+        while True:
+            line = (await proc.stderr.readline()).decode()
+            if not line:
+                raise AssertionError("bot exited before listening:\n" + "".join(seen))
+            seen.append(line)
+            if "watchstander listening on" in line:
+                return
+
+    await asyncio.wait_for(listening(), timeout=60)
+    # Keep draining stderr so the bot never blocks on a full pipe.
+    asyncio.get_running_loop().create_task(_drain(proc))
+    return BotProcess(proc=proc, url=f"http://127.0.0.1:{port}")
+
+
+async def _drain(proc: asyncio.subprocess.Process) -> None:
+    assert proc.stderr is not None
+    while await proc.stderr.readline():
+        pass

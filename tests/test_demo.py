@@ -1,0 +1,27 @@
+"""`watchstander demo` runs the product end to end and prints what people would see."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from bot.demo import run_demo
+
+
+async def test_demo_transcript_shows_the_whole_alert_flow() -> None:
+    lines: list[str] = []
+    assert await run_demo(write=lines.append) == 0
+    out = "\n".join(lines)
+    assert "● Slack #platform-alerts [posted]\n    ▌ 🔴 HighErrorRate" in out
+    assert "👀 *Acknowledged* by @Bob after 1m 12s" in out
+    assert "Alert #1 is already acknowledged by @Bob." in out
+    assert "✅ *Resolved* by Alertmanager after 14m 12s" in out
+    assert "▌ 🟡 DiskSpaceLow (3 of 3 firing)" in out
+    assert "✅ *Resolved* by PagerDuty event after 4m 00s" in out
+    assert "Traceback" not in out
+
+
+def test_demo_command_exits_cleanly() -> None:
+    done = subprocess.run([sys.executable, "-m", "bot", "demo"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "Demo finished:" in done.stdout
