@@ -11,8 +11,10 @@ import sys
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
+from bot.clock import clock_from_env
 from bot.config import Config, ConfigError, Settings, SettingsError, load_config, settings_from_env
 from bot.logs import setup_logging
 
@@ -39,6 +41,14 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(exc.report())
         return 1
+    from bot.oncall.cli import schedule_problems
+
+    problems, warnings = schedule_problems(config, base_dir=Path(path).resolve().parent, now=datetime.now(UTC))
+    for warning in warnings:
+        print(f"warning: {warning}")
+    if problems:
+        print(f"{path}: {len(problems)} problem(s)\n  " + "\n  ".join(problems))
+        return 1
     print(f"{path}: OK — {len(config.teams)} team(s), {len(config.people)} people, "
           f"{len(config.integrations)} integration(s), {len(config.routes)} route(s)")
     return 0
@@ -50,7 +60,7 @@ async def _serve(settings: Settings, config: Config, host: str) -> None:
     from bot.app import create_bot, prepare_database
 
     await prepare_database(settings)
-    bot = create_bot(settings, config)
+    bot = create_bot(settings, config, clock=clock_from_env(os.environ))  # a FileClock only in crash tests
     runner = web.AppRunner(bot.web, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, host=host, port=settings.port).start()
@@ -60,14 +70,14 @@ async def _serve(settings: Settings, config: Config, host: str) -> None:
         from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
         socket_handler = AsyncSocketModeHandler(bot.bolt, settings.slack_app_token)
-        await socket_handler.connect_async()
+        await socket_handler.connect_async()  # type: ignore[no-untyped-call]
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     if socket_handler is not None:
-        await socket_handler.close_async()
+        await socket_handler.close_async()  # type: ignore[no-untyped-call]
     await runner.cleanup()
 
 
@@ -83,7 +93,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print("cannot start:\n  " + "\n  ".join(missing), file=sys.stderr)
         return 2
     config = _config(settings)
-    asyncio.run(_serve(settings, config, args.host))
+    from bot.incidents.kit import IncidentKitError
+
+    try:
+        asyncio.run(_serve(settings, config, args.host))
+    except IncidentKitError as exc:  # a broken playbook or post-mortem template: say where, no traceback
+        print(f"cannot start: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -153,6 +169,25 @@ def cmd_send_test_alert(args: argparse.Namespace) -> int:
     return 1
 
 
+def cmd_oncall(args: argparse.Namespace) -> int:
+    from bot.oncall.cli import CliError, oncall_answer, parse_at
+
+    settings = _settings()
+    config = _config(settings)
+    try:
+        at = parse_at(args.at, config, datetime.now(UTC))
+        answer = asyncio.run(oncall_answer(config, database_url=settings.database_url, team=args.team, at=at,
+                                           base_dir=Path(settings.config_path).resolve().parent,
+                                           base_url=settings.base_public_url))
+    except CliError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    print(answer.text, end="")
+    if answer.note:
+        print(f"({answer.note})", file=sys.stderr)
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from bot.demo import run_demo
 
@@ -185,6 +220,10 @@ def parser() -> argparse.ArgumentParser:
     mf = sub.add_parser("manifest", help="print the Slack app manifest with PUBLIC_URL filled in")
     mf.add_argument("--socket", action="store_true", help="the Socket Mode manifest")
     mf.set_defaults(func=cmd_manifest)
+    oc = sub.add_parser("oncall", help="print who is on call")
+    oc.add_argument("team", nargs="?", help="one team (default: every team)")
+    oc.add_argument("--at", help="ISO time, e.g. 2026-11-30T09:00 (read in the config's timezone without an offset)")
+    oc.set_defaults(func=cmd_oncall)
     return p
 
 

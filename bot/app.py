@@ -14,17 +14,28 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 
+from bot.alerts.writer import IngestWriter
 from bot.clock import Clock, SystemClock
 from bot.config import Config, Settings
 from bot.db import create_engine, migrate, session_factory
+from bot.incidents.kit import load_incident_kit
+from bot.incidents.open_items import open_incident_items
 from bot.metrics import Metrics
 from bot.notify.dispatch import Dispatcher, RenderContext
+from bot.notify.handoffs import schedule_handoffs
+from bot.notify.incident_posts import register_incident_handlers
+from bot.notify.paging import build_paging
+from bot.notify.posts import register_post_handlers
+from bot.notify.weekly_summary import register_summary_handlers, schedule_weekly_summary
+from bot.oncall.open_items import OPEN_ITEMS_KEY, open_alerts
 from bot.oncall.service import Schedules
 from bot.services import Services
 from bot.slack.app import Listeners, build_bolt_app
 from bot.slack.client import make_client
 from bot.web import alerts as alert_routes
+from bot.web import calendar as calendar_routes
 from bot.web import health
+from bot.web import twilio as twilio_routes
 from bot.web.keys import SERVICES, STATE, WebState
 
 log = logging.getLogger(__name__)
@@ -40,8 +51,13 @@ class Bot:
     listeners: Listeners
 
     async def drain(self) -> int:
-        """Send everything that is due now (tests and the demo call this instead of sleeping)."""
-        return int(await self.services.dispatcher.flush())
+        """Run due escalation steps and send everything that is due now (tests and the demo call
+        this instead of sleeping)."""
+        total = 0
+        await self.listeners.inflight.wait_idle()
+        while n := await self.services.escalation.run_due() + int(await self.services.dispatcher.flush()):
+            total += n
+        return total
 
 
 def build_services(settings: Settings, config: Config, *, clock: Clock | None = None) -> Services:
@@ -49,11 +65,22 @@ def build_services(settings: Settings, config: Config, *, clock: Clock | None = 
     svc = Services(settings=settings, config=config, clock=clock or SystemClock(), engine=engine,
                    sessions=session_factory(engine), metrics=Metrics())
     svc.schedules = Schedules.load(config, base_dir=Path(settings.config_path).resolve().parent)
+    svc.writer = IngestWriter(sessions=svc.sessions, config=config, clock=svc.clock, on_commit=svc.wake,
+                              playbooks=lambda: svc.playbooks)
     svc.slack = make_client(settings.slack_bot_token or "", settings.slack_api_url)
-    render = RenderContext(zone=config.zone(), names=svc.names, playbook_url=lambda _p: None,
-                           playbook_name=lambda p: p)
-    svc.dispatcher = Dispatcher(sessions=svc.sessions, client=svc.slack, clock=svc.clock, render=render,
+    kit = load_incident_kit(config)  # playbooks and the post-mortem template, checked now, not mid-incident
+    svc.playbooks = kit.playbooks
+    render = RenderContext(zone=config.zone(), names=svc.names,
+                           playbook_name=lambda p: (found.name if (found := kit.playbook(p)) else None))
+    sender = make_client(settings.slack_bot_token or "", settings.slack_api_url, wait_on_rate_limit=False)
+    svc.dispatcher = Dispatcher(sessions=svc.sessions, client=sender, clock=svc.clock, render=render,
                                 metrics=svc.metrics)
+    register_post_handlers(svc.dispatcher, svc.slack, svc.metrics)  # outbox kinds "channel_post" and "dm"
+    register_summary_handlers(svc)  # outbox kind "summary_chart": the weekly chart, in its post's thread
+    svc.extras[OPEN_ITEMS_KEY] = [open_alerts]  # what a handoff DM / App Home lists; incidents append theirs
+    svc.extras[OPEN_ITEMS_KEY].append(open_incident_items)
+    register_incident_handlers(svc, kit)  # outbox kinds "incident_*"
+    svc.escalation = build_paging(svc, render)  # escalation runner; outbox kinds "page_slack|sms|channel"
     return svc
 
 
@@ -72,15 +99,22 @@ def create_bot(settings: Settings, config: Config, *, clock: Clock | None = None
     app.router.add_post("/slack/events", slack_events)
     alert_routes.add_routes(app)
     health.add_routes(app)
+    calendar_routes.add_routes(app)
+    twilio_routes.add_routes(app)
 
     async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
         scheduler = AsyncIOScheduler(timezone=config.timezone)
         svc.extras["scheduler"] = scheduler
+        if run_background:
+            schedule_handoffs(scheduler, svc)  # every minute; tests call run_due_handoffs instead
+            schedule_weekly_summary(scheduler, svc)  # cron + catch-up check; tests call run_due_summary
         scheduler.start()
+        await svc.escalation.start(background=run_background)  # the escalation runner's task
         tasks = [asyncio.create_task(svc.dispatcher.run(), name="dispatcher")] if run_background else []
         try:
             yield
         finally:
+            await svc.escalation.close()  # lets a step in progress commit before the loop goes
             for task in tasks:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

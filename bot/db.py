@@ -140,3 +140,8 @@ def _upgrade_sync(url: str) -> None:
 async def migrate(url: str) -> None:
     """Apply pending migrations (Alembic runs its own event loop, so do it in a thread)."""
     await asyncio.to_thread(_upgrade_sync, url)
+
+
+def dialect_of(session: AsyncSession) -> str:
+    """``sqlite`` or ``postgresql``: the few places that differ (row locks, id numbering) ask this."""
+    return session.get_bind().dialect.name

@@ -26,7 +26,7 @@ from bot.sandbox.slack import SandboxUser, SlackStandIn
 from bot.sandbox.slack_user import SlackDriver
 from bot.sandbox.transcript import Transcript
 from bot.sandbox.twilio import TwilioStandIn
-from bot.slack.ids import AlertAction, OverflowChoice
+from bot.slack.ids import AlertAction, Callback, IncidentField, OverflowChoice
 
 SIGNING_SECRET = "demo-signing-secret"
 AM_TOKEN, PD_KEY, GENERIC_TOKEN = "demo-alertmanager-token", "demo-pagerduty-key", "demo-generic-token"
@@ -94,6 +94,17 @@ class Stage:
         self.transcript.note(f"{self.clock.now().astimezone(self.bot.services.config.zone()):%H:%M} "
                              f"({'+' + ', '.join(f'{v:g} {k}' for k, v in delta.items())})")
 
+    async def slash(self, command: str, text: str, *, user: str, channel: str) -> None:
+        """A person types a slash command; the transcript shows the command and what they see."""
+        who = self.transcript.names.get(user, user)
+        self.transcript.write(f"\n▶ @{who} in #{channel}: {command} {text}".rstrip())
+        response = await self.driver.slash(command, text, user_id=user, channel_id=self.slack.channel_id(channel))
+        body = response.json() if response.text.strip().startswith("{") else None
+        if isinstance(body, dict) and (body.get("text") or body.get("blocks")):
+            self.transcript.write("● Slack reply (only visible to you)")
+            self.transcript.show(body.get("blocks") or [], str(body.get("text", "")))
+        await self.settle()
+
     def last(self, channel: str) -> Any:
         return self.slack.messages(channel)[-1]
 
@@ -160,8 +171,44 @@ async def scene_pagerduty(st: Stage) -> None:
                                      "dedup_key": body["dedup_key"]})
 
 
+async def scene_oncall(st: Stage) -> None:
+    st.transcript.note("Carol asks who is on call, then covers for Alice for two hours (a dentist appointment)")
+    await st.slash("/oncall", "", user=CAROL, channel="platform-alerts")
+    await st.slash("/oncall", "take platform 2h dentist cover for Alice", user=CAROL, channel="platform-alerts")
+    await st.settle()
+
+
+async def scene_incident(st: Stage) -> None:
+    st.transcript.note("Checkout is failing: Bob declares a SEV1 incident")
+    await st.slash("/incident", "declare Checkout failing", user=BOB, channel="platform-alerts")
+    view = next(v for v in reversed(st.slack.open_views(BOB)) if v.callback_id == Callback.DECLARE_MODAL)
+    await st.driver.submit_view(view, {IncidentField.SEVERITY: "SEV1",
+                                       IncidentField.SUMMARY: "Card payments fail with HTTP 502 at checkout"},
+                                user_id=BOB)
+    await st.settle()
+    channel = next(c for c in st.slack.channels if c.name.startswith("inc-"))
+    st.later(minutes=6)
+    st.transcript.note("Alice finds the cause and posts an update")
+    await st.slash("/incident", "status identified payments-api 2.14 exhausts its DB pool; rolling back",
+                   user=ALICE, channel=channel.name)
+    message, _ = await st.driver.say(channel.id, "Rollback to 2.13 started by the deploy pipeline", user_id=ALICE)
+    st.transcript.note("Bob marks Alice's message with :pushpin: so it lands on the timeline")
+    await st.driver.react(message, "pushpin", user_id=BOB)
+    await st.settle()
+    st.later(minutes=9)
+    await st.slash("/incident", "status monitoring error rate back to 0.1% after the rollback", user=ALICE,
+                   channel=channel.name)
+    await st.slash("/incident", "action Alert on DB pool saturation before it is exhausted", user=BOB,
+                   channel=channel.name)
+    st.later(minutes=20)
+    st.transcript.note("All quiet: Bob resolves the incident")
+    await st.slash("/incident", "resolve Rolled back payments-api to 2.13", user=BOB, channel=channel.name)
+    await st.settle()
+
+
 Scene = Callable[[Stage], Awaitable[None]]
-SCENES: list[Scene] = [scene_alert_lifecycle, scene_grouping_and_snooze, scene_pagerduty]
+SCENES: list[Scene] = [scene_alert_lifecycle, scene_grouping_and_snooze, scene_pagerduty, scene_oncall,
+                       scene_incident]
 
 
 def demo_config() -> Config:
@@ -203,5 +250,9 @@ async def run_demo(*, verbose: bool = False, write: Callable[[str], None] = prin
                         await scene(stage)
                 finally:
                     await runner.cleanup()
+            drafts = [u for u in slack.uploads if u.completed and u.content]
+            if drafts:
+                write("\n" + "═" * 100 + f"\nThe post-mortem draft ({drafts[-1].title or drafts[-1].name}):\n" + "═" * 100)
+                write((drafts[-1].content or b"").decode())
             write(f"\nDemo finished: {len(slack.calls)} Slack API calls, {len(twilio.messages)} SMS.")
     return 0

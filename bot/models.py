@@ -1,9 +1,21 @@
 """Every table, imported so that ``Base.metadata`` knows them (for Alembic and tests)."""
 
-from bot.alerts.models import Alert, AlertEvent, AlertGroup, Silence
+from bot.alerts.models import Alert, AlertEvent, AlertGroup, AlertStorm, Silence
 from bot.db import Base
+from bot.escalation.models import Escalation, PageRecord
 from bot.idempotency import SeenRequest
-from bot.oncall.models import OverrideRow
+from bot.incidents.models import (
+    ActionItem,
+    ChecklistTick,
+    Incident,
+    IncidentAlert,
+    IncidentRole,
+    TimelineEntry,
+)
+from bot.oncall.models import HandoffRow, OverrideRow
 from bot.outbox import OutboxMessage
+from bot.reports.models import WeeklySummaryRecord
 
-__all__ = ["Alert", "AlertEvent", "AlertGroup", "Base", "OutboxMessage", "OverrideRow", "SeenRequest", "Silence"]
+__all__ = ["ActionItem", "Alert", "AlertEvent", "AlertGroup", "AlertStorm", "Base", "Escalation", "PageRecord", "ChecklistTick", "Incident", "IncidentAlert",
+           "IncidentRole", "TimelineEntry", "HandoffRow", "OutboxMessage", "OverrideRow", "SeenRequest", "Silence",
+           "WeeklySummaryRecord"]

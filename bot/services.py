@@ -22,8 +22,11 @@ class Services:
     metrics: Metrics
     # Filled by bot.app: kept as Any here so the domain-facing container imports no Slack code.
     schedules: Any = None  # bot.oncall.service.Schedules
+    writer: Any = None  # bot.alerts.writer.IngestWriter
+    playbooks: tuple[Any, ...] = ()  # bot.incidents.playbooks.Playbook, loaded at start
     slack: Any = None
     dispatcher: Any = None
+    escalation: Any = None  # bot.notify.paging.PagingService: the escalation runner and page senders
     extras: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -34,3 +37,5 @@ class Services:
         """Tell the senders that new work was committed."""
         if self.dispatcher is not None:
             self.dispatcher.wake()
+        if self.escalation is not None:  # new deadlines (an alert to page for, a snooze) may be earlier
+            self.escalation.wake()

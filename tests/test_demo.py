@@ -18,6 +18,13 @@ async def test_demo_transcript_shows_the_whole_alert_flow() -> None:
     assert "✅ *Resolved* by Alertmanager after 14m 12s" in out
     assert "▌ 🟡 DiskSpaceLow (3 of 3 firing)" in out
     assert "✅ *Resolved* by PagerDuty event after 4m 00s" in out
+    assert "▶ @Carol in #platform-alerts: /oncall take platform 2h dentist cover for Alice" in out
+    assert "📅 @Carol took the platform pager" in out
+    assert "● Slack #inc-2026-11-24-checkout-failing: channel created" in out or "channel created" in out
+    assert "✅ *Incident #1 resolved* by @Bob" in out
+    assert "The post-mortem draft (Post-mortem draft: Checkout failing):" in out
+    assert "| pin | Bob | Marked with 📌: message from Alice: Rollback to 2.13 started" in out
+    assert out.rstrip().endswith("SMS.")
     assert "Traceback" not in out
 
 

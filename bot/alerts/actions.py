@@ -20,6 +20,7 @@ from bot.outbox import enqueue
 # Events that also get a short reply in the alert message's thread.
 THREAD_EVENTS = frozenset({
     "acknowledged", "unacknowledged", "resolved", "snoozed", "silenced_similar", "reopened",
+    "paged", "page_failed", "page_skipped", "not_escalated",  # escalation (bot.escalation)
 })
 
 
@@ -39,12 +40,18 @@ async def record(session: AsyncSession, group: AlertGroup, kind: str, now: datet
     event = AlertEvent(group_id=group.id, alert_id=alert.id if alert else None, at=now, kind=kind,
                        actor=actor, via=via, detail=detail)
     session.add(event)
+    if kind in THREAD_EVENTS:
+        await reply_in_thread(session, group, event, now)
+    return event
+
+
+async def reply_in_thread(session: AsyncSession, group: AlertGroup, event: AlertEvent, now: datetime) -> None:
+    """Queue the event's short reply in the alert message's thread (for kinds only sometimes shown)."""
     has_message = group.silence_id is None or group.posted_version > 0  # silenced at birth: never posted
-    if kind in THREAD_EVENTS and has_message:
+    if has_message:
         await session.flush()
         await enqueue(session, key=f"thread:{event.id}", kind="alert_thread", group_id=group.id,
                       payload={"event_id": event.id}, now=now)
-    return event
 
 
 def touch(group: AlertGroup, now: datetime) -> None:

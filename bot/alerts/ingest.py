@@ -7,17 +7,23 @@ dispatcher notices and edits the message — ingest itself never talks to Slack.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 
-from bot.alerts.actions import acknowledge_group, record, resolve_group, touch
+from bot.alerts.actions import acknowledge_group, resolve_group, touch
 from bot.alerts.incoming import AlertStatus, IncomingAlert, ParsedNotification, Severity
 from bot.alerts.matchers import labels_match
-from bot.alerts.models import Alert, AlertGroup, Silence
+from bot.alerts.models import Alert, AlertEvent, AlertGroup, Silence
 from bot.config import Config, Integration
+from bot.db import dialect_of
+from bot.escalation.engine import start_escalation
+from bot.incidents.playbooks import Playbook, match_playbook
 
 # Alertmanager HA pairs deliver the same notification once per replica, seconds apart; a repeat
 # inside this window with unchanged content is the same delivery, not news.
@@ -59,114 +65,206 @@ def max_severity(severities: list[str]) -> str:
     return max(severities, key=lambda s: SEVERITY_ORDER.index(Severity(s))) if severities else "high"
 
 
-async def active_silence(session: AsyncSession, labels: dict[str, str], now: datetime) -> Silence | None:
-    rows = await session.scalars(
-        select(Silence).where(Silence.starts_at <= now, Silence.ends_at > now, Silence.ended_early_at.is_(None))
-    )
-    return next((s for s in rows if labels_match(s.matchers, labels)), None)
+@dataclass(frozen=True)
+class Delivery:
+    """One webhook delivery waiting to be stored."""
+
+    integration: Integration
+    notification: ParsedNotification
 
 
 async def ingest(session: AsyncSession, *, config: Config, integration: Integration,
-                 notification: ParsedNotification, now: datetime) -> IngestResult:
-    result = IngestResult()
-    for incoming in notification.alerts:
-        await _ingest_one(session, config, integration, notification.group_key, incoming, now, result)
-        result.accepted += 1
-    await session.flush()
+                 notification: ParsedNotification, now: datetime, playbooks: Sequence[Playbook] = ()) -> IngestResult:
+    """Store one webhook delivery."""
+    [result] = await ingest_many(session, config=config, deliveries=[Delivery(integration, notification)], now=now,
+                                 playbooks=playbooks)
     return result
 
 
-async def _open_alert(session: AsyncSession, integration: str, fingerprint: str) -> Alert | None:
-    return await session.scalar(
-        select(Alert).where(Alert.integration == integration, Alert.fingerprint == fingerprint,
-                            Alert.status != AlertStatus.RESOLVED)
-    )
-
-
-async def _open_group(session: AsyncSession, integration: str, key: str) -> AlertGroup | None:
-    return await session.scalar(
-        select(AlertGroup).where(AlertGroup.integration == integration, AlertGroup.group_key == key,
-                                 AlertGroup.status != AlertStatus.RESOLVED)
-    )
-
-
-async def _ingest_one(session: AsyncSession, config: Config, integration: Integration, group_key: str | None,
-                      incoming: IncomingAlert, now: datetime, result: IngestResult) -> None:
-    existing = await _open_alert(session, integration.name, incoming.fingerprint)
-    source = SOURCE_NAMES.get(integration.type, integration.name)
-    if incoming.resolved:
-        if existing is None:
-            return  # already resolved, or never seen: a late or duplicate resolve changes nothing
-        group = await session.get_one(AlertGroup, existing.group_id)
-        existing.status = AlertStatus.RESOLVED
-        existing.resolved_at = incoming.ends_at if incoming.ends_at and incoming.ends_at <= now else now
-        existing.last_seen_at = now
-        await record(session, group, "alert_resolved", now, actor=source, via="source", alert=existing)
-        await session.flush()
-        if all(a.status == AlertStatus.RESOLVED for a in await _members(session, group)):
-            await resolve_group(session, group, now, actor=source, via="source")
-        else:
-            touch(group, now)
-        result.changed_groups.add(group.id)
-        result.alert_ids.append(existing.id)
-        return
-
-    if incoming.acknowledge:
-        # A PagerDuty-style "acknowledge" event carries no alert content: it only acknowledges.
-        if existing is not None:
-            group = await session.get_one(AlertGroup, existing.group_id)
-            if group.status == AlertStatus.FIRING:
-                await acknowledge_group(session, group, now, actor=source, via="source")
-                result.changed_groups.add(group.id)
-            result.alert_ids.append(existing.id)
-        return
-
-    if existing is not None:
-        group = await session.get_one(AlertGroup, existing.group_id)
-        if _is_duplicate(existing, incoming, now):
-            result.alert_ids.append(existing.id)
-            return
-        _apply(existing, incoming)
-        existing.count += 1
-        existing.last_seen_at = now
-        await record(session, group, "repeated", now, actor=source, via="source", alert=existing, count=existing.count)
-        touch(group, now)
-        result.changed_groups.add(group.id)
-        result.alert_ids.append(existing.id)
-        return
-
-    labels = routing_labels(incoming)
-    key = group_key or incoming.fingerprint
-    group = await _open_group(session, integration.name, key)
-    if group is None:
-        team, channel = route(config, integration, labels)
-        silence = await active_silence(session, labels, now)
-        group = AlertGroup(
-            integration=integration.name, group_key=key, team=team, channel=channel, title=incoming.title,
-            severity=incoming.severity.value, status=AlertStatus.FIRING, created_at=now, updated_at=now,
-            silence_id=silence.id if silence else None, version=1, posted_version=0,
-        )
-        session.add(group)
-        await session.flush()
-        result.new_groups.append(group.id)
-        if silence is not None:
-            await record(session, group, "silenced", now, actor=silence.created_by, silence_id=silence.id)
-    else:
-        touch(group, now)
-        result.changed_groups.add(group.id)
-    alert = Alert(
-        group_id=group.id, integration=integration.name, fingerprint=incoming.fingerprint,
-        status=AlertStatus.ACKNOWLEDGED if group.status == AlertStatus.ACKNOWLEDGED else AlertStatus.FIRING,
-        starts_at=incoming.starts_at or now, received_at=now, last_seen_at=now, count=1,
-        title=incoming.title, severity=incoming.severity.value,
-    )
-    _apply(alert, incoming)
-    session.add(alert)
+async def ingest_many(session: AsyncSession, *, config: Config, deliveries: list[Delivery],
+                      now: datetime, playbooks: Sequence[Playbook] = ()) -> list[IngestResult]:
+    """Store several deliveries in one transaction (group commit), with a handful of batched
+    statements in all: one look-up of open alerts per integration, one insert per table."""
+    batches: dict[str, _Batch] = {}
+    for d in deliveries:
+        batches.setdefault(d.integration.name, _Batch(session, config, d.integration, now, playbooks))
+    for name, batch in batches.items():
+        await batch.load([a.fingerprint for d in deliveries if d.integration.name == name
+                          for a in d.notification.alerts])
+    tallies = []
+    with session.no_autoflush:  # everything goes out in the one flush below
+        for d in deliveries:
+            tally = _Tally()
+            batch = batches[d.integration.name]
+            for incoming in d.notification.alerts:
+                alert = await batch.apply(incoming, d.notification.group_key, tally)
+                if alert is not None:
+                    tally.touched.append(alert)
+            tallies.append(tally)
+    await _number_new_rows(session)
     await session.flush()
-    group.severity = max_severity([group.severity, alert.severity])
-    await record(session, group, "received", now, actor=source, via="source", alert=alert,
-           severity=alert.severity, title=alert.title)
-    result.alert_ids.append(alert.id)
+    joined = {id(g): g for t in tallies for g in t.joined}
+    for group in joined.values():  # a group a new alert joined may now need to escalate
+        await start_escalation(session, config, group, now)
+    return [IngestResult(accepted=len(d.notification.alerts), new_groups=[g.id for g in t.new_groups],
+                         changed_groups={g.id for g in t.changed_groups}, alert_ids=[a.id for a in t.touched])
+            for d, t in zip(deliveries, tallies, strict=True)]
+
+
+@dataclass
+class _Tally:
+    """What one delivery changed, for its webhook's answer."""
+
+    new_groups: list[AlertGroup] = field(default_factory=list)
+    changed_groups: list[AlertGroup] = field(default_factory=list)
+    joined: list[AlertGroup] = field(default_factory=list)
+    touched: list[Alert] = field(default_factory=list)
+
+    def changed(self, group: AlertGroup) -> None:
+        if group not in self.changed_groups and group not in self.new_groups:
+            self.changed_groups.append(group)
+
+
+async def _number_new_rows(session: AsyncSession) -> None:
+    """Give new groups, alerts and events their ids before the flush, on SQLite only.
+
+    SQLite cannot promise the order of ids RETURNING gives for a multi-row INSERT, so SQLAlchemy
+    would insert such rows one statement (one thread hop through aiosqlite) at a time. Writers
+    are serialized (``bot.db.transaction``), so numbering after the current maximum is safe and
+    lets each table's rows go in one executemany.
+    """
+    if dialect_of(session) != "sqlite":
+        return
+    tables: list[type[AlertGroup] | type[Alert] | type[AlertEvent]] = [AlertGroup, Alert, AlertEvent]
+    rows = {t: [o for o in session.new if isinstance(o, t) and o.id is None] for t in tables}
+    if sum(len(r) for r in rows.values()) < 2:
+        return
+    with session.no_autoflush:  # a flush here would insert them the slow way first
+        top = (await session.execute(select(*(select(func.max(t.id)).scalar_subquery() for t in tables)))).one()
+    for table, start in zip(tables, top, strict=True):
+        for offset, row in enumerate(rows[table], start=1):
+            row.id = (start or 0) + offset
+
+
+class _Batch:
+    """One integration's alerts in a transaction: open alerts and groups looked up once."""
+
+    def __init__(self, session: AsyncSession, config: Config, integration: Integration, now: datetime,
+                 playbooks: Sequence[Playbook]) -> None:
+        self.session, self.config, self.integration, self.now = session, config, integration, now
+        self.playbooks = playbooks
+        self.source = SOURCE_NAMES.get(integration.type, integration.name)
+        self.open_alerts: dict[str, Alert] = {}
+        self.groups_by_key: dict[str, AlertGroup | None] = {}
+        self.silences: list[Silence] | None = None
+
+    async def load(self, fingerprints: list[str]) -> None:
+        wanted = sorted(set(fingerprints))
+        for i in range(0, len(wanted), 500):
+            rows = await self.session.scalars(
+                select(Alert).where(Alert.integration == self.integration.name,
+                                    Alert.fingerprint.in_(wanted[i:i + 500]), Alert.status != AlertStatus.RESOLVED)
+                .options(selectinload(Alert.group).selectinload(AlertGroup.alerts))
+            )
+            self.open_alerts.update((a.fingerprint, a) for a in rows)
+        for alert in self.open_alerts.values():
+            self.groups_by_key.setdefault(alert.group.group_key, alert.group)
+
+    def _event(self, group: AlertGroup, kind: str, alert: Alert | None, **detail: Any) -> None:
+        self.session.add(AlertEvent(group=group, alert=alert, at=self.now, kind=kind, actor=self.source,
+                                    via="source", detail=detail))
+
+    async def apply(self, incoming: IncomingAlert, group_key: str | None, tally: _Tally) -> Alert | None:
+        existing = self.open_alerts.get(incoming.fingerprint)
+        now = self.now
+        if incoming.resolved:
+            if existing is None:
+                return None  # already resolved, or never seen: a late or duplicate resolve changes nothing
+            group = existing.group
+            existing.status = AlertStatus.RESOLVED
+            existing.resolved_at = incoming.ends_at if incoming.ends_at and incoming.ends_at <= now else now
+            existing.last_seen_at = now
+            del self.open_alerts[incoming.fingerprint]
+            self._event(group, "alert_resolved", existing)
+            if all(a.status == AlertStatus.RESOLVED for a in group.alerts):
+                await self.session.flush()
+                await resolve_group(self.session, group, now, actor=self.source, via="source")
+                self.groups_by_key.pop(group.group_key, None)
+            else:
+                touch(group, now)
+            tally.changed(group)
+            return existing
+
+        if incoming.acknowledge:
+            # A PagerDuty-style "acknowledge" event carries no alert content: it only acknowledges.
+            if existing is not None and existing.group.status == AlertStatus.FIRING:
+                await self.session.flush()
+                await acknowledge_group(self.session, existing.group, now, actor=self.source, via="source")
+                tally.changed(existing.group)
+            return existing
+
+        if existing is not None:
+            if _is_duplicate(existing, incoming, now):
+                return existing
+            _apply(existing, incoming)
+            existing.count += 1
+            existing.last_seen_at = now
+            self._event(existing.group, "repeated", existing, count=existing.count)
+            touch(existing.group, now)
+            tally.changed(existing.group)
+            return existing
+
+        group = await self._group_for(incoming, group_key, tally)
+        alert = Alert(
+            integration=self.integration.name, fingerprint=incoming.fingerprint,
+            status=AlertStatus.ACKNOWLEDGED if group.status == AlertStatus.ACKNOWLEDGED else AlertStatus.FIRING,
+            starts_at=incoming.starts_at or now, received_at=now, last_seen_at=now, count=1,
+            title=incoming.title, severity=incoming.severity.value,
+        )
+        _apply(alert, incoming)
+        group.alerts.append(alert)
+        if group not in tally.joined:
+            tally.joined.append(group)
+        self.open_alerts[incoming.fingerprint] = alert
+        group.severity = max_severity([group.severity, alert.severity])
+        self._event(group, "received", alert, severity=alert.severity, title=alert.title)
+        return alert
+
+    async def _group_for(self, incoming: IncomingAlert, group_key: str | None, tally: _Tally) -> AlertGroup:
+        key = group_key or incoming.fingerprint
+        if key not in self.groups_by_key:
+            self.groups_by_key[key] = await self.session.scalar(
+                select(AlertGroup).where(AlertGroup.integration == self.integration.name,
+                                         AlertGroup.group_key == key, AlertGroup.status != AlertStatus.RESOLVED)
+                .options(selectinload(AlertGroup.alerts))
+            )
+        group = self.groups_by_key[key]
+        if group is not None:
+            touch(group, self.now)
+            tally.changed(group)
+            return group
+        labels = routing_labels(incoming)
+        team, channel = route(self.config, self.integration, labels)
+        if self.silences is None:
+            self.silences = list(await self.session.scalars(
+                select(Silence).where(Silence.starts_at <= self.now, Silence.ends_at > self.now,
+                                      Silence.ended_early_at.is_(None))))
+        silence = next((s for s in self.silences if labels_match(s.matchers, labels)), None)
+        group = AlertGroup(
+            integration=self.integration.name, group_key=key, team=team, channel=channel, title=incoming.title,
+            severity=incoming.severity.value, status=AlertStatus.FIRING, created_at=self.now,
+            updated_at=self.now, silence_id=silence.id if silence else None, version=1, posted_version=0,
+            alerts=[],
+        )
+        playbook = match_playbook(self.playbooks, labels)
+        group.playbook = playbook.id if playbook else None
+        self.session.add(group)
+        self.groups_by_key[key] = group
+        tally.new_groups.append(group)
+        if silence is not None:
+            self.session.add(AlertEvent(group=group, at=self.now, kind="silenced", actor=silence.created_by,
+                                        detail={"silence_id": silence.id}))
+        return group
 
 
 def _apply(alert: Alert, incoming: IncomingAlert) -> None:
@@ -192,7 +290,3 @@ def _is_duplicate(alert: Alert, incoming: IncomingAlert, now: datetime) -> bool:
         and alert.value == incoming.value and alert.severity == incoming.severity.value
     )
     return same and now - alert.last_seen_at < DUPLICATE_WINDOW
-
-
-async def _members(session: AsyncSession, group: AlertGroup) -> list[Alert]:
-    return list(await session.scalars(select(Alert).where(Alert.group_id == group.id)))

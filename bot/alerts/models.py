@@ -49,6 +49,8 @@ class AlertGroup(Base):
     sync_attempts: Mapped[int] = mapped_column(default=0)
     sync_claimed_until: Mapped[datetime | None]
     sync_error: Mapped[str | None] = mapped_column(Text)
+    # Set when the group arrived during an alert storm: shown in the storm message, not on its own.
+    storm_id: Mapped[int | None] = mapped_column(ForeignKey("alert_storms.id"))
 
     alerts: Mapped[list[Alert]] = relationship(back_populates="group", order_by="Alert.id")
 
@@ -59,6 +61,23 @@ class AlertGroup(Base):
         Index("ix_alert_groups_created", "created_at"),
         Index("ix_alert_groups_message", "slack_channel_id", "slack_ts"),
     )
+
+
+class AlertStorm(Base):
+    """Many new alerts at once in one channel: one message, edited in place, instead of a queue of
+    posts that Slack's one-message-per-second limit would take hours to deliver."""
+
+    __tablename__ = "alert_storms"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(128))
+    started_at: Mapped[datetime]
+    last_added_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+    slack_channel_id: Mapped[str | None] = mapped_column(String(32))
+    slack_ts: Mapped[str | None] = mapped_column(String(32))
+    version: Mapped[int] = mapped_column(default=1)
+    posted_version: Mapped[int] = mapped_column(default=0)
 
 
 class Alert(Base):
@@ -110,6 +129,9 @@ class AlertEvent(Base):
     actor: Mapped[str | None] = mapped_column(String(128))
     via: Mapped[str | None] = mapped_column(String(32))
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    group: Mapped[AlertGroup] = relationship()
+    alert: Mapped[Alert | None] = relationship()
 
     __table_args__ = (
         Index("ix_alert_events_group_at", "group_id", "at"),

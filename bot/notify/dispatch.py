@@ -18,19 +18,20 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
-from bot.alerts.models import AlertEvent, AlertGroup, Silence
+from bot.alerts.models import AlertEvent, AlertGroup, AlertStorm, Silence
 from bot.clock import Clock
-from bot.db import transaction
+from bot.db import dialect_of, transaction
 from bot.metrics import Metrics
+from bot.notify import storms
 from bot.outbox import OutboxMessage
 from bot.slack.blocks.alert import AlertMessage, alert_blocks, fallback_text, metadata, thread_text
-from bot.slack.client import RateLimited, SlackError, slack_error
+from bot.slack.blocks.storm import storm_blocks, storm_text
+from bot.slack.client import RateLimited, SlackCaller, SlackError
 from bot.slack.ids import METADATA_EVENT
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,6 @@ class Deferred(Exception):
 class RenderContext:
     zone: ZoneInfo
     names: Mapping[str, str]
-    playbook_url: Callable[[str], str | None]
     playbook_name: Callable[[str], str | None]
 
 
@@ -65,11 +65,13 @@ class Dispatcher:
                  render: RenderContext, metrics: Metrics) -> None:
         self._sessions = sessions
         self._client = client
+        self._slack = SlackCaller(client, metrics.slack_errors)
         self._clock = clock
         self._render = render
         self._metrics = metrics
         self._wake = asyncio.Event()
         self._paused: dict[str, datetime] = {}
+        self._stormy: set[str] = set()  # channels with an open storm, as of the last fold
         self._lock = asyncio.Lock()
         self.handlers: dict[str, OutboxHandler] = {"alert_thread": self._send_thread_reply}
 
@@ -81,7 +83,7 @@ class Dispatcher:
         crashed predecessor claimed, or backed off from, is due now. PostgreSQL replicas keep their
         leases, which expire on their own (``LEASE``) if their holder died."""
         async with transaction(self._sessions) as s:
-            if s.bind.dialect.name != "sqlite":
+            if dialect_of(s) != "sqlite":
                 return
             await s.execute(update(AlertGroup).where(AlertGroup.posted_version < AlertGroup.version)
                             .values(sync_claimed_until=None))
@@ -121,7 +123,7 @@ class Dispatcher:
         )
         async with transaction(self._sessions) as s:
             query = select(AlertGroup.id).where(due).order_by(AlertGroup.id).limit(BATCH)
-            if s.bind.dialect.name == "postgresql":
+            if dialect_of(s) == "postgresql":
                 query = query.with_for_update(skip_locked=True)
             ids = list(await s.scalars(query))
             if ids:
@@ -136,14 +138,27 @@ class Dispatcher:
         if not ids:
             return 0
         async with self._sessions() as s:
-            rows = await s.execute(select(AlertGroup.id, AlertGroup.channel).where(AlertGroup.id.in_(ids)))
-            by_channel: dict[str, list[int]] = defaultdict(list)
-            for gid, channel in rows:
-                by_channel[channel].append(gid)
-        await asyncio.gather(*(self._sync_channel(ch, gids) for ch, gids in by_channel.items()))
+            rows = await s.execute(select(AlertGroup.id, AlertGroup.channel, AlertGroup.slack_ts, AlertGroup.storm_id)
+                                   .where(AlertGroup.id.in_(ids)))
+            by_channel: dict[str, list[tuple[int, bool, bool]]] = defaultdict(list)
+            for gid, channel, ts, storm_id in rows:
+                by_channel[channel].append((gid, ts is None and storm_id is None, storm_id is not None))
+        await asyncio.gather(*(self._sync_channel(ch, groups) for ch, groups in by_channel.items()))
         return len(ids)
 
-    async def _sync_channel(self, channel: str, group_ids: list[int]) -> None:
+    async def _sync_channel(self, channel: str, groups: list[tuple[int, bool, bool]]) -> None:
+        """``groups``: (id, never shown, folded into a storm) for each claimed group of the channel."""
+        now = self._clock.now()
+        rate_limited = (self._paused.get(channel) or now) > now
+        fresh = sum(1 for _, new, _ in groups if new)
+        group_ids = [gid for gid, _, _ in groups]
+        if rate_limited or fresh >= storms.STORM_THRESHOLD or channel in self._stormy or any(f for *_, f in groups):
+            group_ids, open_storm = await storms.fold(self._sessions, channel=channel, group_ids=group_ids, now=now,
+                                                      rate_limited=rate_limited)
+            if open_storm:
+                self._stormy.add(channel)
+            else:
+                self._stormy.discard(channel)
         for gid in group_ids:
             paused = self._paused.get(channel)
             now = self._clock.now()
@@ -160,6 +175,37 @@ class Dispatcher:
                 self._metrics.slack_errors.labels(exc.method, exc.code).inc()
                 log.warning("could not show alert group %s in Slack: %s", gid, exc)
                 await self._release(gid, None, exc.code)
+        for storm_id in await storms.due_storms(self._sessions, channel):
+            await self._sync_storm(channel, storm_id)
+
+    async def _sync_storm(self, channel: str, storm_id: int) -> None:
+        """Post or edit the storm message; while Slack rate limits the channel, try again later."""
+        now = self._clock.now()
+        if (self._paused.get(channel) or now) > now:
+            return
+        async with self._sessions() as s:
+            storm = await s.get_one(AlertStorm, storm_id)
+            summary = await storms.summary(s, storm)
+        version = storm.version
+        blocks = [b.to_dict() for b in storm_blocks(summary, self._render.zone)]
+        try:
+            if storm.slack_ts and storm.slack_channel_id:
+                await self._call("chat_update", channel=storm.slack_channel_id, ts=storm.slack_ts, blocks=blocks,
+                                 text=storm_text(summary))
+                channel_id, ts = storm.slack_channel_id, storm.slack_ts
+            else:
+                resp = await self._post(channel, blocks=blocks, text=storm_text(summary))
+                channel_id, ts = resp["channel"], resp["ts"]
+                self._metrics.notifications.labels("slack", "storm").inc()
+        except RateLimited as exc:
+            self._paused[channel] = now + timedelta(seconds=exc.retry_after or 1)
+            return
+        except SlackError as exc:
+            log.warning("could not show alert storm %s in Slack: %s", storm_id, exc)
+            return
+        async with transaction(self._sessions) as s:
+            await s.execute(update(AlertStorm).where(AlertStorm.id == storm_id).values(
+                slack_channel_id=channel_id, slack_ts=ts, posted_version=version))
 
     async def _release(self, gid: int, until: datetime | None, error: str | None, *, uncount: bool = False) -> None:
         """Give a claimed group back, to be tried again at ``until`` (or after a backoff)."""
@@ -180,7 +226,6 @@ class Dispatcher:
         return AlertMessage(
             group=group, alerts=group.alerts, zone=r.zone, names=r.names,
             playbook_name=r.playbook_name(group.playbook) if group.playbook else None,
-            playbook_url=r.playbook_url(group.playbook) if group.playbook else None,
             silenced_until=silence.ends_at if silence and not silence.ended_early_at else None,
         )
 
@@ -220,13 +265,7 @@ class Dispatcher:
             )
 
     async def _post(self, channel: str, **kwargs: Any) -> Any:
-        try:
-            return await self._call("chat_postMessage", channel=channel, **kwargs)
-        except SlackError as exc:
-            if exc.code != "not_in_channel":
-                raise
-        await self._call("conversations_join", channel=channel)  # public channels only; else invite the bot
-        return await self._call("chat_postMessage", channel=channel, **kwargs)
+        return await self._slack.post(channel, **kwargs)
 
     async def _find_posted(self, group: AlertGroup) -> tuple[str, str] | None:
         """After a crash between posting and recording, find our message instead of posting twice."""
@@ -243,12 +282,7 @@ class Dispatcher:
         return None
 
     async def _call(self, method: str, **kwargs: Any) -> Any:
-        try:
-            return await getattr(self._client, method)(**kwargs)
-        except SlackApiError as exc:
-            err = slack_error(method.replace("_", "."), exc)
-            self._metrics.slack_errors.labels(err.method, err.code).inc()
-            raise err from None
+        return await self._slack.call(method, **kwargs)
 
     # --- queued notifications ------------------------------------------------------------------
 
@@ -262,7 +296,7 @@ class Dispatcher:
                        or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until <= now))
                 .order_by(OutboxMessage.id).limit(BATCH)
             )
-            if s.bind.dialect.name == "postgresql":
+            if dialect_of(s) == "postgresql":
                 query = query.with_for_update(skip_locked=True)
             items = list(await s.scalars(query))
             for item in items:
@@ -305,6 +339,8 @@ class Dispatcher:
         async with self._sessions() as s:
             event = await s.get_one(AlertEvent, item.payload["event_id"])
             group = await s.get_one(AlertGroup, event.group_id)
+        if group.storm_id is not None and not group.slack_ts:
+            return {"skipped": "folded into an alert storm message"}
         if not group.slack_ts or not group.slack_channel_id:
             raise Deferred()
         text = thread_text(event, group, self._render.names, self._render.zone)

@@ -22,11 +22,14 @@ SHOWN = {
 _DATE = re.compile(r"<!date\^\d+\^[^|]*\|([^>]*)>")
 _USER = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 _LINK = re.compile(r"<(https?://[^|>]+)\|([^>]+)>")
+_CHANNEL = re.compile(r"<#([CGD][A-Z0-9]+)(?:\|([^>]*))?>")
 
 
 def plain(text: str, names: dict[str, str]) -> str:
-    """Slack mrkdwn as a person reads it: dates resolved, mentions as @name, links as text."""
+    """Slack mrkdwn as a person reads it: dates resolved, mentions as @name / #channel, links as text.
+    ``names`` maps user and channel ids to names."""
     text = _DATE.sub(lambda m: m.group(1), text)
+    text = _CHANNEL.sub(lambda m: "#" + (m.group(2) or names.get(m.group(1), m.group(1))), text)
     text = _USER.sub(lambda m: "@" + names.get(m.group(1), m.group(1)), text)
     text = _LINK.sub(lambda m: f"{m.group(2)} ({m.group(1)})", text)
     text = text.replace("<!here>", "@here").replace("<!channel>", "@channel")
@@ -80,8 +83,8 @@ class Transcript:
         self.write = write
         self.verbose = verbose
 
-    def _where(self, channel: str | None) -> str:
-        if not channel:
+    def _where(self, channel: object) -> str:
+        if not isinstance(channel, str) or not channel:
             return "?"
         try:
             ch = self.slack.channel(channel)
@@ -98,15 +101,15 @@ class Transcript:
         if call.method not in SHOWN or not call.ok:
             return
         args = call.args
+        if call.method == "conversations.create":
+            self.write(f"\n● Slack #{call.response.get('channel', {}).get('name', args.get('name'))}: channel created")
+            return
         if call.method == "response_url":
-            kind = "in the channel" if args.get("response_type") == "in_channel" else "only visible to the clicker"
+            kind = "in the channel" if args.get("response_type") == "in_channel" else "only visible to you"
             self.write(f"\n● Slack reply ({kind})")
             self._body(args.get("blocks") or [], str(args.get("text", "")))
             return
         where = self._where(args.get("channel") or args.get("channel_id") or call.response.get("channel"))
-        if call.method == "conversations.create":
-            self.write(f"\n● Slack #{call.response.get('channel', {}).get('name', args.get('name'))}: channel created")
-            return
         if call.method == "conversations.invite":
             users = ", ".join("@" + self.names.get(u, u) for u in str(args.get("users", "")).split(",") if u)
             self.write(f"  {where}: invited {users}")
@@ -128,12 +131,16 @@ class Transcript:
         self.write(f"\n● Slack {where}{who} [{SHOWN[call.method]}]{thread}")
         self._body(args.get("blocks") or [], str(args.get("text", "")))
 
+    def show(self, blocks: Any, text: str) -> None:
+        self._body(blocks, text)
+
     def _body(self, blocks: Any, text: str) -> None:
         if isinstance(blocks, str):
             import json
 
             blocks = json.loads(blocks)
-        lines = render_blocks(blocks, self.names) if blocks else plain(text, self.names).split("\n")
+        names = {**self.names, **{c.id: c.name for c in self.slack.channels}}
+        lines = render_blocks(blocks, names) if blocks else plain(text, names).split("\n")
         for line in lines:
             for wrapped in textwrap.wrap(line, 100) or [""]:
                 self.write(f"    {wrapped}")

@@ -12,22 +12,37 @@ from slack_bolt.response import BoltResponse
 
 from bot.db import transaction
 from bot.idempotency import first_time
+from bot.inflight import Inflight
 from bot.services import Services
-from bot.slack.listeners import alerts
+from bot.slack.listeners import alerts, incident_actions, incident_messages, paging, reactions
+from bot.slack.listeners import escalation as escalation_listeners
+from bot.slack.listeners import home as home_listeners
+from bot.slack.listeners import incidents as incident_listeners
+from bot.slack.listeners import oncall as oncall_listeners
+from bot.slack.listeners import report as report_listeners
 
 log = logging.getLogger(__name__)
 
 # Web API scopes the code needs; tests hold manifests/ to exactly this list.
 REQUIRED_SCOPES = frozenset({
     "chat:write",          # alert messages, thread replies, DMs
+    "commands",            # slash commands (/oncall)
     "chat:write.public",   # post to team channels without being invited first
     "channels:join",       # join a public channel when Slack says not_in_channel
     "channels:read",       # resolve channel names
     "channels:history",    # find our own message again after a crash (message metadata)
     "groups:read",         # private team channels the bot was invited to
     "im:write",            # open DMs to on-call people
-    "reactions:read",      # 👀 to acknowledge, ✅ to resolve
+    "im:history",          # find a page DM again after a crash instead of sending it twice
+    "reactions:read",      # 👀 to acknowledge, ✅ to resolve, 📌 to put a message on an incident timeline
     "users:read",          # people's time zones
+    "channels:manage",     # create incident channels and invite people to them
+    "groups:write",        # invite people to incident channels an admin made private
+    "groups:history",      # edits and deletions of pinned messages in private incident channels
+    "pins:read",           # pin_added: a pinned message joins the incident timeline
+    "pins:write",          # pin the incident header
+    "bookmarks:write",     # runbook and dashboard links in the incident channel
+    "files:write",         # the post-mortem draft
 })
 
 
@@ -36,27 +51,34 @@ class Listeners:
     """What the app listens for, recorded as listeners register, so the manifests can be checked."""
 
     app: AsyncApp
+    inflight: Inflight = field(default_factory=Inflight)
     events: set[str] = field(default_factory=set)
     commands: set[str] = field(default_factory=set)
     shortcuts: set[str] = field(default_factory=set)
 
-    def event(self, name: str) -> Any:
-        self.events.add(name)
-        return self.app.event(name)
+    def event(self, name: str, *, subscriptions: tuple[str, ...] = ()) -> Any:
+        """``subscriptions``: the manifest's bot_events when they differ from the event type
+        (``message`` arrives through ``message.channels``, ``message.groups``…)."""
+        self.events.update(subscriptions or (name,))
+        return self._tracked(self.app.event(name))
 
     def command(self, name: str) -> Any:
         self.commands.add(name)
-        return self.app.command(name)
+        return self._tracked(self.app.command(name))
 
     def shortcut(self, callback_id: str) -> Any:
         self.shortcuts.add(callback_id)
-        return self.app.shortcut(callback_id)
+        return self._tracked(self.app.shortcut(callback_id))
 
     def action(self, constraint: Any) -> Any:
-        return self.app.action(constraint)
+        return self._tracked(self.app.action(constraint))
 
     def view(self, constraint: Any) -> Any:
-        return self.app.view(constraint)
+        return self._tracked(self.app.view(constraint))
+
+    def _tracked(self, register: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        """Register the listener wrapped so ``Bot.drain()`` can wait for its after-ack work."""
+        return lambda fn: register(self.inflight.track(fn))
 
 
 def build_bolt_app(svc: Services) -> tuple[AsyncApp, Listeners]:
@@ -87,4 +109,13 @@ def build_bolt_app(svc: Services) -> tuple[AsyncApp, Listeners]:
     app.error(on_error)
     listeners = Listeners(app)
     alerts.register(listeners, svc)
+    escalation_listeners.register(listeners, svc)
+    oncall_listeners.register(listeners, svc, extra={"page": paging.page, "silence": paging.silence,
+                                                          "report": report_listeners.report})  # page / silence / report handlers go in extra
+    home_listeners.register(listeners, svc)
+    incident_listeners.register(listeners, svc)
+    incident_actions.register(listeners, svc)
+    timeline_messages = incident_messages.TimelineMessages(svc)
+    incident_messages.register(listeners, svc, timeline_messages)
+    reactions.register(listeners, svc, timeline_messages)  # the one reaction_added listener
     return app, listeners

@@ -13,6 +13,8 @@ class AlertAction(StrEnum):
     DECLARE_INCIDENT = "alert_declare_incident"
     MORE = "alert_more"
     LINK = "alert_link"
+    STORM_ACK_ALL = "storm_acknowledge_all"
+    PLAYBOOK = "alert_playbook"
 
 
 class OverflowChoice(StrEnum):
@@ -35,4 +37,48 @@ class Command(StrEnum):
     INCIDENT = "/incident"
 
 
+class IncidentAction(StrEnum):
+    """Buttons and checkboxes in incident channels; values carry the incident id."""
+
+    POST_UPDATE = "incident_post_update"
+    CHANGE_SEVERITY = "incident_change_severity"
+    ASSIGN_ROLE = "incident_assign_role"
+    RESOLVE = "incident_resolve"
+    POSTMORTEM_DONE = "incident_postmortem_done"
+    POSTMORTEM = "incident_postmortem"
+    CHECKLIST = "incident_checklist"  # action_id is "incident_checklist:<item id>"
+
+
+class IncidentModal(StrEnum):
+    """Callback ids of the small modals the header buttons open (the declare modal is Callback's)."""
+
+    STATUS = "incident_status_modal"
+    SEVERITY = "incident_severity_modal"
+    ROLE = "incident_role_modal"
+    RESOLVE = "incident_resolve_modal"
+
+
+class IncidentField(StrEnum):
+    """block_id and action_id of each input in the incident modals."""
+
+    TITLE = "incident_title"
+    SEVERITY = "incident_severity"
+    SUMMARY = "incident_summary"
+    SERVICE = "incident_service"
+    TEAM = "incident_team"
+    COMMANDER = "incident_commander"
+    STATUS = "incident_status"
+    UPDATE = "incident_update"
+    ROLE = "incident_role"
+    PERSON = "incident_person"
+
+
+class EscalateField(StrEnum):
+    """block_id and action_id of each input in the Escalate modal (its callback is Callback.ESCALATE_MODAL)."""
+
+    PERSON = "escalate_person"
+    TEAM = "escalate_team"
+
+
 METADATA_EVENT = "watchstander_alert"
+METADATA_PAGE = "watchstander_page"  # on DMs and @here posts, to find them again after a crash

@@ -14,17 +14,16 @@ from aiohttp import web
 from sqlalchemy.exc import OperationalError
 
 from bot.alerts.incoming import ParsedNotification, PayloadError
-from bot.alerts.ingest import IngestResult, ingest
+from bot.alerts.ingest import Delivery, IngestResult
 from bot.alerts.sources import PARSERS, grafana, pagerduty, sentry
+from bot.alerts.writer import Overloaded
 from bot.config import Integration
-from bot.db import transaction
 from bot.services import Services
 from bot.web.keys import SERVICES
 
 log = logging.getLogger(__name__)
 
 MAX_BODY = 512 * 1024
-MAX_IN_FLIGHT = 256  # beyond this many ingests waiting for the database, shed load with 503
 RETRY_AFTER = "5"
 
 
@@ -96,7 +95,8 @@ def _grafana_by_signature(svc: Services, request: web.Request, body: bytes) -> I
     sig = request.headers.get("X-Grafana-Alerting-Signature")
     if not sig:
         return None
-    ts = request.headers.get("X-Grafana-Alerting-Signature-Timestamp")
+    ts = (request.headers.get("X-Grafana-Alerting-Signature-Timestamp")
+          or request.headers.get("X-Grafana-Alerting-Timestamp"))
     for integ in svc.config.integrations:
         if integ.type == "grafana" and integ.secret and grafana.verify_grafana_signature(body, sig, integ.secret, ts):
             return integ
@@ -104,22 +104,16 @@ def _grafana_by_signature(svc: Services, request: web.Request, body: bytes) -> I
 
 
 async def store(svc: Services, integ: Integration, notification: ParsedNotification) -> IngestResult:
-    waiting: int = svc.extras.setdefault("ingest_waiting", 0)
-    if waiting >= MAX_IN_FLIGHT:
-        raise Rejected(503, ["overloaded: retry later"], {"Retry-After": RETRY_AFTER})
-    svc.extras["ingest_waiting"] = waiting + 1
+    """Durably store the alerts (group commit with concurrent deliveries); 503 when we cannot."""
     try:
-        async with transaction(svc.sessions) as s:
-            result = await ingest(s, config=svc.config, integration=integ, notification=notification,
-                                  now=svc.clock.now())
+        result: IngestResult = await svc.writer.submit(Delivery(integ, notification))
+    except Overloaded:
+        raise Rejected(503, ["overloaded: retry later"], {"Retry-After": RETRY_AFTER}) from None
     except OperationalError as exc:
         log.warning("database busy while storing alerts: %s", exc.orig)
         raise Rejected(503, ["database busy: retry later"], {"Retry-After": RETRY_AFTER}) from None
-    finally:
-        svc.extras["ingest_waiting"] -= 1
     for alert in notification.alerts:
         svc.metrics.alerts_received.labels(integ.type, alert.severity.value).inc()
-    svc.wake()
     return result
 
 

@@ -2,15 +2,32 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from bot.alerts.models import Alert, AlertEvent, Silence
+from bot.clock import ManualClock
+from bot.sandbox.slack import SlackStandIn
 from bot.slack.ids import AlertAction, OverflowChoice
-from tests.support.factories import ALICE, BOB, TOKENS, am_alert, am_notification
-from tests.support.harness import Harness
+from tests.support.factories import ALICE, BOB, TOKENS, am_alert, am_notification, make_config
+from tests.support.harness import Harness, start_harness
 from tests.support.visible import buttons, overflow_options, visible_text
+
+# These tests are about the channel message; paging has its own tests (tests/escalation).
+NO_PAGING = """
+severities:
+  critical: {escalate: false}
+  high: {escalate: false}
+"""
+
+
+@pytest.fixture
+async def harness(slack: SlackStandIn, clock: ManualClock, db_url: str) -> AsyncIterator[Harness]:
+    async with start_harness(slack=slack, clock=clock, db_url=db_url, config=make_config(NO_PAGING)) as h:
+        yield h
 
 
 async def fire(h: Harness, *alerts: dict, **kw: str) -> dict:
@@ -35,7 +52,8 @@ async def test_firing_alert_posts_one_actionable_message(harness: Harness) -> No
     assert "*Severity*\n🔴 critical" in text and "*Service*\napi" in text and "*Team*\nplatform" in text
     assert "error rate 7.2% &gt; 5%" in text  # the summary annotation, escaped for Slack
     assert "`instance=api-1:9090`" in text
-    assert buttons(msg) == ["📖 Runbook", "🔎 Source", "Acknowledge", "Escalate", "Resolve", "Declare incident"]
+    assert buttons(msg) == ["📖 Runbook", "🔎 Source", "📋 Playbook: High error rate", "Acknowledge", "Escalate",
+                            "Resolve", "Declare incident"]
     assert overflow_options(msg) == ["💤 Snooze 30m", "💤 Snooze 1h", "💤 Snooze 4h", "🔕 Silence similar 1h"]
     assert msg.text == "🔴 CRITICAL HighErrorRate (api): Firing"
     assert msg.metadata and msg.metadata["event_type"] == "watchstander_alert"
@@ -210,3 +228,14 @@ async def test_pagerduty_events_api_trigger_acknowledge_resolve(harness: Harness
         await harness.drain()
         assert mark in visible_text(harness.slack.messages("platform-alerts")[0])
     assert len(harness.slack.messages("platform-alerts")) == 1
+
+
+async def test_the_matching_playbook_opens_from_the_alert(harness: Harness) -> None:
+    await fire(harness, am_alert("HighErrorRate", labels={"severity": "warning"}))
+    [msg] = harness.slack.messages("platform-alerts")
+    assert "📋 Playbook: High error rate" in buttons(msg)
+    await harness.driver.click(msg, AlertAction.PLAYBOOK, user_id=ALICE)
+    await harness.drain()
+    [view] = harness.slack.open_views(ALICE)
+    text = "\n".join(str(b.get("text", {}).get("text", "")) for b in view.blocks)
+    assert "High error rate" in text and "*🔎 Investigate*\n1. " in text and "*🩹 Mitigate*" in text

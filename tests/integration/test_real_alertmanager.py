@@ -15,9 +15,11 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from bot.clock import ManualClock
+from bot.sandbox.slack import SlackStandIn
 from bot.slack.ids import AlertAction
-from tests.support.factories import BOB, TOKENS
-from tests.support.harness import Harness
+from tests.support.factories import BOB, TOKENS, make_config
+from tests.support.harness import Harness, start_harness
 from tests.support.visible import visible_text
 
 BINARY = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
@@ -31,6 +33,14 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+@pytest.fixture
+async def harness(slack: SlackStandIn, clock: ManualClock, db_url: str) -> AsyncIterator[Harness]:
+    """Paging is off here: this test is about what Alertmanager's notifications do to the message."""
+    config = make_config("severities:\n  critical: {escalate: false}\n")
+    async with start_harness(slack=slack, clock=clock, db_url=db_url, config=config) as h:
+        yield h
 
 
 @pytest.fixture

@@ -49,6 +49,7 @@ async def test_forged_unsigned_and_stale_requests_are_refused(harness: Harness) 
     assert await _status(harness, gid) == "firing"
     signed = await harness.driver.raw(body, {**form, **harness.driver.sign(body)})
     assert signed.status == 200
+    await harness.drain()
     assert await _status(harness, gid) == "acknowledged"
 
 

@@ -56,12 +56,13 @@ class Harness:
 
 @asynccontextmanager
 async def start_harness(*, slack: SlackStandIn, clock: ManualClock, db_url: str, config: Config | None = None,
-                        settings: dict[str, Any] | None = None) -> AsyncIterator[Harness]:
+                        settings: dict[str, Any] | None = None, background: bool = True) -> AsyncIterator[Harness]:
+    """``background=False``: nothing is sent until the test calls ``drain()``."""
     base = Settings(
         slack_bot_token=slack.bot_token, slack_signing_secret=SIGNING_SECRET, slack_api_url=slack.api_url,
         database_url=db_url, port=0, **(settings or {}),
     )
-    bot = create_bot(base, config or make_config(), clock=clock)
+    bot = create_bot(base, config or make_config(), clock=clock, run_background=background)
     runner = web.AppRunner(bot.web, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)

@@ -37,6 +37,18 @@ def upgrade() -> None:
     sa.Column('ended_by', sa.String(length=128), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_silences'))
     )
+    op.create_table('alert_storms',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('channel', sa.String(length=128), nullable=False),
+    sa.Column('started_at', bot.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_added_at', bot.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('ended_at', bot.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('slack_channel_id', sa.String(length=32), nullable=True),
+    sa.Column('slack_ts', sa.String(length=32), nullable=True),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('posted_version', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_alert_storms'))
+    )
     op.create_table('alert_groups',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('integration', sa.String(length=64), nullable=False),
@@ -64,6 +76,8 @@ def upgrade() -> None:
     sa.Column('sync_attempts', sa.Integer(), nullable=False),
     sa.Column('sync_claimed_until', bot.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('sync_error', sa.Text(), nullable=True),
+    sa.Column('storm_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['storm_id'], ['alert_storms.id'], name=op.f('fk_alert_groups_storm_id_alert_storms')),
     sa.ForeignKeyConstraint(['silence_id'], ['silences.id'], name=op.f('fk_alert_groups_silence_id_silences')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_alert_groups'))
     )
@@ -170,6 +184,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_alert_groups_created')
 
     op.drop_table('alert_groups')
+    op.drop_table('alert_storms')
     op.drop_table('silences')
     op.drop_table('seen_requests')
     # ### end Alembic commands ###

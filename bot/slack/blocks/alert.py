@@ -41,7 +41,6 @@ class AlertMessage:
     zone: ZoneInfo
     names: Mapping[str, str] = field(default_factory=dict)
     playbook_name: str | None = None
-    playbook_url: str | None = None
     silenced_until: datetime | None = None
 
 
@@ -155,8 +154,9 @@ def _link_buttons(msg: AlertMessage) -> list[Any]:
     add("📖 Runbook", _first(msg.alerts, "runbook_url"))
     add("🔎 Source", _first(msg.alerts, "source_url"))
     add("📊 Dashboard", _first(msg.alerts, "dashboard_url"))
-    if msg.playbook_url:
-        add(f"📋 Playbook: {msg.playbook_name or 'open'}", msg.playbook_url)
+    if msg.playbook_name:  # opens the playbook in a modal, right where the alert is
+        buttons.append(ButtonElement(text=clip(f"📋 Playbook: {msg.playbook_name}", 75),
+                                     action_id=AlertAction.PLAYBOOK, value=str(msg.group.id)))
     for alert in msg.alerts[:1]:
         for link in alert.links:
             add(str(link.get("text") or "Link"), link.get("href"))
@@ -206,5 +206,42 @@ def thread_text(event: AlertEvent, group: AlertGroup, names: Mapping[str, str], 
                     f"{slack_date(until, '{date_short_pretty} {time}', zone)}; they are recorded, not notified.")
         case "reopened":
             return "🚨 The snooze ended and the alert is still firing."
+        case "paged" | "page_failed" | "page_skipped" | "escalated" | "not_escalated":
+            return paging_text(event, names)
         case _:
             return escape(str(d.get("text", event.kind)))
+
+
+def _where(d: Mapping[str, Any]) -> str:
+    if d.get("step") is None:
+        return f"asked for by <@{d['by']}>" if d.get("by") else "asked for by name"
+    return f"step {d['step']}" + (f", round {d['round']}" if (d.get("round") or 1) > 1 else "")
+
+
+def paging_text(event: AlertEvent, names: Mapping[str, str]) -> str:
+    """Thread replies for escalation: who was paged how, what failed or was skipped, who escalated."""
+    d = event.detail
+    name = names.get(event.actor or "", event.actor or "someone")
+    match event.kind, event.via:
+        case "paged", "sms":
+            return f"📱 Paging {escape(name)} by SMS ({_where(d)})"
+        case "paged", "channel":
+            return f"📣 Calling the channel with @here ({_where(d)})"
+        case "paged", _:
+            return f"📟 Paging <@{event.actor}> ({_where(d)})"
+        case "page_failed", "sms":
+            return f"⚠️ SMS to {escape(name)} failed: {d.get('status') or 'refused'} ({d.get('error')}). The escalation goes on."
+        case "page_failed", "channel":
+            return f"⚠️ The @here post failed ({d.get('error')}). The escalation goes on."
+        case "page_failed", _:
+            return f"⚠️ Slack DM to {escape(name)} failed ({d.get('error')}). The escalation goes on."
+        case "page_skipped", _:
+            return f"⚠️ Step {d.get('step')}: could not page {d.get('target')}: {escape(str(d.get('reason')))}."
+        case "not_escalated", _:
+            return "ℹ️ No team owns this alert, so nobody is paged. Add a route for it in the config to page a team."
+    who = actor_text(event.actor, event.via, names)
+    if d.get("team"):
+        return f"⏫ {who} handed this to team *{escape(str(d['team']))}*; its escalation policy starts now."
+    if d.get("person"):
+        return f"⏫ {who} asked for <@{d['person']}>."
+    return f"⏫ {who} escalated: step {d.get('step')} runs now."

@@ -1,4 +1,5 @@
-"""Alert message buttons, overflow menu and reactions. Thin: parse, call the domain, answer."""
+"""Alert message buttons and overflow menu (reactions: bot.slack.listeners.reactions). Thin: parse, call the
+domain, answer."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncAck, AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import select
 
 from bot.alerts import actions
@@ -15,6 +17,7 @@ from bot.alerts.models import AlertGroup
 from bot.db import transaction
 from bot.services import Services
 from bot.slack.blocks.common import actor_text
+from bot.slack.blocks.playbook import playbook_modal
 from bot.slack.ids import AlertAction, OverflowChoice
 
 if TYPE_CHECKING:
@@ -27,9 +30,6 @@ SNOOZES = {
     OverflowChoice.SNOOZE_1H: timedelta(hours=1),
     OverflowChoice.SNOOZE_4H: timedelta(hours=4),
 }
-# Reacting to an alert message acts on it, for people on their phones.
-REACTION_ACK = frozenset({"eyes", "ack", "raised_hand"})
-REACTION_RESOLVE = frozenset({"white_check_mark", "heavy_check_mark", "resolved"})
 
 
 def _group_id(value: str) -> int | None:
@@ -87,35 +87,40 @@ def register(app: Listeners, svc: Services) -> None:
         elif choice in SNOOZES:
             await run(respond, gid, "snooze", user, duration=SNOOZES[OverflowChoice(choice)])
 
-    async def coming_soon(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
-        await ack()
-        what = "Escalation" if body["actions"][0]["action_id"] == AlertAction.ESCALATE else "Declaring incidents"
-        await respond(text=f"{what} from this button is coming soon.", response_type="ephemeral",
-                      replace_original=False)
-
     async def on_link(ack: AsyncAck) -> None:
         await ack()  # URL buttons still send an interaction; Slack wants it acknowledged
 
-    async def on_reaction(event: dict[str, Any]) -> None:
-        name = event.get("reaction", "")
-        item = event.get("item", {})
-        if item.get("type") != "message" or name not in REACTION_ACK | REACTION_RESOLVE:
-            return
+    async def on_storm_ack_all(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        storm_id = _group_id(body["actions"][0].get("value", ""))
+        user = body["user"]["id"]
         async with svc.sessions() as s:
-            gid = await s.scalar(select(AlertGroup.id).where(AlertGroup.slack_channel_id == item.get("channel"),
-                                                             AlertGroup.slack_ts == item.get("ts")))
-        if gid is None:
-            return
-        op = actions.acknowledge if name in REACTION_ACK else actions.resolve
-        async with transaction(svc.sessions) as s:
-            await op(s, gid, actor=event["user"], via="slack", now=svc.clock.now())
+            firing = list(await s.scalars(select(AlertGroup.id).where(AlertGroup.storm_id == storm_id,
+                                                                      AlertGroup.status == "firing")))
+        acked = 0
+        for gid in firing:  # one short transaction each, so clicks and webhooks interleave
+            async with transaction(svc.sessions) as s:
+                acked += (await actions.acknowledge(s, gid, actor=user, via="slack", now=svc.clock.now())).changed
         svc.wake()
+        await respond(text=f"Acknowledged {acked} firing alert(s) of this storm.", response_type="ephemeral",
+                      replace_original=False)
 
+    async def on_playbook(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond) -> None:
+        await ack()
+        gid = _group_id(body["actions"][0].get("value", ""))
+        async with svc.sessions() as s:
+            group = await s.get(AlertGroup, gid) if gid is not None else None
+        playbook = next((p for p in svc.playbooks if group is not None and p.id == group.playbook), None)
+        if group is None or playbook is None:
+            await respond(text="That playbook is no longer available.", response_type="ephemeral",
+                          replace_original=False)
+            return
+        await client.views_open(trigger_id=body["trigger_id"], view=playbook_modal(playbook, group.title))
+
+    app.action(AlertAction.PLAYBOOK)(on_playbook)
     app.action(AlertAction.ACKNOWLEDGE)(on_button)
+    app.action(AlertAction.STORM_ACK_ALL)(on_storm_ack_all)
     app.action(AlertAction.UNACKNOWLEDGE)(on_button)
     app.action(AlertAction.RESOLVE)(on_button)
     app.action(AlertAction.MORE)(on_overflow)
-    app.action(AlertAction.ESCALATE)(coming_soon)
-    app.action(AlertAction.DECLARE_INCIDENT)(coming_soon)
     app.action(re.compile(f"^{AlertAction.LINK}:"))(on_link)
-    app.event("reaction_added")(on_reaction)

@@ -1,0 +1,89 @@
+"""An escalation policy as data: ordered steps with offsets, run ``repeat + 1`` times.
+
+The policy is snapshotted onto the alert when escalation starts (as JSON, see :meth:`Policy.to_json`),
+because the config can change mid-escalation and a page must not jump steps when it does. Every
+deadline is computed from the snapshot and the run's start, never from when the previous step
+happened to run, so a late step (after a restart) does not push the later ones back.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.config import Team
+
+# When the last two steps share an offset (or there is only one step), a repeat waits this long.
+DEFAULT_REPEAT_GAP = timedelta(minutes=5)
+_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
+
+
+@dataclass(frozen=True)
+class EscalationStep:
+    after: timedelta
+    notify: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where a run stands: ``round`` and ``step`` are 0-based here, 1-based wherever people read them."""
+
+    round: int
+    step: int
+
+
+@dataclass(frozen=True)
+class Policy:
+    steps: tuple[EscalationStep, ...]
+    repeat: int = 0
+
+    @classmethod
+    def for_team(cls, team: Team) -> Policy:
+        return cls(steps=tuple(EscalationStep(s.after, tuple(s.notify)) for s in team.escalation),
+                   repeat=team.repeat)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Policy:
+        return cls(steps=tuple(EscalationStep(timedelta(seconds=s["after"]), tuple(s["notify"]))
+                               for s in data["steps"]),
+                   repeat=int(data.get("repeat", 0)))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"steps": [{"after": int(s.after.total_seconds()), "notify": list(s.notify)} for s in self.steps],
+                "repeat": self.repeat}
+
+    @property
+    def round_length(self) -> timedelta:
+        """How long one run of the policy takes before a repeat starts over.
+
+        The offsets say when each step starts but not how long the last one is given; we give it
+        the same time the step before it had (0m, 5m, 10m, 20m → the repeat starts at 30m).
+        """
+        last = self.steps[-1].after
+        gap = last - self.steps[-2].after if len(self.steps) > 1 else timedelta(0)
+        return last + (gap if gap > timedelta(0) else DEFAULT_REPEAT_GAP)
+
+    def deadline(self, started_at: datetime, at: Position) -> datetime:
+        return started_at + at.round * self.round_length + self.steps[at.step].after
+
+    def following(self, at: Position) -> Position | None:
+        """The position after ``at``, or None when the last step of the last round has run."""
+        if at.step + 1 < len(self.steps):
+            return Position(at.round, at.step + 1)
+        if at.round < self.repeat:
+            return Position(at.round + 1, 0)
+        return None
+
+    def describe(self, step: int) -> str:
+        """The step's targets in words, for the Escalate dialog: "SMS to the primary, Slack DM to the backup"."""
+        return ", ".join(describe_target(t) for t in self.steps[step].notify)
+
+
+def describe_target(target: str) -> str:
+    medium, _, who = target.partition(":")
+    if who == "channel":
+        return "@here in the team channel"
+    how = "SMS to" if medium == "sms" else "Slack DM to"
+    return f"{how} <@{who}>" if _USER.match(who) else f"{how} the {who}"

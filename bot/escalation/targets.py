@@ -1,0 +1,127 @@
+"""Who a step's target means right now: the dispatch table of target handlers (SPEC §4 targets).
+
+Each handler answers for one target kind — ``slack:primary``, ``sms:backup``, ``slack:<USERID>``… —
+with a small :class:`TargetResult`: the recipients to page, or why nobody could be (a skip the
+thread shows, so a step that pages nobody is never silent). Primary and backup are looked up at
+step time, so an override taken mid-escalation is honoured by the next step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.config import Config
+from bot.escalation.models import Via
+from bot.oncall.service import Schedules, on_call
+from bot.oncall.shifts import OnCall
+
+SMS_NOT_SET_UP = "SMS is not set up (TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER are not all set)"
+
+
+@dataclass(frozen=True)
+class Recipient:
+    person: str | None  # Slack user id; None for the team channel
+    via: Via
+
+
+@dataclass(frozen=True)
+class TargetResult:
+    recipients: tuple[Recipient, ...] = ()
+    skipped: str | None = None  # why nobody was paged for this target
+
+
+@dataclass
+class StepContext:
+    """What a handler may look at: the team, the people, who is on call, and whether SMS works."""
+
+    session: AsyncSession
+    config: Config
+    schedules: Schedules
+    team: str
+    at: datetime
+    sms_enabled: bool
+    known: dict[str, OnCall] = field(default_factory=dict, repr=False)  # team -> who is on call, shared
+
+    async def on_call(self) -> OnCall:
+        if self.team not in self.known:
+            self.known[self.team] = await on_call(self.session, self.schedules, self.team, self.at)
+        return self.known[self.team]
+
+    def name(self, person: str) -> str:
+        found = self.config.person(person)
+        return found.name if found else person
+
+
+TargetHandler = Callable[[StepContext, str], Awaitable[TargetResult]]
+
+
+async def _role(ctx: StepContext, role: str) -> str | None:
+    now = await ctx.on_call()
+    shift = now.primary if role == "primary" else now.backup
+    return shift.person if shift else None
+
+
+def _slack(person: str) -> TargetResult:
+    return TargetResult((Recipient(person, Via.SLACK),))
+
+
+def _sms(ctx: StepContext, person: str) -> TargetResult:
+    if not ctx.sms_enabled:
+        return TargetResult(skipped=SMS_NOT_SET_UP)
+    found = ctx.config.person(person)
+    if found is None or not found.phone:
+        return TargetResult(skipped=f"{ctx.name(person)} has no phone number in the config")
+    return TargetResult((Recipient(person, Via.SMS),))
+
+
+async def slack_role(ctx: StepContext, role: str) -> TargetResult:
+    person = await _role(ctx, role)
+    return _slack(person) if person else TargetResult(skipped=f"nobody is on call as {role} for {ctx.team}")
+
+
+async def sms_role(ctx: StepContext, role: str) -> TargetResult:
+    person = await _role(ctx, role)
+    return _sms(ctx, person) if person else TargetResult(skipped=f"nobody is on call as {role} for {ctx.team}")
+
+
+async def slack_user(ctx: StepContext, person: str) -> TargetResult:
+    return _slack(person)
+
+
+async def sms_user(ctx: StepContext, person: str) -> TargetResult:
+    return _sms(ctx, person)
+
+
+async def slack_channel(ctx: StepContext, _arg: str) -> TargetResult:
+    return TargetResult((Recipient(None, Via.CHANNEL),))
+
+
+HANDLERS: dict[str, TargetHandler] = {
+    "slack:primary": slack_role,
+    "slack:backup": slack_role,
+    "slack:user": slack_user,
+    "slack:channel": slack_channel,
+    "sms:primary": sms_role,
+    "sms:backup": sms_role,
+    "sms:user": sms_user,
+}
+
+
+def target_kind(target: str) -> tuple[str, str]:
+    """``("sms:backup", "backup")``, ``("slack:user", "U0ALICE01")``: the handler key and its argument."""
+    medium, _, who = target.partition(":")
+    if who in ("primary", "backup", "channel"):
+        return target, who
+    return f"{medium}:user", who
+
+
+async def resolve(ctx: StepContext, target: str) -> TargetResult:
+    kind, arg = target_kind(target)
+    handler = HANDLERS.get(kind)
+    if handler is None:  # config validation refuses these; a snapshot from an older version might not
+        return TargetResult(skipped=f"unknown target {target!r}")
+    return await handler(ctx, arg)

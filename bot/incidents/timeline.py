@@ -1,0 +1,209 @@
+"""The incident timeline: recording entries, and reading it back merged with the alerts' history.
+
+Entries are written in the same transaction as the change they describe, and each one that
+people should see in the channel gets an outbox intent (``incident_entry``) in that transaction,
+so a crash can neither lose the post nor make it twice. Reading merges the linked alert groups'
+:class:`~bot.alerts.models.AlertEvent` rows (acknowledgements, pages, escalations — recorded by
+the alert and escalation code, which knows nothing of incidents) in time order.
+
+Text is rendered by :func:`describe` with two functions supplied by the caller — how to show a
+person and how to quote text people typed — so Slack (``<@U123>``, escaped) and the Markdown
+post-mortem (display names) share one wording.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.alerts.models import AlertEvent, AlertGroup
+from bot.incidents.models import Incident, IncidentAlert, TimelineEntry
+from bot.outbox import enqueue
+
+ENTRY_OUTBOX_KIND = "incident_entry"
+MAX_TEXT = 3000  # what a person typed or pinned, as kept on the timeline
+
+# Alert history worth reading in an incident's timeline, and the kind it shows as.
+ALERT_EVENT_KINDS = {
+    "received": "alert", "acknowledged": "ack", "unacknowledged": "ack", "resolved": "alert resolved",
+    "alert_resolved": "alert resolved", "paged": "page", "escalated": "escalation", "page_failed": "page",
+    "snoozed": "alert", "silenced_similar": "alert",
+}
+
+Person = Callable[[str], str]
+Quote = Callable[[str], str]
+
+
+@dataclass(frozen=True)
+class TimelineRow:
+    """One line of the merged timeline, already worded; ``actor`` is a Slack ID, a source name or
+    None for Watchstander itself."""
+
+    at: datetime
+    kind: str
+    actor: str | None
+    text: str
+    permalink: str | None = None
+
+
+async def record(session: AsyncSession, incident: Incident, kind: str, *, at: datetime, actor: str | None,
+                 text: str = "", detail: Mapping[str, Any] | None = None, permalink: str | None = None,
+                 source_channel: str | None = None, source_ts: str | None = None,
+                 post: bool = True) -> TimelineEntry:
+    """Append an entry; ``post`` also queues its message in the incident channel."""
+    entry = TimelineEntry(incident_id=incident.id, at=at, kind=kind, actor=actor, text=text[:MAX_TEXT],
+                          detail=dict(detail or {}), permalink=permalink, source_channel=source_channel,
+                          source_ts=source_ts)
+    session.add(entry)
+    await session.flush()
+    if post:
+        await enqueue(session, key=f"incident-entry:{entry.id}", kind=ENTRY_OUTBOX_KIND,
+                      payload={"incident_id": incident.id, "entry_id": entry.id}, now=at)
+    return entry
+
+
+# --- messages people pin or mark with 📌 -----------------------------------------------------------
+
+
+async def record_message(session: AsyncSession, incident: Incident, *, channel: str, ts: str, author: str | None,
+                         text: str, permalink: str | None, actor: str, how: str,
+                         now: datetime) -> TimelineEntry | None:
+    """A pinned or 📌-marked message joins the timeline once; None if it is already there."""
+    existing = await session.scalar(select(TimelineEntry.id).where(TimelineEntry.incident_id == incident.id,
+                                                                   TimelineEntry.source_ts == ts))
+    if existing is not None:
+        return None
+    return await record(session, incident, "pin", at=now, actor=actor, text=text,
+                        detail={"author": author, "how": how, "message_ts": ts}, permalink=permalink,
+                        source_channel=channel, source_ts=ts, post=False)
+
+
+async def message_edited(session: AsyncSession, *, channel: str, ts: str, text: str) -> int:
+    """Someone edited a message on a timeline: the entry shows the new text. Returns entries changed."""
+    result = await session.execute(
+        update(TimelineEntry).where(TimelineEntry.source_channel == channel, TimelineEntry.source_ts == ts)
+        .values(text=text[:MAX_TEXT]).execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def message_deleted(session: AsyncSession, *, channel: str, ts: str) -> int:
+    """Someone deleted a message on a timeline: its entry goes too (it may have been pasted by mistake)."""
+    result = await session.execute(
+        delete(TimelineEntry).where(TimelineEntry.source_channel == channel, TimelineEntry.source_ts == ts)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+# --- reading ---------------------------------------------------------------------------------------
+
+
+def describe(entry: TimelineEntry, person: Person, quote: Quote) -> str:
+    """The entry in words, e.g. ``Severity SEV2 → SEV1`` or ``Carol is now comms (was Bob)``."""
+    d = entry.detail
+    match entry.kind:
+        case "declared":
+            return f"Declared {d.get('severity', '')}: {quote(entry.text)}"
+        case "severity":
+            return f"Severity {d.get('from')} → {d.get('to')}"
+        case "role":
+            was = f" (was {person(d['previous'])})" if d.get("previous") else ""
+            return f"{person(d['person'])} is now {d.get('role')}{was}"
+        case "status":
+            state = f"{str(d['status']).capitalize()} — " if d.get("status") else ""
+            return f"Status update: {state}{quote(entry.text)}"
+        case "note":
+            return f"Note: {quote(entry.text)}"
+        case "action":
+            owner = f" (owner: {person(d['owner'])})" if d.get("owner") else ""
+            return f"Follow-up: {quote(entry.text)}{owner}"
+        case "alert":
+            return f"Linked alert: {quote(entry.text)} ({d.get('severity', '?')})"
+        case "pin":
+            how = "Marked with 📌" if d.get("how") == "pushpin" else "Pinned"
+            author = f" from {person(d['author'])}" if d.get("author") else ""
+            return f"{how}: message{author}: {quote(entry.text)}"
+        case "checklist":
+            state = "Done" if d.get("done") else "Not done any more"
+            return f"{state}: {d.get('group', '').capitalize()} step {d.get('step', '?')} — {quote(entry.text)}"
+        case "resolved":
+            return f"Resolved: {quote(entry.text)}" if entry.text else "Resolved"
+        case "postmortem_done":
+            return "Post-mortem marked done"
+        case _:
+            return quote(entry.text or entry.kind)
+
+
+def describe_alert_event(event: AlertEvent, title: str, person: Person, quote: Quote) -> str:
+    d = event.detail
+    step = f" (step {d['step']})" if d.get("step") else ""
+    match event.kind:
+        case "received":
+            return f"Alert fired: {quote(title)}"
+        case "acknowledged":
+            return f"Acknowledged alert {quote(title)}"
+        case "unacknowledged":
+            return f"Took back the acknowledgement of {quote(title)}"
+        case "resolved" | "alert_resolved":
+            return f"Alert resolved: {quote(title)}"
+        case "paged":
+            who = person(event.actor) if event.actor else "someone"
+            how = {"sms": "SMS", "channel": "a channel post"}.get(event.via or "", "Slack")
+            return f"Paged {who} by {how}{step} for {quote(title)}"
+        case "escalated":
+            return f"Escalated {quote(title)}{step}"
+        case "page_failed":
+            who = person(event.actor) if event.actor else "someone"
+            why = f": {quote(str(d['error']))}" if d.get("error") else ""
+            return f"Page to {who} failed{why} ({quote(title)})"
+        case "snoozed":
+            return f"Snoozed alert {quote(title)}"
+        case _:
+            return f"{event.kind.replace('_', ' ').capitalize()}: {quote(title)}"
+
+
+async def linked_groups(session: AsyncSession, incident_id: int) -> list[AlertGroup]:
+    rows = await session.scalars(
+        select(AlertGroup).join(IncidentAlert, IncidentAlert.group_id == AlertGroup.id)
+        .where(IncidentAlert.incident_id == incident_id).order_by(AlertGroup.created_at, AlertGroup.id)
+    )
+    return list(rows)
+
+
+async def alert_events(session: AsyncSession, group_ids: list[int],
+                       kinds: frozenset[str] | None = None) -> list[AlertEvent]:
+    if not group_ids:
+        return []
+    wanted = kinds if kinds is not None else frozenset(ALERT_EVENT_KINDS)
+    rows = await session.scalars(select(AlertEvent).where(AlertEvent.group_id.in_(group_ids),
+                                                          AlertEvent.kind.in_(sorted(wanted)))
+                                 .order_by(AlertEvent.at, AlertEvent.id))
+    return list(rows)
+
+
+async def timeline_rows(session: AsyncSession, incident: Incident, *, person: Person,
+                        quote: Quote) -> list[TimelineRow]:
+    """Every entry and every linked alert event, oldest first (ties: alerts first, then entries
+    in the order they were recorded)."""
+    entries = await session.scalars(select(TimelineEntry).where(TimelineEntry.incident_id == incident.id)
+                                    .order_by(TimelineEntry.at, TimelineEntry.id))
+    groups = {g.id: g for g in await linked_groups(session, incident.id)}
+    keyed: list[tuple[datetime, int, int, TimelineRow]] = []
+    for event in await alert_events(session, list(groups)):
+        text = describe_alert_event(event, groups[event.group_id].title, person, quote)
+        # A page's actor is the person paged; Watchstander is who did it.
+        actor = None if event.kind in ("paged", "page_failed") else event.actor
+        row = TimelineRow(at=event.at, kind=ALERT_EVENT_KINDS.get(event.kind, "alert"), actor=actor, text=text)
+        keyed.append((event.at, 0, event.id, row))
+    for entry in entries:
+        row = TimelineRow(at=entry.at, kind=entry.kind, actor=entry.actor, text=describe(entry, person, quote),
+                          permalink=entry.permalink)
+        keyed.append((entry.at, 1, entry.id, row))
+    keyed.sort(key=lambda k: k[:3])
+    return [row for *_, row in keyed]

@@ -1,0 +1,152 @@
+"""Sending pages: the outbox handlers behind ``page_slack``, ``page_sms`` and ``page_channel``.
+
+Each page row was written together with its outbox intent when a step was claimed. Sending is
+made idempotent here, per page id: before calling a provider, the page's ``send_attempts`` is
+bumped and committed (a write-ahead mark); an attempt that finds the mark already set knows an
+earlier attempt may have reached the provider before a crash, and has the notifier look for that
+message before sending again. A page for an alert acknowledged or resolved in the meantime is
+cancelled, not sent.
+
+Notifiers (:class:`Notifier`) know one medium each — Slack (DMs and ``@here`` posts) and Twilio
+SMS. They raise :class:`PageRefused` for a final "no" (a Twilio 4xx, a Slack ``user_not_found``),
+which is recorded on the alert and in its thread while the policy goes on; anything transient is
+left to the dispatcher's retries.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import selectinload
+
+from bot.alerts.actions import record
+from bot.alerts.incoming import AlertStatus
+from bot.alerts.models import AlertGroup
+from bot.clock import Clock
+from bot.config import Config
+from bot.db import transaction
+from bot.escalation.models import PageRecord, PageStatus, Via
+from bot.metrics import Metrics
+from bot.notify.dispatch import Deferred, Dispatcher, RenderContext
+from bot.outbox import OutboxMessage
+from bot.slack.blocks.alert import AlertMessage
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PageDelivery:
+    """One page to send, with what the notifier needs to word it."""
+
+    page: PageRecord
+    message: AlertMessage
+    team: str | None
+    phone: str | None
+    retried: bool  # an earlier attempt may have reached the provider: look before sending
+
+    @property
+    def group(self) -> AlertGroup:
+        return self.message.group
+
+
+@dataclass(frozen=True)
+class Sent:
+    ref: str                     # Twilio message sid, or "<channel id>:<ts>" in Slack
+    status: str | None = None    # the provider's delivery status, when it says
+
+
+class PageRefused(Exception):
+    """The provider said no for good; ``code`` is its error code, never a phone number."""
+
+    def __init__(self, code: str, status: str = "refused") -> None:
+        super().__init__(f"{status} ({code})")
+        self.code = code
+        self.status = status
+
+
+class Notifier(Protocol):
+    async def send(self, delivery: PageDelivery) -> Sent: ...
+
+
+class PageSender:
+    def __init__(self, *, sessions: async_sessionmaker[AsyncSession], clock: Clock, config: Config,
+                 render: RenderContext, metrics: Metrics, notifiers: Mapping[Via, Notifier],
+                 wake: Callable[[], None]) -> None:
+        self._sessions = sessions
+        self._clock = clock
+        self._config = config
+        self._render = render
+        self._metrics = metrics
+        self._notifiers = notifiers
+        self._wake = wake
+
+    def register(self, dispatcher: Dispatcher) -> None:
+        for via in Via:
+            dispatcher.handlers[f"page_{via}"] = self.send
+
+    async def _load(self, s: AsyncSession, page_id: int) -> tuple[PageRecord, AlertMessage]:
+        page = await s.get_one(PageRecord, page_id)
+        group = await s.scalar(select(AlertGroup).where(AlertGroup.id == page.group_id)
+                               .options(selectinload(AlertGroup.alerts)))
+        assert group is not None
+        r = self._render
+        return page, AlertMessage(group=group, alerts=group.alerts, zone=r.zone, names=r.names,
+                                  playbook_name=r.playbook_name(group.playbook) if group.playbook else None)
+
+    async def send(self, item: OutboxMessage) -> dict[str, Any]:
+        page_id = int(item.payload["page_id"])
+        async with transaction(self._sessions) as s:
+            page, message = await self._load(s, page_id)
+            group = message.group
+            if page.status != PageStatus.PENDING:
+                return {"page_id": page_id, "status": page.status}
+            if group.status == AlertStatus.RESOLVED or (group.status == AlertStatus.ACKNOWLEDGED
+                                                         and page.requested_by is None):
+                page.status = PageStatus.CANCELLED
+                return {"page_id": page_id, "status": PageStatus.CANCELLED}
+            if page.via == Via.CHANNEL and not group.slack_ts:
+                raise Deferred()  # the @here post links to the alert message, which is not out yet
+            retried = page.send_attempts > 0
+            page.send_attempts += 1  # the write-ahead mark, committed before the provider is called
+        person = self._config.person(page.person) if page.person else None
+        delivery = PageDelivery(page=page, message=message, team=group.team, phone=person.phone if person else None,
+                                retried=retried)
+        try:
+            sent = await self._notifiers[Via(page.via)].send(delivery)
+        except PageRefused as exc:
+            log.warning("page #%s by %s refused: %s", page_id, page.via, exc)
+            await self._finish(page_id, status=PageStatus.FAILED, error=exc.code, failure=exc.status)
+            return {"page_id": page_id, "error": exc.code}
+        await self._finish(page_id, status=PageStatus.SENT, sent=sent)
+        self._metrics.notifications.labels(page.via, "page").inc()
+        return {"page_id": page_id, "ref": sent.ref}
+
+    async def _finish(self, page_id: int, *, status: PageStatus, sent: Sent | None = None, error: str | None = None,
+                      failure: str | None = None) -> None:
+        now = self._clock.now()
+        async with transaction(self._sessions) as s:
+            page = await s.get_one(PageRecord, page_id)
+            if sent is not None:
+                page.sent_at = now
+                if page.via == Via.SMS:
+                    page.twilio_sid = sent.ref
+                else:
+                    page.slack_ref = sent.ref
+                # Twilio's status callback may have come first (and said "failed"); keep what it said.
+                page.delivery_status = page.delivery_status or sent.status
+                if page.status == PageStatus.PENDING:
+                    page.status = status
+                return
+            page.status = status
+            if error is not None:
+                page.error = error
+                group = await s.get_one(AlertGroup, page.group_id)
+                await record(s, group, "page_failed", now, actor=page.person, via=page.via, error=error,
+                             page_id=page.id, status=failure)
+        if error is not None:
+            self._wake()

@@ -1,0 +1,68 @@
+"""Paging, assembled: the escalation runner, the page senders and the notifiers behind them.
+
+Built once by the composition root (``bot.app``) and kept as ``Services.escalation``; the app's
+lifecycle calls :meth:`PagingService.start` (the Twilio client needs the running loop; the runner
+runs as a task next to the dispatcher) and :meth:`PagingService.close`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+
+from bot.escalation.engine import Paging
+from bot.escalation.models import Via
+from bot.escalation.runner import EscalationRunner
+from bot.notify.dispatch import RenderContext
+from bot.notify.pages import PageSender
+from bot.notify.slack import SlackNotifier
+from bot.notify.sms import SmsNotifier
+from bot.services import Services
+
+STOP_TIMEOUT = 10.0  # seconds to let a pass in progress finish at shutdown
+
+
+@dataclass
+class PagingService:
+    paging: Paging
+    runner: EscalationRunner
+    sms: SmsNotifier
+    _task: asyncio.Task[None] | None = field(default=None, repr=False)
+
+    def wake(self) -> None:
+        self.runner.wake()
+
+    async def run_due(self) -> int:
+        return await self.runner.run_due()
+
+    async def start(self, *, background: bool = True) -> None:
+        """Open the Twilio client and, unless tests drive it with ``drain()``, start the runner."""
+        await self.sms.start()
+        if background:
+            self._task = asyncio.create_task(self.runner.run(), name="escalation")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self.runner.stop()
+            try:
+                await asyncio.wait_for(self._task, timeout=STOP_TIMEOUT)
+            except TimeoutError:  # wait_for has cancelled it
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._task
+            self._task = None
+        await self.sms.close()
+
+
+def build_paging(svc: Services, render: RenderContext) -> PagingService:
+    """Wire escalation into the services: runner, outbox handlers ``page_slack|page_sms|page_channel``."""
+    paging = Paging(config=svc.config, schedules=svc.schedules, sms_enabled=svc.settings.twilio_configured)
+    runner = EscalationRunner(sessions=svc.sessions, clock=svc.clock, paging=paging, notify=svc.dispatcher.wake,
+                              registry=svc.metrics.registry)
+    slack = SlackNotifier(svc.slack, svc.metrics, svc.clock)
+    sms = SmsNotifier(svc.settings)
+    sender = PageSender(sessions=svc.sessions, clock=svc.clock, config=svc.config, render=render,
+                        metrics=svc.metrics, notifiers={Via.SLACK: slack, Via.CHANNEL: slack, Via.SMS: sms},
+                        wake=svc.dispatcher.wake)
+    sender.register(svc.dispatcher)
+    return PagingService(paging=paging, runner=runner, sms=sms)

@@ -1,0 +1,69 @@
+"""Plain Slack posts from the outbox: a message to a channel, or a DM to a person.
+
+Any feature that must tell someone something durably (handoffs, override announcements,
+escalation DMs) writes an outbox row in the same transaction as its change and lets these
+handlers send it. Payloads (JSON, built by the feature with its ``bot.slack.blocks`` builder)::
+
+    channel_post: {"channel": "<name or id>", "text": "...", "blocks": [...]?, "thread_ts": "..."?,
+                   "what": "<metric label>"?}
+    dm:           {"user": "U…", "text": "...", "blocks": [...]?, "what": "<metric label>"?}
+
+``text`` is required (notifications and screen readers use it); ``blocks`` are optional. The
+handler's result, stored on the row, is ``{"channel": "<id>", "ts": "<ts>"}`` so a later step can
+thread under or edit the message. Slack errors become :class:`~bot.slack.client.SlackError`, which
+the dispatcher retries (transient ones longer) and finally marks failed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.metrics import Metrics
+from bot.notify.dispatch import Dispatcher
+from bot.outbox import OutboxMessage
+from bot.slack.client import SlackCaller
+
+CHANNEL_POST = "channel_post"
+DM = "dm"
+
+
+class SlackPoster:
+    def __init__(self, client: AsyncWebClient, metrics: Metrics) -> None:
+        self._slack = SlackCaller(client, metrics.slack_errors)
+        self._metrics = metrics
+
+    async def channel_post(self, item: OutboxMessage) -> dict[str, Any]:
+        p = item.payload
+        args = _content(p)
+        if p.get("thread_ts"):
+            args["thread_ts"] = p["thread_ts"]
+        resp = await self._slack.post(p["channel"], **args)
+        self._metrics.notifications.labels("slack", str(p.get("what") or CHANNEL_POST)).inc()
+        return {"channel": resp["channel"], "ts": resp["ts"]}
+
+    async def dm(self, item: OutboxMessage) -> dict[str, Any]:
+        p = item.payload
+        opened = await self._call("conversations_open", users=p["user"])
+        channel = opened["channel"]["id"]
+        resp = await self._call("chat_postMessage", channel=channel, **_content(p))
+        self._metrics.notifications.labels("slack", str(p.get("what") or DM)).inc()
+        return {"channel": resp["channel"], "ts": resp["ts"]}
+
+    async def _call(self, method: str, **kwargs: Any) -> Any:
+        return await self._slack.call(method, **kwargs)
+
+
+def _content(payload: dict[str, Any]) -> dict[str, Any]:
+    args: dict[str, Any] = {"text": payload["text"], "unfurl_links": False, "unfurl_media": False}
+    if payload.get("blocks"):
+        args["blocks"] = payload["blocks"]
+    return args
+
+
+def register_post_handlers(dispatcher: Dispatcher, client: AsyncWebClient, metrics: Metrics) -> SlackPoster:
+    poster = SlackPoster(client, metrics)
+    dispatcher.handlers[CHANNEL_POST] = poster.channel_post
+    dispatcher.handlers[DM] = poster.dm
+    return poster

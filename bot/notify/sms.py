@@ -1,0 +1,120 @@
+"""SMS pages through Twilio's Messages API, with the official ``twilio`` package's async client.
+
+Phone numbers must never reach the logs: twilio-python logs every request (with ``To=``) at
+INFO, so its logger is held at WARNING, and ``TwilioRestException``'s text (which quotes numbers)
+is never logged — only its numeric code.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from datetime import timedelta
+from typing import Any
+
+import aiohttp
+from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.http.async_http_client import AsyncTwilioHttpClient
+from twilio.rest import Client
+
+from bot.config import Settings
+from bot.escalation.sms_text import page_text
+from bot.notify.pages import PageDelivery, PageRefused, Sent
+from bot.slack.client import SlackError
+
+TIMEOUT = 10.0  # seconds per Twilio API request
+LOOKBACK = timedelta(minutes=1)  # clock skew allowance: a page's message cannot predate the page
+
+
+class SmsUnavailable(SlackError):
+    """Twilio could not be reached or is overloaded (5xx, 429, timeout): try again later.
+
+    A :class:`~bot.slack.client.SlackError` only because that is what the outbox dispatcher
+    retries with backoff; the code says what happened (``twilio_20500``, ``connection_error``).
+    """
+
+    def __init__(self, code: str) -> None:
+        super().__init__("twilio.messages", code)
+
+    @property
+    def transient(self) -> bool:
+        return True
+
+
+class _TimedHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
+    """Two fixes to twilio-python's async client: it accepts a ``timeout`` but passes None on to
+    aiohttp, which means "wait forever" (a page must not hang on a dead connection); and it hands
+    aiohttp the credentials as ``auth=``, which aiohttp deprecates, so we send the header ourselves."""
+
+    async def request(self, method: str, url: str, params: Any = None, data: Any = None, headers: Any = None,
+                      auth: Any = None, timeout: float | None = None,  # noqa: ASYNC109  (twilio's signature)
+                      allow_redirects: bool = False) -> Any:
+        if auth is not None:
+            basic = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+            headers = {**(headers or {}), "Authorization": f"Basic {basic}"}
+        return await super().request(method, url, params=params, data=data, headers=headers, auth=None,
+                                     timeout=timeout or self.timeout, allow_redirects=allow_redirects)
+
+
+def page_body(delivery: PageDelivery) -> str:
+    group = delivery.group
+    lead = delivery.message.alerts[0] if delivery.message.alerts else None
+    return page_text(severity=group.severity, title=group.title, service=lead.service if lead else None,
+                     description=lead.description if lead else "", code=delivery.page.code or 0)
+
+
+class SmsNotifier:
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._http: AsyncTwilioHttpClient | None = None
+        self._client: Client | None = None
+
+    async def start(self) -> None:
+        """Create the HTTP client inside the running event loop (aiohttp sessions belong to one loop)."""
+        logging.getLogger("twilio").setLevel(logging.WARNING)
+        s = self._settings
+        if not s.twilio_configured:
+            return
+        self._http = _TimedHttpClient(timeout=TIMEOUT)
+        self._client = Client(s.twilio_account_sid, s.twilio_auth_token, http_client=self._http)
+        self._client.api.base_url = s.twilio_api_url.rstrip("/")
+
+    async def close(self) -> None:
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
+
+    async def send(self, delivery: PageDelivery) -> Sent:
+        if self._client is None:
+            raise PageRefused("not_configured")
+        if not delivery.phone:
+            raise PageRefused("no_phone")
+        body = page_body(delivery)
+        try:
+            if delivery.retried:
+                found = await self._find(delivery, body)
+                if found is not None:
+                    return found
+            msg = await self._client.messages.create_async(
+                to=delivery.phone, from_=self._settings.twilio_from_number, body=body,
+                status_callback=f"{self._settings.base_public_url}/twilio/status?page={delivery.page.id}")
+        except TwilioRestException as exc:
+            code = str(exc.code or exc.status)
+            if exc.status == 429 or exc.status >= 500:
+                raise SmsUnavailable(f"twilio_{code}") from None
+            raise PageRefused(code) from None
+        except TwilioException:  # the list call's "Unable to fetch page" (any HTTP error while looking)
+            raise SmsUnavailable("twilio_lookup_failed") from None
+        except (aiohttp.ClientError, TimeoutError):
+            raise SmsUnavailable("connection_error") from None
+        return Sent(str(msg.sid), msg.status)
+
+    async def _find(self, delivery: PageDelivery, body: str) -> Sent | None:
+        """After a crash between sending and recording, find the message we sent instead of paging twice."""
+        assert self._client is not None
+        since = delivery.page.created_at - LOOKBACK
+        for msg in await self._client.messages.list_async(to=delivery.phone, from_=self._settings.twilio_from_number,
+                                                            date_sent_after=since, limit=100):
+            if msg.body == body:
+                return Sent(str(msg.sid), msg.status)
+        return None

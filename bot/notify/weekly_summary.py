@@ -1,0 +1,172 @@
+"""The weekly summary job: post the due week's summary to ``slack.summary_channel``, chart in its thread.
+
+:func:`run_due_summary` does what is due at ``svc.clock.now()`` and nothing else, so it is safe to
+call any number of times; tests call it after moving the injected clock. Two scheduler jobs call
+it: a cron trigger at ``summary.weekday``/``time`` in the summary's zone (on time), and a check
+every :data:`CHECK_EVERY` (the catch-up after downtime, since APScheduler's in-memory jobs do not
+survive a restart; its first run is that long after start-up, when the bot is settled).
+
+Nothing is sent from here: the week is recorded and its two outbox rows written in one short
+transaction — the message (an ordinary ``channel_post``) and the chart (``summary_chart``, sent
+once the message is out, so it can go into its thread). The chart is drawn when it is sent, from
+the day counts in its payload, so the outbox holds numbers rather than an image.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.triggers.cron import CronTrigger
+from slack_sdk.errors import SlackApiError
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from bot.db import transaction
+from bot.notify.dispatch import Deferred
+from bot.notify.posts import CHANNEL_POST
+from bot.outbox import OutboxMessage, enqueue
+from bot.reports.chart import render_chart
+from bot.reports.summary import WeeklySummary, compute_summary
+from bot.reports.weekly import due_week, is_recorded, record_week
+from bot.reports.window import ReportWindow
+from bot.services import Services
+from bot.slack.blocks.report import ReportView, report_message
+from bot.slack.client import SlackError
+
+log = logging.getLogger(__name__)
+
+SUMMARY_CHART = "summary_chart"
+CRON_JOB_ID = "weekly_summary"
+CHECK_JOB_ID = "weekly_summary_catch_up"
+CHECK_EVERY = timedelta(minutes=10)
+LATE_AFTER = timedelta(hours=1)  # later than this, the post says it is late and why
+WEEKLY = "Weekly on-call summary"
+
+
+async def summary_for(svc: Services, window: ReportWindow, zone: ZoneInfo, *,
+                      next_week_from: datetime | None = None) -> WeeklySummary:
+    async with svc.sessions() as s:
+        return await compute_summary(s, config=svc.config, schedules=svc.schedules, window=window, zone=zone,
+                                     next_week_from=next_week_from)
+
+
+async def run_due_summary(svc: Services) -> bool:
+    """Queue the due week's summary unless it was already; True when this call queued it."""
+    now = svc.clock.now()
+    week = due_week(svc.config, now)
+    channel = svc.config.slack.summary_channel
+    async with svc.sessions() as s:
+        if await is_recorded(s, week):
+            return False
+    summary = await summary_for(svc, week.window, week.zone)
+    view = ReportView(title=WEEKLY, compared_with="the week before", now=now,
+                      late_for=week.scheduled_at if now - week.scheduled_at > LATE_AFTER else None,
+                      chart_note="📈 alerts per day are charted in the thread" if summary.total else None)
+    message = report_message(summary, view, names=svc.names)
+    key = f"weekly-summary:{week.window.start.isoformat()}"
+    try:
+        async with transaction(svc.sessions) as s:
+            if not await record_week(s, week, channel=channel, now=now):
+                return False
+            await enqueue(s, key=f"{key}:post", kind=CHANNEL_POST, now=now,
+                          payload=message.payload(channel=channel, what="weekly_summary"))
+            if summary.total:
+                await enqueue(s, key=f"{key}:chart", kind=SUMMARY_CHART, now=now,
+                              payload={"post_key": f"{key}:post", **chart_payload(summary)})
+    except IntegrityError:
+        return False  # another replica recorded the week between our check and our insert
+    log.info("queued the weekly summary for %s", week.window.start.isoformat())
+    svc.wake()
+    return True
+
+
+# --- the chart ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChartSpec:
+    """What the chart shows, as stored in an outbox payload."""
+
+    per_day: list[tuple[date, dict[str, int]]]
+    title: str
+    zone: str
+    filename: str
+    first_from: str | None = None  # the first day is covered from this local time on
+    last_until: str | None = None  # the last day up to this local time
+
+
+def chart_payload(summary: WeeklySummary) -> dict[str, Any]:
+    first, last = summary.per_day[0][0], summary.per_day[-1][0]
+    start, end = (summary.window.start.astimezone(summary.zone).time(),
+                  summary.window.end.astimezone(summary.zone).time())
+    return {"days": [[d.isoformat(), counts] for d, counts in summary.per_day],
+            "title": f"Alerts per day by severity, {first:%a} {first.day} {first:%b} – {last:%a} {last.day} {last:%b %Y}",
+            "zone": str(summary.zone), "filename": f"alerts-{first.isoformat()}-to-{last.isoformat()}.png",
+            "first_from": f"{start:%H:%M}" if start != time(0) else None,
+            "last_until": f"{end:%H:%M}" if end != time(0) else None}
+
+
+def chart_spec(payload: dict[str, Any]) -> ChartSpec:
+    return ChartSpec(per_day=[(date.fromisoformat(d), dict(counts)) for d, counts in payload["days"]],
+                     title=str(payload["title"]), zone=str(payload["zone"]), filename=str(payload["filename"]),
+                     first_from=payload.get("first_from"), last_until=payload.get("last_until"))
+
+
+async def upload_chart(svc: Services, spec: ChartSpec, *, channel: str, thread_ts: str | None = None,
+                       comment: str | None = None) -> str | None:
+    """Draw the chart (off the event loop: matplotlib is CPU work) and upload it; the file id."""
+    png = await asyncio.to_thread(render_chart, spec.per_day, title=spec.title, zone_label=spec.zone,
+                                  first_from=spec.first_from, last_until=spec.last_until)
+    try:
+        resp = await svc.slack.files_upload_v2(channel=channel, thread_ts=thread_ts, content=png,
+                                               filename=spec.filename, title=spec.title, initial_comment=comment,
+                                               alt_txt=f"Bar chart: {spec.title.lower()}, days in {spec.zone}")
+    except SlackApiError as exc:
+        raise SlackError("files.upload", str(exc.response.get("error") or "upload_failed")) from None
+    files = resp.get("files") or [{}]
+    svc.metrics.notifications.labels("slack", "summary_chart").inc()
+    return str(files[0].get("id") or "") or None
+
+
+def register_summary_handlers(svc: Services) -> None:
+    """Outbox kind ``summary_chart``: the chart, into the thread of its summary once that is posted."""
+
+    async def send_chart(item: OutboxMessage) -> dict[str, Any]:
+        async with svc.sessions() as s:
+            post = await s.scalar(select(OutboxMessage).where(OutboxMessage.key == item.payload["post_key"]))
+        if post is None or post.failed_at is not None:
+            return {"skipped": "the summary itself was not posted"}
+        if post.sent_at is None:
+            raise Deferred()
+        file_id = await upload_chart(svc, chart_spec(item.payload), channel=post.result["channel"],
+                                     thread_ts=post.result["ts"])
+        return {"file": file_id}
+
+    svc.dispatcher.handlers[SUMMARY_CHART] = send_chart
+
+
+# --- scheduling ---------------------------------------------------------------------------------
+
+
+def schedule_weekly_summary(scheduler: BaseScheduler, svc: Services) -> None:
+    summary = svc.config.summary
+    zone = ZoneInfo(summary.timezone or svc.config.timezone)
+    trigger = CronTrigger(day_of_week=summary.weekday, hour=summary.time.hour,
+                          minute=summary.time.minute, timezone=zone)
+    scheduler.add_job(_job, trigger, args=[svc], id=CRON_JOB_ID, replace_existing=True, coalesce=True,
+                      max_instances=1, misfire_grace_time=int(LATE_AFTER.total_seconds()))
+    scheduler.add_job(_job, "interval", seconds=int(CHECK_EVERY.total_seconds()), args=[svc], id=CHECK_JOB_ID,
+                      replace_existing=True, coalesce=True, max_instances=1)
+
+
+async def _job(svc: Services) -> None:
+    try:
+        await run_due_summary(svc)
+    except Exception:  # the next check retries; a failure must not stop the schedule
+        log.exception("the weekly summary job failed")

@@ -1,0 +1,177 @@
+"""The incident modals: declare (from ``/incident declare``, an alert's button or a message
+shortcut) and the small ones behind the header's buttons. Built with slack_sdk's view models;
+every block and input is named by :class:`~bot.slack.ids.IncidentField`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    Block,
+    ContextBlock,
+    InputBlock,
+    MarkdownTextObject,
+    Option,
+    PlainTextInputElement,
+    RadioButtonsElement,
+    StaticSelectElement,
+    UserSelectElement,
+)
+from slack_sdk.models.views import View
+
+from bot.config import IncidentSeverity
+from bot.incidents.models import Incident
+from bot.incidents.policy import ROLES
+from bot.slack.blocks.common import clip
+from bot.slack.ids import Callback, IncidentField, IncidentModal
+
+STATUS_CHOICES = (("investigating", "🔍 Investigating"), ("identified", "🎯 Identified"),
+                  ("monitoring", "👀 Monitoring (mitigated)"))
+
+
+@dataclass(frozen=True)
+class DeclareContext:
+    """Where a declaration comes from, carried through the modal in ``private_metadata``."""
+
+    origin_channel: str | None = None
+    group_ids: list[int] = field(default_factory=list)
+    message: dict[str, Any] | None = None  # {"channel", "ts", "author", "text"} for the message shortcut
+
+    def dump(self) -> str:
+        data = asdict(self)
+        text = json.dumps(data)
+        if len(text) > 3000 and self.message:  # Slack's private_metadata limit; the text is the bulky part
+            data["message"] = {**self.message, "text": str(self.message.get("text", ""))[:1000]}
+            text = json.dumps(data)
+        return text
+
+    @classmethod
+    def load(cls, raw: str) -> DeclareContext:
+        try:
+            data = json.loads(raw or "{}")
+        except json.JSONDecodeError:
+            return cls()
+        if not isinstance(data, dict):
+            return cls()
+        groups = [int(g) for g in data.get("group_ids") or [] if str(g).isdigit()]
+        message = data.get("message") if isinstance(data.get("message"), dict) else None
+        return cls(origin_channel=data.get("origin_channel"), group_ids=groups, message=message)
+
+
+@dataclass(frozen=True)
+class DeclareDefaults:
+    commander: str
+    title: str = ""
+    severity: str | None = None
+    summary: str = ""
+    service: str = ""
+    team: str | None = None
+
+
+def _severity_options(severities: Mapping[str, IncidentSeverity]) -> list[Option]:
+    return [Option(text=name, value=name, description=clip(policy.description, 75))
+            for name, policy in sorted(severities.items())]
+
+
+def _chosen(options: Sequence[Option], value: str | None) -> Option | None:
+    return next((o for o in options if o.value == value), None)
+
+
+def declare_modal(defaults: DeclareDefaults, context: DeclareContext, severities: Mapping[str, IncidentSeverity],
+                  teams: Sequence[str]) -> View:
+    severity_options = _severity_options(severities)
+    blocks: list[Block] = [
+        InputBlock(block_id=IncidentField.TITLE, label="Title",
+                   hint="A few words on what is broken; it names the channel.",
+                   element=PlainTextInputElement(action_id=IncidentField.TITLE, max_length=150,
+                                                 initial_value=clip(defaults.title, 150) or None,
+                                                 placeholder="Checkout failing")),
+        InputBlock(block_id=IncidentField.SEVERITY, label="Severity",
+                   element=RadioButtonsElement(action_id=IncidentField.SEVERITY, options=severity_options,
+                                               initial_option=_chosen(severity_options, defaults.severity))),
+        InputBlock(block_id=IncidentField.SUMMARY, label="Summary", optional=True,
+                   element=PlainTextInputElement(action_id=IncidentField.SUMMARY, multiline=True, max_length=3000,
+                                                 initial_value=clip(defaults.summary, 3000) or None,
+                                                 placeholder="What do users see? What do we know so far?")),
+        InputBlock(block_id=IncidentField.SERVICE, label="Affected service", optional=True,
+                   element=PlainTextInputElement(action_id=IncidentField.SERVICE, max_length=200,
+                                                 initial_value=clip(defaults.service, 200) or None)),
+    ]
+    if teams:
+        team_options = [Option(text=t, value=t) for t in teams]
+        blocks.append(InputBlock(
+            block_id=IncidentField.TEAM, label="Affected team", optional=True,
+            hint="Its on-call person is invited to the incident channel.",
+            element=StaticSelectElement(action_id=IncidentField.TEAM, options=team_options,
+                                        initial_option=_chosen(team_options, defaults.team),
+                                        placeholder="Choose a team"),
+        ))
+    blocks.append(InputBlock(block_id=IncidentField.COMMANDER, label="Commander",
+                             element=UserSelectElement(action_id=IncidentField.COMMANDER,
+                                                       initial_user=defaults.commander)))
+    if context.group_ids or context.message:
+        what = "the alert" if context.group_ids else "the message"
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(
+            text=f"The incident channel will link {what} this was declared from.")]))
+    return View(type="modal", callback_id=Callback.DECLARE_MODAL, title="Declare incident", submit="Declare",
+                close="Cancel", private_metadata=context.dump(), blocks=blocks)
+
+
+def _small(callback: IncidentModal, title: str, submit: str, incident: Incident, blocks: list[Block]) -> View:
+    return View(type="modal", callback_id=callback, title=title, submit=submit, close="Cancel",
+                private_metadata=str(incident.id), blocks=blocks)
+
+
+def status_modal(incident: Incident) -> View:
+    options = [Option(text=label, value=value) for value, label in STATUS_CHOICES]
+    return _small(IncidentModal.STATUS, "Post update", "Post", incident, [
+        InputBlock(block_id=IncidentField.STATUS, label="Status",
+                   element=RadioButtonsElement(action_id=IncidentField.STATUS, options=options,
+                                               initial_option=_chosen(options, incident.status))),
+        InputBlock(block_id=IncidentField.UPDATE, label="Update",
+                   hint="Also posted in the announcement thread.",
+                   element=PlainTextInputElement(action_id=IncidentField.UPDATE, multiline=True, max_length=3000,
+                                                 placeholder="What we know, what we are doing, next update when")),
+    ])
+
+
+def severity_modal(incident: Incident, severities: Mapping[str, IncidentSeverity]) -> View:
+    options = _severity_options(severities)
+    return _small(IncidentModal.SEVERITY, "Change severity", "Change", incident, [
+        InputBlock(block_id=IncidentField.SEVERITY, label="Severity",
+                   element=RadioButtonsElement(action_id=IncidentField.SEVERITY, options=options,
+                                               initial_option=_chosen(options, incident.severity))),
+    ])
+
+
+def role_modal(incident: Incident) -> View:
+    options = [Option(text=role.capitalize(), value=role) for role in ROLES]
+    return _small(IncidentModal.ROLE, "Assign role", "Assign", incident, [
+        InputBlock(block_id=IncidentField.ROLE, label="Role",
+                   element=StaticSelectElement(action_id=IncidentField.ROLE, options=options,
+                                               placeholder="Choose a role")),
+        InputBlock(block_id=IncidentField.PERSON, label="Person",
+                   element=UserSelectElement(action_id=IncidentField.PERSON, placeholder="Choose someone")),
+    ])
+
+
+def resolve_modal(incident: Incident) -> View:
+    return _small(IncidentModal.RESOLVE, "Resolve incident", "Resolve", incident, [
+        InputBlock(block_id=IncidentField.SUMMARY, label="Summary", optional=True,
+                   hint="What happened and what fixed it; it opens the post-mortem draft.",
+                   element=PlainTextInputElement(action_id=IncidentField.SUMMARY, multiline=True, max_length=3000,
+                                                 initial_value=clip(incident.summary, 3000) or None)),
+    ])
+
+
+def submitted(values: Mapping[str, Any], field_id: IncidentField) -> Any:
+    """The value of one input from ``view.state.values``, whatever its element type."""
+    state = (values.get(field_id) or {}).get(field_id) or {}
+    for key in ("value", "selected_user"):
+        if key in state:
+            return state[key]
+    option = state.get("selected_option")
+    return option.get("value") if isinstance(option, dict) else None

@@ -1,0 +1,251 @@
+"""Block Kit for the weekly on-call summary and `/oncall report`.
+
+Pure: a :class:`~bot.reports.summary.WeeklySummary` in, fallback text and blocks out. Kept within
+Slack's limits by construction — at most ten fields per section, every text clipped below its
+limit, lists capped with "… and N more", well under 50 blocks — and readable when the week was
+empty: a quiet week gets one friendly line instead of a page of zeros. People are named, not
+@-mentioned, so a weekly post does not ping everyone it counts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta, tzinfo
+
+from slack_sdk.models.blocks import Block, DividerBlock, HeaderBlock, MarkdownTextObject, SectionBlock
+
+from bot.durations import format_config_duration, format_duration
+from bot.oncall.report_text import when
+from bot.oncall.shifts import Shift
+from bot.reports.stats import FLAP_FIRES, FLAP_SPAN, DurationStats
+from bot.reports.summary import LONG_OPEN, SEVERITIES, TeamRota, WeeklySummary
+from bot.slack.blocks.alert import SEVERITY_MARK
+from bot.slack.blocks.common import clip, escape
+from bot.slack.blocks.oncall import Rendered, context, section
+
+FIELD_LIMIT = 1900  # Slack: 2000 characters per field
+NAME_WIDTH = 18
+TITLE_WIDTH = 60
+MAX_SHIFTS = 7  # per role and team: a daily rotation's week
+
+
+@dataclass(frozen=True)
+class ReportView:
+    """How to present a summary: its heading, what it is compared with, and notes for the footer."""
+
+    title: str  # "Weekly on-call summary"
+    compared_with: str  # "the week before"
+    now: datetime
+    late_for: datetime | None = None  # the scheduled instant, when posted after downtime
+    chart_note: str | None = None  # where the chart is
+    period: str = "week"  # "A quiet week: …"
+
+
+def report_message(summary: WeeklySummary, view: ReportView, *, names: Mapping[str, str]) -> Rendered:
+    s, zone = summary, summary.zone
+    period = f"{when(s.window.start, zone, now=view.now)} → {when(s.window.end, zone, now=view.now)}"
+    blocks: list[Block] = [
+        HeaderBlock(text=clip(f"📊 {view.title}", 150)),
+        context(f"{period} · compared with {view.compared_with}"
+                + (f" · ⏰ posted late: Watchstander was not running at {when(view.late_for, zone, now=view.now)}"
+                   if view.late_for else "")),
+    ]
+    if s.quiet:
+        before = f" ({_alerts(s.previous_total)} {view.compared_with}.)" if s.previous_total else ""
+        blocks.append(section(f"🌙 *A quiet {view.period}: no alerts, no pages, no incidents.*{before}"))
+    else:
+        blocks += [_counts(s, view), _response_times(s), DividerBlock(),
+                   section(_pages(s, names)), section(_escalations(s)), section(_noisiest(s))]
+        if s.flapping:
+            blocks.append(section(_flapping(s)))
+        blocks.append(section(_incidents(s)))
+    blocks.append(section(_long_open(s, view)))
+    blocks += [DividerBlock(), section(_next_week(s.next_week, names, zone, view.now))]
+    blocks.append(context(_footnote(s, view)))
+    return Rendered(text=_fallback(s, view), blocks=blocks)
+
+
+# --- figures -----------------------------------------------------------------------------------
+
+
+def change(now: int, before: int) -> str:
+    """``↑ 4 from 8 (+50%)``, ``↓ 2 from 3 (−67%)``, ``no change``, ``new (0 before)``."""
+    if now == before:
+        return "no change"
+    arrow = "↑" if now > before else "↓"
+    text = f"{arrow} {abs(now - before)} from {before}"
+    if before:
+        pct = round(abs(now - before) * 100 / before)
+        text += f" ({'+' if now > before else '−'}{pct}%)"
+    return text
+
+
+def _counts(s: WeeklySummary, view: ReportView) -> SectionBlock:
+    fields = [f"*Alerts*\n*{s.total}* · {change(s.total, s.previous_total)}"]
+    for severity in SEVERITIES:
+        now, before = s.by_severity.get(severity, 0), s.previous_by_severity.get(severity, 0)
+        if now or before:
+            fields.append(f"{SEVERITY_MARK[severity]} *{severity.capitalize()}*\n*{now}* · {change(now, before)}")
+    return _fields(fields)
+
+
+def _stats_line(stats: DurationStats, verb: str) -> str:
+    if stats.p50 is None or stats.p90 is None:
+        return f"No alert was {verb}"
+    return (f"p50 *{format_duration(stats.p50)}* · p90 *{format_duration(stats.p90)}*\n"
+            f"_{_alerts(stats.count)} {verb}_")
+
+
+def _response_times(s: WeeklySummary) -> SectionBlock:
+    fields = [f"*Time to acknowledge*\n{_stats_line(s.time_to_ack, 'acknowledged')}",
+              f"*Time to resolve*\n{_stats_line(s.time_to_resolve, 'resolved')}"]
+    target = s.critical_ack
+    if target.target is not None:
+        head = f"{SEVERITY_MARK['critical']} *Critical acknowledged within {format_config_duration(target.target)}*"
+        share = target.share
+        body = (f"*{round(share * 100)}%* ({target.met} of {target.total})" if share is not None
+                else "No critical alert needed one")
+        fields.append(f"{head}\n{body}")
+    return _fields(fields)
+
+
+def _pages(s: WeeklySummary, names: Mapping[str, str]) -> str:
+    if not s.pages:
+        return "*📟 Pages*: nobody was paged."
+    ooh = sum(p.out_of_hours for p in s.pages)
+    head = f"*📟 Pages per person*: {s.total_pages} {_plural(s.total_pages, 'page')}, {ooh} out of hours"
+    rows = [(clip(names.get(p.person, p.person), NAME_WIDTH), str(p.pages), str(p.out_of_hours), str(p.by_sms))
+            for p in s.pages]
+    return f"{head}\n{_table(('Person', 'Pages', 'Out of hours', 'By SMS'), rows, limit=10)}"
+
+
+def _escalations(s: WeeklySummary) -> str:
+    head = "*⏫ Escalations that reached SMS or step 3+*"
+    if not s.escalations:
+        return f"{head}: none."
+    lines = [f"{head}: {len(s.escalations)}"]
+    for e in s.escalations[:5]:
+        how = ", ".join(part for part in (f"step {e.furthest_step}" if e.furthest_step else "",
+                                          "SMS" if e.by_sms else "") if part)
+        lines.append(f"• {SEVERITY_MARK.get(e.severity, '•')} {escape(clip(e.title, TITLE_WIDTH))} — {how}")
+    return "\n".join(lines + _more(len(s.escalations), 5))
+
+
+def _noisiest(s: WeeklySummary) -> str:
+    if not s.noisiest:
+        return "*🔊 Noisiest alerts*: none."
+    rows = [(str(n.count), clip(n.title + (f" ({n.service})" if n.service else ""), TITLE_WIDTH)) for n in s.noisiest]
+    return f"*🔊 Noisiest alerts* (fires and repeats)\n{_table(('Fires', 'Alert'), rows, limit=5, left=frozenset({1}))}"
+
+
+def _flapping(s: WeeklySummary) -> str:
+    lines = [f"*🔁 Flapping* (fired {FLAP_FIRES}+ times within {_hours(FLAP_SPAN)})"]
+    for f in s.flapping[:5]:
+        what = escape(clip(f.title + (f" ({f.service})" if f.service else ""), TITLE_WIDTH))
+        lines.append(f"• {what} — fired {f.fires} times, {f.most_in_span} within {_hours(FLAP_SPAN)}")
+    return "\n".join(lines + _more(len(s.flapping), 5))
+
+
+def _incidents(s: WeeklySummary) -> str:
+    if not s.incidents:
+        return "*🔥 Incidents*: none."
+    lines = [f"*🔥 Incidents*: {len(s.incidents)}"]
+    for i in s.incidents[:8]:
+        where = f" <#{i.channel_id}>" if i.channel_id else ""
+        if i.ongoing:
+            state = f"ongoing, {format_duration(i.duration)} so far"
+        else:
+            done = "✅ post-mortem done" if i.postmortem_done else "📝 post-mortem pending"
+            state = f"{format_duration(i.duration)} · {done}"
+        lines.append(f"• *{escape(i.severity)}* #{i.id} {escape(clip(i.title, TITLE_WIDTH))}{where} — {state}")
+    return "\n".join(lines + _more(len(s.incidents), 8))
+
+
+def _long_open(s: WeeklySummary, view: ReportView) -> str:
+    head = f"*⏳ Open longer than {_hours(LONG_OPEN)}*"
+    if not s.long_open_total:
+        return f"{head}: none."
+    lines = [f"{head}: {s.long_open_total}"]
+    for g in s.long_open[:5]:
+        team = f" ({escape(g.team)})" if g.team else ""
+        age = format_duration(s.window.end - g.created_at)
+        lines.append(f"• {SEVERITY_MARK.get(g.severity, '•')} {escape(clip(g.title, TITLE_WIDTH))}{team} — "
+                     f"open {age}, since {when(g.created_at, s.zone, now=view.now)}")
+    return "\n".join(lines + _more(s.long_open_total, 5))
+
+
+def _next_week(rotas: Sequence[TeamRota], names: Mapping[str, str], zone: tzinfo, now: datetime) -> str:
+    head = "*📅 On call next week*"
+    if not rotas:
+        return f"{head}: no team has an on-call schedule."
+    lines = [head]
+    for rota in rotas:
+        primary = _shifts(rota.primary, names, zone, now) or "nobody"
+        line = f"*{escape(rota.team)}* — primary {primary}"
+        if rota.backup:
+            line += f"; backup {_shifts(rota.backup, names, zone, now)}"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def _shifts(found: Sequence[Shift], names: Mapping[str, str], zone: tzinfo, now: datetime) -> str:
+    parts = []
+    for shift in found[:MAX_SHIFTS]:
+        who = escape(names.get(shift.person, shift.person))
+        parts.append(f"{who} until {when(shift.end, zone, now=now)}")
+    extra = len(found) - MAX_SHIFTS
+    return ", then ".join(parts) + (f" (+{extra} more)" if extra > 0 else "")
+
+
+# --- small helpers -----------------------------------------------------------------------------
+
+
+def _footnote(s: WeeklySummary, view: ReportView) -> str:
+    notes = ["p50/p90 by nearest rank over the alerts raised in the period",
+             "out of hours is judged in each paged person's own time zone"]
+    if view.chart_note:
+        notes.append(view.chart_note)
+    return " · ".join(notes)
+
+
+def _fallback(s: WeeklySummary, view: ReportView) -> str:
+    if s.quiet:
+        return f"{view.title}: a quiet {view.period}, no alerts."
+    return (f"{view.title}: {_alerts(s.total)}, {change(s.total, s.previous_total)}; "
+            f"{s.total_pages} {_plural(s.total_pages, 'page')}; {len(s.incidents)} "
+            f"{_plural(len(s.incidents), 'incident')}.")
+
+
+def _hours(span: timedelta) -> str:
+    return f"{int(span.total_seconds() // 3600)} h"
+
+
+def _alerts(n: int) -> str:
+    return f"{n} {_plural(n, 'alert')}"
+
+
+def _plural(n: int, word: str) -> str:
+    return word if n == 1 else f"{word}s"
+
+
+def _more(total: int, shown: int) -> list[str]:
+    return [f"… and {total - shown} more"] if total > shown else []
+
+
+def _fields(texts: list[str]) -> SectionBlock:
+    return SectionBlock(fields=[MarkdownTextObject(text=clip(t, FIELD_LIMIT)) for t in texts[:10]])
+
+
+def _table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]], *, limit: int,
+           left: frozenset[int] = frozenset({0})) -> str:
+    """A monospace table in a code block: text columns left-aligned, numbers right-aligned."""
+    shown = rows[:limit]
+    widths = [max(len(r[i]) for r in [header, *shown]) for i in range(len(header))]
+
+    def line(cells: tuple[str, ...]) -> str:
+        return "  ".join(c.ljust(w) if i in left else c.rjust(w)
+                         for i, (c, w) in enumerate(zip(cells, widths, strict=True))).rstrip()
+
+    body = [line(header), *(line(r) for r in shown), *_more(len(rows), limit)]
+    return "```\n" + escape("\n".join(body)) + "\n```"

@@ -1,0 +1,70 @@
+"""The storm message: many new alerts in one channel at once, summarised in one message."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    PlainTextObject,
+    SectionBlock,
+)
+
+from bot.slack.blocks.alert import SEVERITY_MARK
+from bot.slack.blocks.common import clip, escape, slack_date
+from bot.slack.ids import AlertAction
+
+SEVERITIES = ("critical", "high", "medium", "low", "info")
+
+
+@dataclass(frozen=True)
+class StormSummary:
+    storm_id: int
+    channel: str
+    started_at: datetime
+    ended_at: datetime | None
+    by_severity: dict[str, int]
+    by_status: dict[str, int]
+    top_titles: list[tuple[str, int]]
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_severity.values())
+
+
+def storm_text(s: StormSummary) -> str:
+    return f"⛈️ Alert storm: {s.total} alerts in #{s.channel}"
+
+
+def storm_blocks(s: StormSummary, zone: ZoneInfo) -> list[Block]:
+    severities = " · ".join(f"{SEVERITY_MARK[k]} {s.by_severity[k]} {k}" for k in SEVERITIES
+                            if s.by_severity.get(k))
+    states = " · ".join(f"{s.by_status.get(k, 0)} {k}" for k in ("firing", "acknowledged", "resolved"))
+    since = slack_date(s.started_at, "{date_short_pretty} {time}", zone)
+    blocks: list[Block] = [
+        HeaderBlock(text=PlainTextObject(text=clip(storm_text(s), 150), emoji=True)),
+        SectionBlock(text=MarkdownTextObject(text=f"*{s.total} alerts* since {since}\n{severities}\n{states}")),
+    ]
+    if s.top_titles:
+        lines = "\n".join(f"• {escape(clip(t, 120))} ×{n}" for t, n in s.top_titles)
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=f"*Most frequent*\n{lines}")))
+    if s.ended_at:
+        note = (f"The storm ended {slack_date(s.ended_at, '{time}', zone)}; new alerts are posted one by one "
+                "again.")
+    else:
+        note = ("Slack allows about one message per second in a channel, so new alerts here are summarised in "
+                "this message instead of queued. Every alert is stored and escalates as usual.")
+    blocks.append(ContextBlock(elements=[MarkdownTextObject(text=note)]))
+    if s.by_status.get("firing"):
+        blocks.append(ActionsBlock(block_id=f"storm_actions:{s.storm_id}", elements=[
+            ButtonElement(text="Acknowledge all firing", action_id=AlertAction.STORM_ACK_ALL,
+                          value=str(s.storm_id), style="primary"),
+        ]))
+    return blocks

@@ -1,0 +1,104 @@
+"""The Escalate button and its modal: run the next step now, or page a person or a team instead."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt.async_app import AsyncAck, AsyncRespond
+from slack_sdk.errors import SlackApiError
+
+from bot.alerts.incoming import AlertStatus
+from bot.alerts.models import AlertGroup
+from bot.db import transaction
+from bot.escalation.engine import (
+    NothingToEscalate,
+    StepReport,
+    escalate_now,
+    escalation_for,
+    hand_to_team,
+    page_person,
+)
+from bot.escalation.models import RunStatus
+from bot.escalation.policy import Policy
+from bot.services import Services
+from bot.slack.blocks.escalation import escalate_modal
+from bot.slack.ids import AlertAction, Callback, EscalateField
+
+if TYPE_CHECKING:
+    from bot.slack.app import Listeners
+
+log = logging.getLogger(__name__)
+
+
+def _next_step(policy: dict[str, Any], status: str, next_step: int) -> str | None:
+    if not policy.get("steps"):
+        return None
+    p = Policy.from_json(policy)
+    index = len(p.steps) - 1 if status == RunStatus.DONE else next_step
+    return f"step {index + 1}, {p.describe(index)}"
+
+
+def register(app: Listeners, svc: Services) -> None:
+    async def escalate(group_id: int, *, user: str, person: str | None = None, team: str | None = None) -> StepReport:
+        paging = svc.escalation.paging
+        now = svc.clock.now()
+        async with transaction(svc.sessions) as s:
+            if person:
+                report = await page_person(s, group_id, person, paging, by=user, now=now)
+            elif team:
+                report = await hand_to_team(s, group_id, team, paging, by=user, now=now)
+            else:
+                report = await escalate_now(s, group_id, paging, by=user, now=now)
+        svc.wake()
+        return report
+
+    async def on_escalate(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        user = body["user"]["id"]
+        try:
+            group_id = int(body["actions"][0].get("value", ""))
+        except ValueError:
+            await respond(text="That button does not name an alert; it may come from an old message.",
+                          response_type="ephemeral", replace_original=False)
+            return
+        async with svc.sessions() as s:
+            group = await s.get(AlertGroup, group_id)
+            esc = await escalation_for(s, group_id)
+        if group is None or group.status == AlertStatus.RESOLVED:
+            what = "does not exist" if group is None else "is already resolved"
+            await respond(text=f"Alert #{group_id} {what}; there is nobody to escalate to.",
+                          response_type="ephemeral", replace_original=False)
+            return
+        next_step = _next_step(esc.policy, esc.status, esc.next_step) if esc else None
+        view = escalate_modal(group, next_step=next_step, teams=[t.name for t in svc.config.teams])
+        try:
+            await svc.slack.views_open(trigger_id=body["trigger_id"], view=view.to_dict())
+            return
+        except SlackApiError as exc:  # e.g. expired_trigger_id: the click was slow to reach us
+            log.warning("could not open the Escalate dialog: %s", exc.response.get("error"))
+        if next_step is None:
+            await respond(text="Could not open the Escalate dialog; please click Escalate again.",
+                          response_type="ephemeral", replace_original=False)
+            return
+        report = await escalate(group_id, user=user)
+        await respond(text=f"Could not open the Escalate dialog, so step {report.step} runs now.",
+                      response_type="ephemeral", replace_original=False)
+
+    async def on_submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        values = view["state"]["values"]
+        person = values.get(EscalateField.PERSON, {}).get(EscalateField.PERSON, {}).get("selected_user")
+        team = (values.get(EscalateField.TEAM, {}).get(EscalateField.TEAM, {}).get("selected_option") or {}).get("value")
+        if person and team:
+            await ack(response_action="errors", errors={EscalateField.TEAM: "Pick a person or a team, not both."})
+            return
+        try:
+            # Quick database work before the ack, so a refusal can be shown in the dialog itself.
+            await escalate(int(view["private_metadata"]), user=body["user"]["id"], person=person, team=team)
+        except NothingToEscalate as exc:
+            await ack(response_action="errors", errors={EscalateField.PERSON: f"{str(exc)[:1].upper()}{str(exc)[1:]}."})
+            return
+        await ack()
+
+    app.action(AlertAction.ESCALATE)(on_escalate)
+    app.view(Callback.ESCALATE_MODAL)(on_submit)

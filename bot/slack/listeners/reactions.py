@@ -1,0 +1,46 @@
+"""The one ``reaction_added`` listener. Bolt runs only the first listener registered for an event
+type, so every feature that reacts to reactions is called from here: 👀 / ✅ on an alert message
+acknowledge / resolve it; :pushpin: on a message in an incident channel puts it on the timeline."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+
+from bot.alerts import actions
+from bot.alerts.models import AlertGroup
+from bot.db import transaction
+from bot.services import Services
+from bot.slack.listeners.incident_messages import TimelineMessages
+
+if TYPE_CHECKING:
+    from bot.slack.app import Listeners
+
+# Reacting to an alert message acts on it, for people on their phones.
+REACTION_ACK = frozenset({"eyes", "ack", "raised_hand"})
+REACTION_RESOLVE = frozenset({"white_check_mark", "heavy_check_mark", "resolved"})
+
+
+async def act_on_alert(svc: Services, event: dict[str, Any]) -> None:
+    name = event.get("reaction", "")
+    item = event.get("item", {})
+    if item.get("type") != "message" or name not in REACTION_ACK | REACTION_RESOLVE:
+        return
+    async with svc.sessions() as s:
+        gid = await s.scalar(select(AlertGroup.id).where(AlertGroup.slack_channel_id == item.get("channel"),
+                                                         AlertGroup.slack_ts == item.get("ts")))
+    if gid is None:
+        return
+    op = actions.acknowledge if name in REACTION_ACK else actions.resolve
+    async with transaction(svc.sessions) as s:
+        await op(s, gid, actor=event["user"], via="slack", now=svc.clock.now())
+    svc.wake()
+
+
+def register(app: Listeners, svc: Services, timeline: TimelineMessages) -> None:
+    async def on_reaction(event: dict[str, Any]) -> None:
+        await act_on_alert(svc, event)
+        await timeline.on_pushpin(event)
+
+    app.event("reaction_added")(on_reaction)

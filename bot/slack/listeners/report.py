@@ -1,0 +1,78 @@
+"""`/oncall report [7d|30d]`: the weekly summary's figures on demand, for the caller only.
+
+The summary is answered ephemerally (through the ``/oncall`` listener's ``respond``, which has
+already acked). An ephemeral message cannot carry a file, so the chart goes to the caller's DM
+with the bot and the summary's footer says so; a report with no alerts has no chart.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from slack_sdk.errors import SlackApiError
+
+from bot.durations import DurationError, parse_duration
+from bot.notify.weekly_summary import chart_payload, chart_spec, summary_for, upload_chart
+from bot.reports.window import ReportWindow, summary_zone_name
+from bot.services import Services
+from bot.slack.blocks.common import escape
+from bot.slack.blocks.report import ReportView, report_message
+from bot.slack.client import SlackError
+from bot.slack.commands import Reply, SlashContext
+from bot.slack.listeners.oncall import reply_args
+
+log = logging.getLogger(__name__)
+
+DEFAULT_DAYS = 7
+MAX_DAYS = 90
+
+
+class ReportPeriodError(ValueError):
+    pass
+
+
+def report_days(text: str) -> int:
+    """``""`` → 7; ``7d``, ``30d``, ``2w``, ``14`` → days. Whole days from 1 to :data:`MAX_DAYS` only."""
+    raw = text.strip().lower()
+    if not raw:
+        return DEFAULT_DAYS
+    try:
+        span = parse_duration(f"{raw}d" if raw.isdigit() else raw)
+    except DurationError:
+        span = None
+    days = span / timedelta(days=1) if span is not None else 0.0
+    if not days.is_integer() or not 1 <= days <= MAX_DAYS:
+        raise ReportPeriodError(
+            f"`{escape(text.strip())}` is not a report period. Try `/oncall report 7d` or `/oncall report 30d` "
+            f"(any whole number of days from 1d to {MAX_DAYS}d)."
+        )
+    return int(days)
+
+
+async def report(svc: Services, ctx: SlashContext) -> Reply | None:
+    try:
+        days = report_days(ctx.text)
+    except ReportPeriodError as exc:
+        return Reply(text=f"⚠️ {exc}")
+    now = svc.clock.now()
+    window = ReportWindow.ending(now, timedelta(days=days))
+    summary = await summary_for(svc, window, ZoneInfo(summary_zone_name(svc.config)), next_week_from=now)
+    view = ReportView(title=f"On-call report: last {days} {'day' if days == 1 else 'days'}",
+                      compared_with="the week before" if days == 7 else f"the {days} days before", now=now,
+                      period="week" if days == 7 else "period",
+                      chart_note="📈 the chart of alerts per day is in your DM with Watchstander"
+                      if summary.total else None)
+    message = report_message(summary, view, names=svc.names)
+    await ctx.respond(**reply_args(Reply(text=message.text, blocks=message.blocks)))
+    if summary.total:
+        try:
+            opened = await svc.slack.conversations_open(users=ctx.user_id)
+            await upload_chart(svc, chart_spec(chart_payload(summary)), channel=opened["channel"]["id"],
+                               comment=f"📈 Alerts per day, last {days} days (your `/oncall report`).")
+        except (SlackError, SlackApiError) as exc:  # the figures were shown; only the picture is missing
+            log.warning("could not send the /oncall report chart: %s", exc)
+            await ctx.respond(**reply_args(Reply(text="⚠️ The chart could not be sent to your DM; "
+                                                      "the figures above are complete.")))
+    return None

@@ -1,0 +1,107 @@
+"""Twilio's webhooks (SPEC §5, §7): SMS replies to pages, and delivery status callbacks.
+
+Both are verified with Twilio's ``RequestValidator`` over ``PUBLIC_URL`` + the path (and query)
+Twilio was configured with; anything unsigned or mis-signed gets a 403 naming the problem and
+changes nothing. Replies are answered with TwiML, which Twilio sends back to the phone.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+from aiohttp import web
+from twilio.request_validator import RequestValidator
+from twilio.twiml.messaging_response import MessagingResponse
+
+from bot.db import transaction
+from bot.escalation.pages import open_codes, record_delivery_status
+from bot.escalation.replies import answer_reply, list_codes
+from bot.escalation.sms_reply import NotUnderstood, parse_reply
+from bot.escalation.sms_text import to_gsm7
+from bot.idempotency import first_time
+from bot.services import Services
+from bot.web.keys import SERVICES
+
+log = logging.getLogger(__name__)
+
+HOW_TO = "Reply e.g. 41 A to ack, 41 E to escalate, 41 R to resolve, or ACK ALL."
+UNKNOWN_SENDER = ("This number is not on the Watchstander on-call list, so nothing was changed. "
+                  "Ask an admin to add it to your entry under people in the config.")
+
+
+def _refuse(status: int, error: str) -> web.Response:
+    return web.json_response({"status": "error", "errors": [error]}, status=status)
+
+
+def twiml(text: str | None) -> web.Response:
+    response = MessagingResponse()
+    if text:
+        response.message(to_gsm7(text))
+    return web.Response(text=str(response), content_type="application/xml")
+
+
+async def verified_form(request: web.Request, svc: Services) -> Mapping[str, str] | web.Response:
+    """The POSTed parameters if Twilio signed them, else the 403 to answer with."""
+    token = svc.settings.twilio_auth_token
+    if not token:
+        return _refuse(403, "Twilio is not set up on this bot (TWILIO_AUTH_TOKEN is not set), "
+                            "so its requests cannot be verified")
+    signature = request.headers.get("X-Twilio-Signature")
+    if not signature:
+        return _refuse(403, "missing X-Twilio-Signature: only Twilio may call this endpoint")
+    form = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
+    url = svc.settings.base_public_url + request.path_qs
+    if not RequestValidator(token).validate(url, form, signature):
+        return _refuse(403, "X-Twilio-Signature does not match; check that PUBLIC_URL is the URL configured "
+                            "in Twilio and TWILIO_AUTH_TOKEN is the account's auth token")
+    return form
+
+
+async def sms_reply(request: web.Request) -> web.Response:
+    svc = request.app[SERVICES]
+    form = await verified_form(request, svc)
+    if isinstance(form, web.Response):
+        return form
+    sender = form.get("From", "")
+    person = next((p for p in svc.config.people if p.phone and p.phone == sender), None)
+    if person is None:
+        log.info("SMS reply from a number that is not in the config")  # never the number itself
+        return twiml(UNKNOWN_SENDER)
+    try:
+        command = parse_reply(form.get("Body", ""))
+    except NotUnderstood as exc:
+        async with svc.sessions() as s:
+            codes = await open_codes(s, person.slack_id)
+        listed = list_codes(codes) if codes else "You have no open pages."
+        return twiml(f"{exc} Nothing was changed. {listed} {HOW_TO}")
+    now = svc.clock.now()
+    async with transaction(svc.sessions) as s:
+        if not await first_time(s, f"twilio-sms:{form.get('MessageSid', '')}", now):
+            return twiml(None)  # the same SMS delivered twice: acted on already, answered already
+        answer = await answer_reply(s, person=person.slack_id, command=command, paging=svc.escalation.paging,
+                                    names=svc.names, now=now)
+    svc.wake()
+    return twiml(answer)
+
+
+async def delivery_status(request: web.Request) -> web.Response:
+    svc = request.app[SERVICES]
+    form = await verified_form(request, svc)
+    if isinstance(form, web.Response):
+        return form
+    sid, status = form.get("MessageSid"), form.get("MessageStatus")
+    if not sid or not status:
+        return _refuse(400, "MessageSid and MessageStatus are required")
+    page_id = request.query.get("page", "")
+    async with transaction(svc.sessions) as s:
+        page = await record_delivery_status(s, page_id=int(page_id) if page_id.isdigit() else None, sid=sid,
+                                            status=status, error_code=form.get("ErrorCode"), now=svc.clock.now())
+    if page is not None and page.status == "failed":
+        svc.wake()
+    return web.Response(status=204)
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_post("/twilio/sms", sms_reply)
+    app.router.add_post("/twilio/status", delivery_status)

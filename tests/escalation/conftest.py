@@ -1,0 +1,85 @@
+"""Fixtures for paging: a Twilio stand-in on the test clock, and a bot configured to use it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.clock import ManualClock
+from bot.sandbox.slack import SlackStandIn
+from bot.sandbox.twilio import TwilioStandIn
+from tests.escalation.paging import BOT_NUMBER, PUBLIC_URL
+from tests.support.harness import Harness, start_harness
+
+
+@pytest.fixture
+async def twilio(clock: ManualClock) -> AsyncIterator[TwilioStandIn]:
+    async with TwilioStandIn(from_numbers=[BOT_NUMBER], clock=clock) as stand_in:
+        yield stand_in
+
+
+def twilio_settings(twilio: TwilioStandIn) -> dict[str, str]:
+    return {"public_url": PUBLIC_URL, "twilio_account_sid": twilio.account_sid,
+            "twilio_auth_token": twilio.auth_token, "twilio_from_number": BOT_NUMBER,
+            "twilio_api_url": twilio.api_url}
+
+
+@pytest.fixture
+async def pager(slack: SlackStandIn, clock: ManualClock, db_url: str, twilio: TwilioStandIn) -> AsyncIterator[Harness]:
+    """The bot with SMS set up; the Twilio stand-in is reachable as ``pager.twilio`` via the fixture."""
+    async with start_harness(slack=slack, clock=clock, db_url=db_url, settings=twilio_settings(twilio)) as h:
+        yield h
+
+
+PG_URL_ENV = "WATCHSTANDER_TEST_PG_URL"  # CI: a server URL (postgresql+asyncpg://…) the tests may fill
+
+
+def _as_postgres(cmd: list[str]) -> list[str]:
+    """initdb and postgres refuse to run as root; drop to the postgres user when we are root."""
+    if os.geteuid() == 0:
+        runuser = shutil.which("runuser")
+        if runuser is None:
+            pytest.skip("running as root and runuser is missing, so a PostgreSQL server cannot be started")
+        return [runuser, "-u", "postgres", "--", *cmd]
+    return cmd
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """A PostgreSQL server URL: $WATCHSTANDER_TEST_PG_URL, else a throwaway server on 127.0.0.1 (initdb
+    into a temporary directory, a random port), else the test is skipped with the reason."""
+    if os.environ.get(PG_URL_ENV):
+        yield os.environ[PG_URL_ENV]
+        return
+    initdb, pg_ctl = shutil.which("initdb"), shutil.which("pg_ctl")
+    if not initdb or not pg_ctl:
+        pytest.skip(f"no PostgreSQL: set {PG_URL_ENV} or install initdb/pg_ctl")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    base = Path(tempfile.mkdtemp(prefix="watchstander-pg-"))
+    if os.geteuid() == 0:
+        shutil.chown(base, "postgres")
+    data = base / "data"
+    try:
+        subprocess.run(_as_postgres([initdb, "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8"]),
+                       check=True, capture_output=True, timeout=120)
+        options = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off"
+        subprocess.run(_as_postgres([pg_ctl, "-D", str(data), "-o", options, "-l", str(base / "log"), "-w", "start"]),
+                       check=True, capture_output=True, timeout=120)
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as exc:
+        shutil.rmtree(base, ignore_errors=True)
+        pytest.skip(f"could not start a PostgreSQL server ({exc}); set {PG_URL_ENV} instead")
+    try:
+        yield f"postgresql+asyncpg://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run(_as_postgres([pg_ctl, "-D", str(data), "-m", "immediate", "stop"]), capture_output=True,
+                       timeout=60)
+        shutil.rmtree(base, ignore_errors=True)
