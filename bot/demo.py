@@ -8,6 +8,8 @@ the script moves forward, so twenty minutes of an incident play out in seconds.
 from __future__ import annotations
 
 import copy
+import re
+import socket
 import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -29,6 +31,7 @@ from bot.sandbox.twilio import TwilioStandIn
 from bot.slack.ids import AlertAction, Callback, IncidentField, OverflowChoice
 
 SIGNING_SECRET = "demo-signing-secret"
+BOT_NUMBER = "+15005550006"
 AM_TOKEN, PD_KEY, GENERIC_TOKEN = "demo-alertmanager-token", "demo-pagerduty-key", "demo-generic-token"
 
 DEMO_CONFIG = f"""
@@ -171,6 +174,23 @@ async def scene_pagerduty(st: Stage) -> None:
                                      "dedup_key": body["dedup_key"]})
 
 
+async def scene_escalation_and_sms(st: Stage) -> None:
+    st.transcript.note("Checkout latency goes critical at night and nobody reacts: the policy walks up")
+    now = st.clock.now()
+    slow = am_alert("CheckoutLatencyHigh", "fp-checkout", summary="p99 checkout latency 4.2s > 1s",
+                    service="api", instance="checkout-1", starts=now)
+    await st.webhook("/alerts/alertmanager", am_payload("CheckoutLatencyHigh", [slow]), AM_TOKEN)
+    for minutes in (5, 5):
+        st.later(minutes=minutes)
+        await st.settle()
+    st.transcript.note("Carol, the backup, answers the SMS from her phone")
+    pages = [m for m in st.twilio.messages if m.direction == "outbound-api" and m.to == "+15550000003"]
+    code = re.search(r"Reply (\d+) A", pages[-1].body)
+    await st.twilio.reply(st.url + "/twilio/sms", from_="+15550000003", body=f"{code.group(1) if code else '?'} a",
+                          public_url=st.url + "/twilio/sms")
+    await st.settle()
+
+
 async def scene_oncall(st: Stage) -> None:
     st.transcript.note("Carol asks who is on call, then covers for Alice for two hours (a dentist appointment)")
     await st.slash("/oncall", "", user=CAROL, channel="platform-alerts")
@@ -179,10 +199,12 @@ async def scene_oncall(st: Stage) -> None:
 
 
 async def scene_incident(st: Stage) -> None:
-    st.transcript.note("Checkout is failing: Bob declares a SEV1 incident")
-    await st.slash("/incident", "declare Checkout failing", user=BOB, channel="platform-alerts")
+    st.transcript.note("Checkout is failing for customers: Bob declares a SEV1 incident from the alert")
+    alert = next(m for m in reversed(st.slack.messages("platform-alerts")) if "CheckoutLatencyHigh" in m.text)
+    await st.driver.click(alert, AlertAction.DECLARE_INCIDENT, user_id=BOB)
+    await st.settle()
     view = next(v for v in reversed(st.slack.open_views(BOB)) if v.callback_id == Callback.DECLARE_MODAL)
-    await st.driver.submit_view(view, {IncidentField.SEVERITY: "SEV1",
+    await st.driver.submit_view(view, {IncidentField.TITLE: "Checkout failing", IncidentField.SEVERITY: "SEV1",
                                        IncidentField.SUMMARY: "Card payments fail with HTTP 502 at checkout"},
                                 user_id=BOB)
     await st.settle()
@@ -207,8 +229,8 @@ async def scene_incident(st: Stage) -> None:
 
 
 Scene = Callable[[Stage], Awaitable[None]]
-SCENES: list[Scene] = [scene_alert_lifecycle, scene_grouping_and_snooze, scene_pagerduty, scene_oncall,
-                       scene_incident]
+SCENES: list[Scene] = [scene_alert_lifecycle, scene_grouping_and_snooze, scene_pagerduty, scene_escalation_and_sms,
+                       scene_incident, scene_oncall]
 
 
 def demo_config() -> Config:
@@ -227,19 +249,22 @@ async def run_demo(*, verbose: bool = False, write: Callable[[str], None] = prin
                 TwilioStandIn(clock=clock) as twilio, aiohttp.ClientSession() as http:
             transcript = Transcript(slack, names, write=write, verbose=verbose)
             slack.on_call = transcript.on_call
+            phones = {p.phone: p.name for p in config.people if p.phone}
+            twilio.on_message = lambda sms: transcript.sms_seen(sms.direction, phones.get(
+                sms.from_ if sms.direction == "inbound" else sms.to, "someone"), sms.body)
+            with socket.socket() as probe:  # the bot's address must be known before it is built (PUBLIC_URL)
+                probe.bind(("127.0.0.1", 0))
+                port = int(probe.getsockname()[1])
+            url = f"http://127.0.0.1:{port}"
             settings = Settings(
                 slack_bot_token=slack.bot_token, slack_signing_secret=SIGNING_SECRET, slack_api_url=slack.api_url,
-                database_url=db_url, port=0, twilio_account_sid=twilio.account_sid,
-                twilio_auth_token=twilio.auth_token, twilio_from_number="+15550009999",
-                twilio_api_url=twilio.api_url,
+                database_url=db_url, port=port, public_url=url, twilio_account_sid=twilio.account_sid,
+                twilio_auth_token=twilio.auth_token, twilio_from_number=BOT_NUMBER, twilio_api_url=twilio.api_url,
             )
             bot = create_bot(settings, config, clock=clock, run_background=False)
             runner = web.AppRunner(bot.web, access_log=None)
             await runner.setup()
-            await web.TCPSite(runner, "127.0.0.1", 0).start()
-            url = f"http://127.0.0.1:{runner.addresses[0][1]}"
-            settings = settings.model_copy(update={"public_url": url})
-            bot.services.settings = settings
+            await web.TCPSite(runner, "127.0.0.1", port).start()
             write("Watchstander demo — a local Slack and Twilio stand in for the real ones.")
             write(f"Bot at {url}; Slack stand-in at {slack.api_url}; Twilio stand-in at {twilio.api_url}")
             async with SlackDriver(url + "/slack/events", signing_secret=SIGNING_SECRET, slack=slack) as driver:
@@ -254,5 +279,6 @@ async def run_demo(*, verbose: bool = False, write: Callable[[str], None] = prin
             if drafts:
                 write("\n" + "═" * 100 + f"\nThe post-mortem draft ({drafts[-1].title or drafts[-1].name}):\n" + "═" * 100)
                 write((drafts[-1].content or b"").decode())
-            write(f"\nDemo finished: {len(slack.calls)} Slack API calls, {len(twilio.messages)} SMS.")
+            sent = sum(1 for m in twilio.messages if m.direction == "outbound-api")
+            write(f"\nDemo finished: {len(slack.calls)} Slack API calls, {sent} SMS pages sent.")
     return 0

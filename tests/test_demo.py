@@ -24,7 +24,11 @@ async def test_demo_transcript_shows_the_whole_alert_flow() -> None:
     assert "✅ *Incident #1 resolved* by @Bob" in out
     assert "The post-mortem draft (Post-mortem draft: Checkout failing):" in out
     assert "| pin | Bob | Marked with 📌: message from Alice: Rollback to 2.13 started" in out
-    assert out.rstrip().endswith("SMS.")
+    assert "● SMS to Carol:\n    CRITICAL CheckoutLatencyHigh (api): p99 checkout latency 4.2s > 1s. Reply" in out
+    assert "👀 *Acknowledged* by Carol (SMS) after 10m 00s" in out
+    assert "| 2026" in out and "| Carol | SMS | step 3 | CheckoutLatencyHigh |" in out
+    assert "+1555" not in out  # people by name, never by phone number
+    assert out.rstrip().endswith("SMS pages sent.")
     assert "Traceback" not in out
 
 

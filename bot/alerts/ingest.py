@@ -89,8 +89,9 @@ async def ingest_many(session: AsyncSession, *, config: Config, deliveries: list
     for d in deliveries:
         batches.setdefault(d.integration.name, _Batch(session, config, d.integration, now, playbooks))
     for name, batch in batches.items():
-        await batch.load([a.fingerprint for d in deliveries if d.integration.name == name
-                          for a in d.notification.alerts])
+        mine = [d for d in deliveries if d.integration.name == name]
+        await batch.load([a.fingerprint for d in mine for a in d.notification.alerts],
+                         [d.notification.group_key or a.fingerprint for d in mine for a in d.notification.alerts])
     tallies = []
     with session.no_autoflush:  # everything goes out in the one flush below
         for d in deliveries:
@@ -158,7 +159,8 @@ class _Batch:
         self.groups_by_key: dict[str, AlertGroup | None] = {}
         self.silences: list[Silence] | None = None
 
-    async def load(self, fingerprints: list[str]) -> None:
+    async def load(self, fingerprints: list[str], group_keys: list[str]) -> None:
+        """The open alerts and open groups these deliveries may touch: two queries, however many."""
         wanted = sorted(set(fingerprints))
         for i in range(0, len(wanted), 500):
             rows = await self.session.scalars(
@@ -169,6 +171,17 @@ class _Batch:
             self.open_alerts.update((a.fingerprint, a) for a in rows)
         for alert in self.open_alerts.values():
             self.groups_by_key.setdefault(alert.group.group_key, alert.group)
+        keys = sorted(set(group_keys) - set(self.groups_by_key))
+        for i in range(0, len(keys), 500):
+            groups = await self.session.scalars(
+                select(AlertGroup).where(AlertGroup.integration == self.integration.name,
+                                         AlertGroup.group_key.in_(keys[i:i + 500]),
+                                         AlertGroup.status != AlertStatus.RESOLVED)
+                .options(selectinload(AlertGroup.alerts))
+            )
+            found = {g.group_key: g for g in groups}
+            for key in keys[i:i + 500]:
+                self.groups_by_key[key] = found.get(key)  # None: known to have no open group
 
     def _event(self, group: AlertGroup, kind: str, alert: Alert | None, **detail: Any) -> None:
         self.session.add(AlertEvent(group=group, alert=alert, at=self.now, kind=kind, actor=self.source,

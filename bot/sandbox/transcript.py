@@ -145,8 +145,11 @@ class Transcript:
             for wrapped in textwrap.wrap(line, 100) or [""]:
                 self.write(f"    {wrapped}")
 
-    def sms(self, direction: str, who: str, body: str) -> None:
-        self.write(f"\n● SMS {direction} {who}:")
+    def sms_seen(self, direction: str, who: str, body: str) -> None:
+        """One SMS through the Twilio stand-in; people by name, never by number."""
+        heading = {"outbound-api": f"SMS to {who}", "inbound": f"SMS from {who}",
+                   "outbound-reply": f"SMS reply to {who}"}.get(direction, f"SMS ({direction}) {who}")
+        self.write(f"\n● {heading}:")
         for wrapped in textwrap.wrap(body, 100):
             self.write(f"    {wrapped}")
 
