@@ -2,20 +2,23 @@
 
 Seeds a fresh, migrated SQLite file (WAL, synchronous=FULL, as `serve` runs it) with 10,000 open,
 unacknowledged critical alerts, each mid-way through its team's policy, with next-step deadlines
-staggered over ``--spread`` seconds. Then runs the bot in this process on the real clock (the
-escalation runner and the dispatcher as `serve` runs them) against the Slack and Twilio stand-ins
-served from a child process, so the bot's CPU is its own:
+staggered evenly over ``--spread`` seconds (an hour by default: 10,000 alerts escalating on the
+default 5-10 minute cadence). Then runs the bot in this process on the real clock (the escalation
+runner and the dispatcher as `serve` runs them) against the Slack and Twilio stand-ins served from
+a child process, so the bot's CPU is its own, and measures:
 
 1. idle: ``--idle`` seconds before the first deadline, with all 10,000 alerts open —
    ``resource.getrusage`` CPU seconds per wall second (the runner sleeps until the earliest
    deadline; the dispatcher looks for other replicas' work every 2 s);
-2. due: every step falls due; a step's lateness is the time from its deadline to the moment it ran
-   (the timestamp of its events, taken inside the transaction that claims it). Its pages (DMs,
-   SMS, thread replies, @here posts) are sent meanwhile, as in production.
+2. due: the steps whose deadlines fall in the next ``--window`` seconds; a step's lateness is the
+   time from its deadline to the moment it ran (the timestamp of its events, taken inside the
+   transaction that claims it). Its pages (DMs, SMS, thread replies, @here posts) are sent
+   meanwhile, as in production, and how long after the step each went out is reported too.
 
-    python bench/escalation.py [--alerts 10000] [--spread 600] [--idle 30] [--teams 20]
+    python bench/escalation.py [--alerts 10000] [--spread 3600] [--window 180] [--idle 30] [--teams 20]
 
-Targets: p99 lateness < 1 s; idle CPU near zero.
+Targets: p99 lateness < 1 s; idle CPU near zero. ``--spread 600 --window 600`` is a storm
+(17 steps/s): the runner stays on time, the senders fall behind.
 """
 
 from __future__ import annotations
@@ -145,7 +148,8 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
 
 
-async def lateness(db_url: str) -> list[float]:
+async def lateness(db_url: str, until: datetime) -> list[float]:
+    """Seconds from deadline to run, for every step whose deadline is not after ``until``."""
     engine = create_engine(db_url)
     async with session_factory(engine)() as s:
         runs = {e.group_id: e for e in await s.scalars(select(Escalation))}
@@ -162,7 +166,8 @@ async def lateness(db_url: str) -> list[float]:
     for (gid, round_, step), at in first_seen.items():
         esc = runs[gid]
         deadline = Policy.from_json(esc.policy).deadline(esc.started_at, Position(round_ - 1, step - 1))
-        out.append((at - deadline).total_seconds())
+        if deadline <= until:
+            out.append((at - deadline).total_seconds())
     return out
 
 
@@ -180,17 +185,21 @@ async def run_bot(settings: Settings, config_text_: str, *, idle: float, until: 
         cpu, wall = cpu_seconds(), time.perf_counter()
         await asyncio.sleep(max(0.0, (until - datetime.now(UTC)).total_seconds()))
         busy_cpu = (cpu_seconds() - cpu) / (time.perf_counter() - wall)
+        measured = PageRecord.created_at <= until
         async with bot.services.sessions() as s:
-            sent_in_window = len(list(await s.scalars(select(PageRecord.id).where(PageRecord.status != "pending"))))
+            sent_in_window = len(list(await s.scalars(select(PageRecord.id).where(
+                measured, PageRecord.status != "pending"))))
         backlog_since = time.perf_counter()
-        for _ in range(int(drain_limit / 0.5)):  # let the senders finish the backlog, if any
+        for _ in range(int(drain_limit / 0.5)):  # let the senders finish the window's backlog, if any
             async with bot.services.sessions() as s:
-                if await s.scalar(select(PageRecord.id).where(PageRecord.status == "pending").limit(1)) is None:
-                    break
+                pending = await s.scalar(select(PageRecord.id).where(measured, PageRecord.status == "pending").limit(1))
+            if pending is None:
+                break
             await asyncio.sleep(0.5)
         drained_after = time.perf_counter() - backlog_since
         async with bot.services.sessions() as s:
-            rows = list(await s.execute(select(PageRecord.status, PageRecord.created_at, PageRecord.sent_at)))
+            rows = list(await s.execute(select(PageRecord.status, PageRecord.created_at, PageRecord.sent_at)
+                                        .where(measured)))
     finally:
         await runner.cleanup()
     delays = [(sent - created).total_seconds() for _, created, sent in rows if sent is not None]
@@ -201,7 +210,8 @@ async def run_bot(settings: Settings, config_text_: str, *, idle: float, until: 
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--alerts", type=int, default=10_000)
-    ap.add_argument("--spread", type=float, default=600.0, help="seconds over which the deadlines fall")
+    ap.add_argument("--spread", type=float, default=3600.0, help="seconds over which the deadlines fall")
+    ap.add_argument("--window", type=float, default=180.0, help="seconds of deadlines to run and measure")
     ap.add_argument("--idle", type=float, default=30.0, help="seconds of idle measurement before the first deadline")
     ap.add_argument("--teams", type=int, default=20)
     args = ap.parse_args(argv)
@@ -225,31 +235,33 @@ def main(argv: Sequence[str] | None = None) -> int:
                         slack_api_url=info["slack"], database_url=db_url, port=0, public_url="http://127.0.0.1:9",
                         twilio_account_sid=info["sid"], twilio_auth_token=info["token"], twilio_from_number=FROM,
                         twilio_api_url=info["twilio"], config_path=str(workdir / "watchstander.yaml"))
-    until = first + timedelta(seconds=args.spread + 10)
+    window = min(args.window, args.spread)
+    until = first + timedelta(seconds=window + 10)
     result = asyncio.run(run_bot(settings, text, idle=args.idle, until=until))
-    late = asyncio.run(lateness(db_url))
+    late = asyncio.run(lateness(db_url, first + timedelta(seconds=window)))
     parent.send("done")
     seen = parent.recv()
     stand_ins.join(timeout=10)
 
-    print(f"escalation benchmark: {args.alerts} open alerts, deadlines over {args.spread:.0f}s, "
-          f"{args.teams} teams (seeded in {seeded_in:.1f}s)")
+    print(f"escalation benchmark: {args.alerts} open alerts, deadlines over {args.spread:.0f}s, {args.teams} teams "
+          f"(seeded in {seeded_in:.1f}s); measured: the {window:.0f}s from the first deadline")
     print(f"  idle CPU (all {args.alerts} alerts open, {args.idle:.0f}s before the first deadline): "
           f"{result['idle_cpu'] * 100:.2f}% of one core")
-    print(f"  steps run: {len(late)} (expected {args.alerts})")
+    expected = sum(1 for i in range(args.alerts) if args.spread * i / args.alerts <= window)
+    print(f"  steps run: {len(late)} (deadlines in the window: {expected})")
     if late:
         print(f"  lateness: p50 {statistics.median(late) * 1000:.0f} ms, p99 {percentile(late, 99) * 1000:.0f} ms, "
               f"max {max(late) * 1000:.0f} ms")
     print(f"  CPU while steps fell due: {result['busy_cpu'] * 100:.0f}% of one core")
     delays = result["send_delays"]
-    print(f"  pages: {result['pages']} created; {result['sent_in_window']} out by 10 s after the last deadline, "
+    print(f"  pages: {result['pages']} created; {result['sent_in_window']} out by 10 s after the window, "
           f"{result['sent']} sent in all ({result['drained_after']:.0f}s later)")
     if delays:
         print(f"  page sent after its step ran: p50 {statistics.median(delays) * 1000:.0f} ms, "
               f"p99 {percentile(delays, 99) * 1000:.0f} ms, max {max(delays) * 1000:.0f} ms")
     print(f"  the stand-ins saw {seen['dms']} DMs, {seen['sms']} SMS, {seen['here']} @here posts, "
           f"{seen['thread_replies']} thread replies")
-    ok = bool(late) and percentile(late, 99) < 1.0 and len(late) == args.alerts
+    ok = bool(late) and percentile(late, 99) < 1.0 and len(late) >= expected
     print("  target (p99 < 1 s, every step run):", "met" if ok else "NOT met")
     return 0 if ok else 1
 

@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.alerts.actions import record, reply_in_thread
+from bot.alerts.actions import record, reply_in_thread, touch
 from bot.alerts.incoming import AlertStatus, Severity
 from bot.alerts.models import AlertGroup, Silence
 from bot.config import Config
@@ -43,6 +43,9 @@ class SharedLookups:
 
     on_call: dict[str, OnCall] = field(default_factory=dict)
     silences: list[Silence] | None = None
+    # The claimed steps' alerts, loaded in one query; referenced here because the session's identity
+    # map keeps only objects someone holds, and each step looks its alert up there.
+    alerts: list[AlertGroup] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -93,7 +96,8 @@ async def start_escalation(session: AsyncSession, config: Config, group: AlertGr
 
 
 async def begin_run(session: AsyncSession, group: AlertGroup, policy: Policy, team: str, started_at: datetime,
-                 now: datetime, esc: Escalation | None = None) -> Escalation:
+                    now: datetime, esc: Escalation | None = None) -> Escalation:
+    """(Re)start a run of ``policy`` from its first step, timed from ``started_at``."""
     if esc is None:
         esc = Escalation(group_id=group.id, started_at=started_at, policy={}, updated_at=now)
         session.add(esc)
@@ -125,6 +129,9 @@ async def run_due_step(session: AsyncSession, esc: Escalation, paging: Paging, n
     group = await session.get_one(AlertGroup, esc.group_id)
     silence = await session.get(Silence, group.silence_id) if group.silence_id else None
     if group.status == AlertStatus.FIRING and (silence is None or not is_active(silence, now)):
+        if silence is not None:  # the silence that held it is over: show the alert as firing again
+            group.silence_id, silence = None, None
+            touch(group, now)
         if shared.silences is None:
             shared.silences = await silences_in_force(session, now)
         silence = await matching_silence(session, group.id, shared.silences)
@@ -150,8 +157,8 @@ async def _run_step(session: AsyncSession, esc: Escalation, group: AlertGroup, p
     at = Position(esc.round, esc.next_step)
     step, round_ = at.step + 1, at.round + 1
     if step > 1 or round_ > 1 or by:
-        event = await record(session, group, "escalated", now, actor=by, via=via if by else None, step=step, by=by,
-                             team=team)
+        event = await record(session, group, "escalated", now, actor=by, via=via if by else None, step=step,
+                             round=round_, by=by, team=team)
         if by:
             await reply_in_thread(session, group, event, now)
     ctx = StepContext(session=session, config=paging.config, schedules=paging.schedules,

@@ -93,13 +93,9 @@ class EscalationRunner:
         """Run every step and snooze end that is due now; returns how many were handled."""
         async with self._lock:
             total = 0
-            while True:
-                n = await self._reopen_snoozes() + await self._run_steps()
-                if n == 0:
-                    break
+            while n := await self._reopen_snoozes() + await self._run_steps():
                 total += n
-        if total:
-            self._notify()
+                self._notify()  # after each commit, so pages go out while a storm keeps us busy
         return total
 
     async def next_deadline(self) -> datetime | None:
@@ -132,10 +128,8 @@ class EscalationRunner:
             query = (select(Escalation).where(Escalation.next_at <= now)
                      .order_by(Escalation.next_at, Escalation.id).limit(BATCH))
             due = list(await s.scalars(_claim(query, s)))
-            # One query for the batch's alerts instead of one per step; held here because the
-            # session's identity map only keeps objects someone references.
-            groups = list(await s.scalars(select(AlertGroup).where(AlertGroup.id.in_([e.group_id for e in due]))))
-            shared = SharedLookups()
+            shared = SharedLookups(alerts=list(await s.scalars(
+                select(AlertGroup).where(AlertGroup.id.in_([e.group_id for e in due])))))
             for esc in due:
                 if time.monotonic() - started > HOLD_SECONDS:
                     break  # the rest stay due (and, on PostgreSQL, unlocked at commit) for the next pass

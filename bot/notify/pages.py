@@ -20,9 +20,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
 from bot.alerts.actions import record
 from bot.alerts.incoming import AlertStatus
@@ -45,7 +45,6 @@ class PageDelivery:
 
     page: PageRecord
     message: AlertMessage
-    team: str | None
     phone: str | None
     retried: bool  # an earlier attempt may have reached the provider: look before sending
 
@@ -91,9 +90,8 @@ class PageSender:
 
     async def _load(self, s: AsyncSession, page_id: int) -> tuple[PageRecord, AlertMessage]:
         page = await s.get_one(PageRecord, page_id)
-        group = await s.scalar(select(AlertGroup).where(AlertGroup.id == page.group_id)
-                               .options(selectinload(AlertGroup.alerts)))
-        assert group is not None
+        group = (await s.scalars(select(AlertGroup).where(AlertGroup.id == page.group_id)
+                                 .options(joinedload(AlertGroup.alerts)))).unique().one()
         r = self._render
         return page, AlertMessage(group=group, alerts=group.alerts, zone=r.zone, names=r.names,
                                   playbook_name=r.playbook_name(group.playbook) if group.playbook else None)
@@ -114,39 +112,34 @@ class PageSender:
             retried = page.send_attempts > 0
             page.send_attempts += 1  # the write-ahead mark, committed before the provider is called
         person = self._config.person(page.person) if page.person else None
-        delivery = PageDelivery(page=page, message=message, team=group.team, phone=person.phone if person else None,
-                                retried=retried)
+        delivery = PageDelivery(page=page, message=message, phone=person.phone if person else None, retried=retried)
         try:
             sent = await self._notifiers[Via(page.via)].send(delivery)
         except PageRefused as exc:
             log.warning("page #%s by %s refused: %s", page_id, page.via, exc)
-            await self._finish(page_id, status=PageStatus.FAILED, error=exc.code, failure=exc.status)
+            await self._refused(page_id, exc)
             return {"page_id": page_id, "error": exc.code}
-        await self._finish(page_id, status=PageStatus.SENT, sent=sent)
+        await self._sent(page, sent)
         self._metrics.notifications.labels(page.via, "page").inc()
         return {"page_id": page_id, "ref": sent.ref}
 
-    async def _finish(self, page_id: int, *, status: PageStatus, sent: Sent | None = None, error: str | None = None,
-                      failure: str | None = None) -> None:
+    async def _sent(self, page: PageRecord, sent: Sent) -> None:
+        ref = {"twilio_sid": sent.ref} if page.via == Via.SMS else {"slack_ref": sent.ref}
+        async with transaction(self._sessions) as s:
+            # One statement; Twilio's status callback may have come first (and said "failed"):
+            # what it said is kept.
+            await s.execute(update(PageRecord).where(PageRecord.id == page.id).values(
+                sent_at=self._clock.now(), delivery_status=func.coalesce(PageRecord.delivery_status, sent.status),
+                status=case((PageRecord.status == PageStatus.PENDING, PageStatus.SENT), else_=PageRecord.status),
+                **ref))
+
+    async def _refused(self, page_id: int, refusal: PageRefused) -> None:
+        """Recorded in the alert's history and thread; the escalation carries on regardless."""
         now = self._clock.now()
         async with transaction(self._sessions) as s:
             page = await s.get_one(PageRecord, page_id)
-            if sent is not None:
-                page.sent_at = now
-                if page.via == Via.SMS:
-                    page.twilio_sid = sent.ref
-                else:
-                    page.slack_ref = sent.ref
-                # Twilio's status callback may have come first (and said "failed"); keep what it said.
-                page.delivery_status = page.delivery_status or sent.status
-                if page.status == PageStatus.PENDING:
-                    page.status = status
-                return
-            page.status = status
-            if error is not None:
-                page.error = error
-                group = await s.get_one(AlertGroup, page.group_id)
-                await record(s, group, "page_failed", now, actor=page.person, via=page.via, error=error,
-                             page_id=page.id, status=failure)
-        if error is not None:
-            self._wake()
+            page.status, page.error = PageStatus.FAILED, refusal.code
+            group = await s.get_one(AlertGroup, page.group_id)
+            await record(s, group, "page_failed", now, actor=page.person, via=page.via, error=refusal.code,
+                         page_id=page.id, status=refusal.status)
+        self._wake()

@@ -51,6 +51,15 @@ def _as_postgres(cmd: list[str]) -> list[str]:
     return cmd
 
 
+def _pg_binary(name: str) -> str | None:
+    """On PATH, or where Debian's postgresql package keeps it (/usr/lib/postgresql/<version>/bin)."""
+    found = shutil.which(name)
+    if found:
+        return found
+    candidates = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"), key=lambda p: [int(x) for x in p.parts[-3].split(".") if x.isdigit()])
+    return str(candidates[-1]) if candidates else None
+
+
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[str]:
     """A PostgreSQL server URL: $WATCHSTANDER_TEST_PG_URL, else a throwaway server on 127.0.0.1 (initdb
@@ -58,7 +67,7 @@ def postgres_server() -> Iterator[str]:
     if os.environ.get(PG_URL_ENV):
         yield os.environ[PG_URL_ENV]
         return
-    initdb, pg_ctl = shutil.which("initdb"), shutil.which("pg_ctl")
+    initdb, pg_ctl = _pg_binary("initdb"), _pg_binary("pg_ctl")
     if not initdb or not pg_ctl:
         pytest.skip(f"no PostgreSQL: set {PG_URL_ENV} or install initdb/pg_ctl")
     with socket.socket() as sock:
