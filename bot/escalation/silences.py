@@ -124,14 +124,14 @@ async def add_silence(session: AsyncSession, request: SilenceRequest, *, actor: 
     await session.flush()
     quieted = 0
     if is_active(silence, now):
-        groups = await session.scalars(
-            select(AlertGroup).where(AlertGroup.status != AlertStatus.RESOLVED, AlertGroup.silence_id.is_(None)))
-        for group in list(groups):
-            members = await session.scalars(select(Alert).where(Alert.group_id == group.id,
-                                                                Alert.status != AlertStatus.RESOLVED))
-            if any(labels_match(silence.matchers, alert_labels(a)) for a in members):
-                await quiet(session, group, silence, now)
-                quieted += 1
+        rows = await session.execute(
+            select(AlertGroup, Alert).join(Alert, Alert.group_id == AlertGroup.id)
+            .where(AlertGroup.status != AlertStatus.RESOLVED, AlertGroup.silence_id.is_(None),
+                   Alert.status != AlertStatus.RESOLVED))
+        matched = {group.id: group for group, alert in rows if labels_match(silence.matchers, alert_labels(alert))}
+        for group in matched.values():
+            await quiet(session, group, silence, now)
+        quieted = len(matched)
     return silence, quieted
 
 

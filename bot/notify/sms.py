@@ -22,6 +22,8 @@ from bot.escalation.sms_text import page_text
 from bot.notify.pages import PageDelivery, PageRefused, Sent
 from bot.slack.client import SlackError
 
+log = logging.getLogger(__name__)
+
 TIMEOUT = 10.0  # seconds per Twilio API request
 LOOKBACK = timedelta(minutes=1)  # clock skew allowance: a page's message cannot predate the page
 
@@ -101,13 +103,18 @@ class SmsNotifier:
         except TwilioRestException as exc:
             code = str(exc.code or exc.status)
             if exc.status == 429 or exc.status >= 500:
-                raise SmsUnavailable(f"twilio_{code}") from None
+                raise self._unavailable(delivery, f"twilio_{code}") from None
             raise PageRefused(code) from None
         except TwilioException:  # the list call's "Unable to fetch page" (any HTTP error while looking)
-            raise SmsUnavailable("twilio_lookup_failed") from None
-        except (aiohttp.ClientError, TimeoutError):
-            raise SmsUnavailable("connection_error") from None
+            raise self._unavailable(delivery, "twilio_lookup_failed") from None
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise self._unavailable(delivery, f"connection_error:{type(exc).__name__}") from None
         return Sent(str(msg.sid), msg.status)
+
+    @staticmethod
+    def _unavailable(delivery: PageDelivery, code: str) -> SmsUnavailable:
+        log.warning("SMS page #%s not sent yet, will retry: %s", delivery.page.id, code)  # no numbers, no texts
+        return SmsUnavailable(code)
 
     async def _find(self, delivery: PageDelivery, body: str) -> Sent | None:
         """After a crash between sending and recording, find the message we sent instead of paging twice."""

@@ -76,8 +76,9 @@ async def sms_reply(request: web.Request) -> web.Response:
         listed = list_codes(codes) if codes else "You have no open pages."
         return twiml(f"{exc} Nothing was changed. {listed} {HOW_TO}")
     now = svc.clock.now()
+    sid = form.get("MessageSid")
     async with transaction(svc.sessions) as s:
-        if not await first_time(s, f"twilio-sms:{form.get('MessageSid', '')}", now):
+        if sid and not await first_time(s, f"twilio-sms:{sid}", now):
             return twiml(None)  # the same SMS delivered twice: acted on already, answered already
         answer = await answer_reply(s, person=person.slack_id, command=command, paging=svc.escalation.paging,
                                     names=svc.names, now=now)
