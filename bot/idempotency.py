@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import String, delete, select
+from sqlalchemy import String, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -26,6 +26,3 @@ async def first_time(session: AsyncSession, key: str, now: datetime) -> bool:
     await session.flush()
     return True
 
-
-async def forget_before(session: AsyncSession, cutoff: datetime) -> None:
-    await session.execute(delete(SeenRequest).where(SeenRequest.at < cutoff - timedelta(0)))

@@ -56,6 +56,19 @@ class RenderContext:
 OutboxHandler = Callable[[OutboxMessage], Awaitable[dict[str, Any]]]
 
 
+async def load_alert_message(s: AsyncSession, gid: int, render: RenderContext) -> AlertMessage:
+    """The alert message as it should look now: for the channel post and for page DMs alike."""
+    group = await s.scalar(select(AlertGroup).where(AlertGroup.id == gid).options(selectinload(AlertGroup.alerts)))
+    if group is None:
+        raise LookupError(f"alert group {gid} does not exist")
+    silence = await s.get(Silence, group.silence_id) if group.silence_id else None
+    return AlertMessage(
+        group=group, alerts=group.alerts, zone=render.zone, names=render.names,
+        playbook_name=render.playbook_name(group.playbook) if group.playbook else None,
+        silenced_until=silence.ends_at if silence and not silence.ended_early_at else None,
+    )
+
+
 def _backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(2 ** attempts, 300))
 
@@ -217,17 +230,7 @@ class Dispatcher:
             group.sync_error = error
 
     async def _load_message(self, s: AsyncSession, gid: int) -> AlertMessage:
-        group = await s.scalar(
-            select(AlertGroup).where(AlertGroup.id == gid).options(selectinload(AlertGroup.alerts))
-        )
-        assert group is not None
-        silence = await s.get(Silence, group.silence_id) if group.silence_id else None
-        r = self._render
-        return AlertMessage(
-            group=group, alerts=group.alerts, zone=r.zone, names=r.names,
-            playbook_name=r.playbook_name(group.playbook) if group.playbook else None,
-            silenced_until=silence.ends_at if silence and not silence.ended_early_at else None,
-        )
+        return await load_alert_message(s, gid, self._render)
 
     async def _sync_group(self, gid: int) -> None:
         async with self._sessions() as s:

@@ -20,9 +20,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case, func, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import joinedload
 
 from bot.alerts.actions import record
 from bot.alerts.incoming import AlertStatus
@@ -32,7 +31,7 @@ from bot.config import Config
 from bot.db import transaction
 from bot.escalation.models import PageRecord, PageStatus, Via
 from bot.metrics import Metrics
-from bot.notify.dispatch import Deferred, Dispatcher, RenderContext
+from bot.notify.dispatch import Deferred, Dispatcher, RenderContext, load_alert_message
 from bot.outbox import OutboxMessage
 from bot.slack.blocks.alert import AlertMessage
 
@@ -90,11 +89,7 @@ class PageSender:
 
     async def _load(self, s: AsyncSession, page_id: int) -> tuple[PageRecord, AlertMessage]:
         page = await s.get_one(PageRecord, page_id)
-        group = (await s.scalars(select(AlertGroup).where(AlertGroup.id == page.group_id)
-                                 .options(joinedload(AlertGroup.alerts)))).unique().one()
-        r = self._render
-        return page, AlertMessage(group=group, alerts=group.alerts, zone=r.zone, names=r.names,
-                                  playbook_name=r.playbook_name(group.playbook) if group.playbook else None)
+        return page, await load_alert_message(s, page.group_id, self._render)
 
     async def send(self, item: OutboxMessage) -> dict[str, Any]:
         page_id = int(item.payload["page_id"])
