@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -15,6 +17,8 @@ from bot.slack.ids import AlertAction, OverflowChoice
 from tests.support.factories import ALICE, BOB, TOKENS, am_alert, am_notification, make_config
 from tests.support.harness import Harness, start_harness
 from tests.support.visible import buttons, overflow_options, visible_text
+
+PAYLOADS = Path(__file__).parent / "payloads"
 
 # These tests are about the channel message; paging has its own tests (tests/escalation).
 NO_PAGING = """
@@ -84,6 +88,31 @@ async def test_one_notification_is_one_message_listing_the_group(harness: Harnes
     await fire(harness, *resolved)
     [msg] = harness.slack.messages("platform-alerts")
     assert visible_text(msg).startswith("🔴 HighErrorRate (11 of 12 firing)")
+
+
+async def test_grafanas_documented_two_alert_notification_names_both_alerts(harness: Harness) -> None:
+    # Grafana's own webhook example: "High memory usage" and "High CPU usage" in one notification.
+    body = json.loads((PAYLOADS / "grafana_documented.json").read_text())
+    status, answer = await harness.post("/alerts/grafana", body, token=TOKENS["GRAFANA_TOKEN"])
+    assert status == 202, answer
+    await harness.drain()
+    [msg] = harness.slack.messages("alerts")
+    text = visible_text(msg)
+    assert text.startswith("🟠 High memory usage (2 of 2 firing)")
+    members = text.split("\n")
+    assert "🟠 team=blue, zone=us-1 — This alert was triggered for zone us-1" in members
+    assert "🟠 *High CPU usage* (team=blue, zone=eu-1) — This alert was triggered for zone eu-1" in members
+
+
+async def test_a_group_not_grouped_by_alertname_names_each_alert(harness: Harness) -> None:
+    # Alertmanager with group_by: [job]: two different alerts of one job arrive together.
+    errors = am_alert("HighErrorRate", fingerprint="fp-err", labels={"job": "api"})
+    latency = am_alert("HighLatency", fingerprint="fp-lat", labels={"job": "api"}, summary="p99 1.8s > 1s")
+    await fire(harness, errors, latency, group_key='{}:{job="api"}')
+    [msg] = harness.slack.messages("platform-alerts")
+    members = visible_text(msg).split("\n")
+    assert "🔴 instance=api-1:9090, job=api, service=api — error rate 7.2% &gt; 5%" in members
+    assert "🔴 *HighLatency* (instance=api-1:9090, job=api, service=api) — p99 1.8s &gt; 1s" in members
 
 
 async def test_acknowledge_edits_in_place_and_replies_in_thread(harness: Harness) -> None:

@@ -92,7 +92,7 @@ def alert_blocks(msg: AlertMessage) -> list[Block]:
     if lead is not None and lead.description:
         blocks.append(SectionBlock(text=MarkdownTextObject(text=clip(escape(lead.description), 2900))))
     if len(alerts) > 1:
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=_member_list(alerts))))
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=_member_list(alerts, g.title))))
     if lead is not None and lead.labels:
         labels = " ".join(f"`{escape(k)}={escape(str(v))}`" for k, v in sorted(lead.labels.items()))
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=clip(labels, 2000))]))
@@ -125,14 +125,16 @@ def _fields(msg: AlertMessage) -> list[MarkdownTextObject]:
     return [MarkdownTextObject(text=clip(f, 2000)) for f in fields[:10]]
 
 
-def _member_list(alerts: Sequence[Alert]) -> str:
+def _member_list(alerts: Sequence[Alert], group_title: str) -> str:
     lines = []
     for a in alerts[:MAX_LISTED]:
         mark = "✅" if a.status == AlertStatus.RESOLVED else SEVERITY_MARK.get(a.severity, "•")
         distinct = {k: v for k, v in a.labels.items() if k not in ("alertname", "severity")}
-        ident = ", ".join(f"{k}={v}" for k, v in sorted(distinct.items())[:3])
+        ident = escape(", ".join(f"{k}={v}" for k, v in sorted(distinct.items())[:3]))
+        if a.title != group_title:  # a group not grouped by name: say which alert this is
+            ident = f"*{escape(a.title)}*" + (f" ({ident})" if ident else "")
         summary = a.description.split("\n", 1)[0] if a.description else ""
-        line = f"{mark} {escape(ident or a.title)}"
+        line = f"{mark} {ident or escape(a.title)}"
         if summary:
             line += f" — {escape(clip(summary, 120))}"
         lines.append(line)
