@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 MAX_BODY = 512 * 1024
 RETRY_AFTER = "5"
+SIGNATURE_MAX_AGE = 300  # seconds either way, as Slack allows: an older signed request is a replay
 
 
 class Rejected(Exception):
@@ -97,10 +98,24 @@ def _grafana_by_signature(svc: Services, request: web.Request, body: bytes) -> I
         return None
     ts = (request.headers.get("X-Grafana-Alerting-Signature-Timestamp")
           or request.headers.get("X-Grafana-Alerting-Timestamp"))
+    if ts is not None:
+        _check_signature_age(ts, svc.clock.now().timestamp())
     for integ in svc.config.integrations:
         if integ.type == "grafana" and integ.secret and grafana.verify_grafana_signature(body, sig, integ.secret, ts):
             return integ
     raise Rejected(401, ["X-Grafana-Alerting-Signature: does not match any Grafana integration's secret"])
+
+
+def _check_signature_age(timestamp: str, now: float) -> None:
+    """Refuse a signature whose timestamp is not Unix seconds within 5 minutes of our clock."""
+    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
+        raise Rejected(401, ["X-Grafana-Alerting-Signature-Timestamp: not a Unix time in seconds"])
+    off = int(timestamp) - now
+    if abs(off) > SIGNATURE_MAX_AGE:
+        when = f"{int(-off)} s old" if off < 0 else f"{int(off)} s in the future"
+        raise Rejected(401, [f"X-Grafana-Alerting-Signature-Timestamp: {when}; signatures more than "
+                             f"{SIGNATURE_MAX_AGE // 60} minutes from this server's clock are refused "
+                             "(a replayed request, or a clock that is wrong)"])
 
 
 async def store(svc: Services, integ: Integration, notification: ParsedNotification) -> IngestResult:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import time
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -120,16 +120,39 @@ async def test_sentry_signature_is_required_when_a_secret_is_set(harness: Harnes
     assert status == 202, resp
 
 
+def grafana_signed(body: bytes, ts: int) -> dict[str, str]:
+    sig = hmac.new(TOKENS["GRAFANA_SECRET"].encode(), f"{ts}:".encode() + body, hashlib.sha256).hexdigest()
+    return {"X-Grafana-Alerting-Signature": sig, "X-Grafana-Alerting-Signature-Timestamp": str(ts)}
+
+
 async def test_grafana_accepts_its_hmac_signature_instead_of_a_token(harness: Harness) -> None:
     body = (PAYLOADS / "grafana_unified.json").read_bytes()
-    ts = str(int(time.time()))
-    sig = hmac.new(TOKENS["GRAFANA_SECRET"].encode(), f"{ts}:".encode() + body, hashlib.sha256).hexdigest()
-    status, resp = await harness.post("/alerts/grafana", raw=body, headers={
-        "X-Grafana-Alerting-Signature": sig, "X-Grafana-Alerting-Signature-Timestamp": ts})
+    now = int(harness.clock.now().timestamp())
+    status, resp = await harness.post("/alerts/grafana", raw=body, headers=grafana_signed(body, now))
     assert status == 202, resp
     status, resp = await harness.post("/alerts/grafana", raw=body, headers={
-        "X-Grafana-Alerting-Signature": "0" * 64, "X-Grafana-Alerting-Signature-Timestamp": ts})
+        "X-Grafana-Alerting-Signature": "0" * 64, "X-Grafana-Alerting-Signature-Timestamp": str(now)})
     assert status == 401
+
+
+async def test_grafana_signatures_cannot_be_replayed(harness: Harness) -> None:
+    """A correctly signed request whose timestamp is more than 5 minutes from the bot's clock is refused."""
+    body = (PAYLOADS / "grafana_unified.json").read_bytes()
+    now = int(harness.clock.now().timestamp())
+    status, resp = await harness.post("/alerts/grafana", raw=body, headers=grafana_signed(body, now - 301))
+    assert status == 401
+    assert resp["errors"][0].startswith("X-Grafana-Alerting-Signature-Timestamp: 301 s old"), resp
+    status, resp = await harness.post("/alerts/grafana", raw=body, headers=grafana_signed(body, now + 3600))
+    assert status == 401 and "3600 s in the future" in resp["errors"][0], resp
+    status, resp = await harness.post("/alerts/grafana", raw=body, headers={
+        **grafana_signed(body, now), "X-Grafana-Alerting-Signature-Timestamp": "yesterday"})
+    assert status == 401 and "not a Unix time in seconds" in resp["errors"][0], resp
+    assert await stored(harness) == (0, 0)
+    harness.clock.advance(timedelta(minutes=10))  # the bot's clock, not the machine's, decides what is fresh
+    fresh = int(harness.clock.now().timestamp()) - 299
+    status, resp = await harness.post("/alerts/grafana", raw=body, headers=grafana_signed(body, fresh))
+    assert status == 202, resp
+    assert await stored(harness) != (0, 0)
 
 
 async def test_unknown_routes_and_methods(harness: Harness) -> None:
