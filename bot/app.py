@@ -96,7 +96,8 @@ def create_bot(settings: Settings, config: Config, *, clock: Clock | None = None
     async def slack_events(request: web.Request) -> web.Response:
         return await to_aiohttp_response(await bolt.async_dispatch(await to_bolt_request(request)))
 
-    app.router.add_post("/slack/events", slack_events)
+    if not settings.socket_mode:  # Socket Mode skips request signing: Slack's requests come over the socket only
+        app.router.add_post("/slack/events", slack_events)
     alert_routes.add_routes(app)
     health.add_routes(app)
     calendar_routes.add_routes(app)
