@@ -13,13 +13,18 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, DateTime, MetaData, event
+from sqlalchemy import JSON, DateTime, MetaData, column, delete, event, insert, table
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
+
+if TYPE_CHECKING:
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+    from sqlalchemy.engine import Connection
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -131,10 +136,37 @@ def alembic_config(url: str) -> Any:
     return cfg
 
 
+# Until December 2026 revisions 0002…0006 were five branches off 0001, so a database migrated then has
+# one alembic_version row per branch. They are now one line, in this order.
+_FORMER_BRANCHES = ("0002_oncall", "0003_escalation", "0004_incidents", "0005_handoffs", "0006_reports")
+
+
+def collapse_former_branches(connection: Connection, migration: MigrationContext, script: ScriptDirectory) -> None:
+    """Rewrite the old per-branch stamps as the one linear revision they amount to, first applying any
+    branch the database never got (each branch stood alone on 0001). Called from env.py, inside the
+    migration transaction, before Alembic reads the stamps."""
+    from alembic.operations import Operations
+
+    stamps = set(migration.get_current_heads())
+    if len(stamps) < 2:
+        return
+    if not stamps <= set(_FORMER_BRANCHES):
+        raise RuntimeError(f"the database is stamped with unknown revisions {sorted(stamps)}")
+    last = max(_FORMER_BRANCHES.index(rev) for rev in stamps)
+    with Operations.context(migration):
+        for rev in _FORMER_BRANCHES[:last]:
+            found = script.get_revision(rev)
+            if rev not in stamps and found is not None:
+                found.module.upgrade()
+    versions = table(migration.version_table, column("version_num"), schema=migration.version_table_schema)
+    connection.execute(delete(versions))
+    connection.execute(insert(versions).values(version_num=_FORMER_BRANCHES[last]))
+
+
 def _upgrade_sync(url: str) -> None:
     from alembic import command
 
-    command.upgrade(alembic_config(url), "heads")
+    command.upgrade(alembic_config(url), "head")
 
 
 async def migrate(url: str) -> None:

@@ -6,10 +6,11 @@ import asyncio
 from typing import Any
 
 from alembic import context
+from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 
 import bot.models  # noqa: F401  (loads every table into Base.metadata)
-from bot.db import Base, create_engine
+from bot.db import Base, collapse_former_branches, create_engine
 
 config = context.config
 target_metadata = Base.metadata
@@ -23,6 +24,7 @@ def _run(connection: Connection) -> None:
         compare_type=True,
     )
     with context.begin_transaction():
+        collapse_former_branches(connection, context.get_context(), ScriptDirectory.from_config(config))
         context.run_migrations()
 
 

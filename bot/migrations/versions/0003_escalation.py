@@ -1,7 +1,7 @@
 """escalation runs and pages
 
 Revision ID: 0003_escalation
-Revises: 0001
+Revises: 0002_oncall
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 import bot.db
 
 revision = "0003_escalation"
-down_revision = "0001"
+down_revision = "0002_oncall"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """incidents: roles, timeline, action items, linked alerts, checklist ticks
 
 Revision ID: 0004_incidents
-Revises: 0001
+Revises: 0003_escalation
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 import bot.db
 
 revision = "0004_incidents"
-down_revision = "0001"
+down_revision = "0003_escalation"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """announced on-call handoffs
 
 Revision ID: 0005_handoffs
-Revises: 0001
+Revises: 0004_incidents
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 import bot.db
 
 revision = "0005_handoffs"
-down_revision = "0001"
+down_revision = "0004_incidents"
 branch_labels = None
 depends_on = None
 

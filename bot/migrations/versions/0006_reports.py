@@ -1,7 +1,7 @@
 """posted weekly summaries
 
 Revision ID: 0006_reports
-Revises: 0001
+Revises: 0005_handoffs
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 import bot.db
 
 revision = "0006_reports"
-down_revision = "0001"
+down_revision = "0005_handoffs"
 branch_labels = None
 depends_on = None
 
