@@ -37,6 +37,7 @@ from bot.web import calendar as calendar_routes
 from bot.web import health
 from bot.web import twilio as twilio_routes
 from bot.web.keys import SERVICES, STATE, WebState
+from bot.web.middleware import latency_middleware
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +90,8 @@ def create_bot(settings: Settings, config: Config, *, clock: Clock | None = None
     """Build the whole bot. ``run_background=False`` leaves the senders to explicit ``drain()`` calls."""
     svc = build_services(settings, config, clock=clock)
     bolt, listeners = build_bolt_app(svc)
-    app = web.Application(client_max_size=1024 * 1024)
+    app = web.Application(client_max_size=1024 * 1024,
+                          middlewares=[latency_middleware(svc.metrics.request_latency)])
     app[SERVICES] = svc
     app[STATE] = WebState()
 

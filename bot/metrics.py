@@ -18,7 +18,9 @@ class Metrics:
         self.slack_errors = Counter(
             "watchstander_slack_api_errors", "Slack Web API errors", ["method", "error"], registry=self.registry)
         self.request_latency = Histogram(
-            "watchstander_http_request_duration_seconds", "HTTP request latency", ["route", "method"],
+            "watchstander_http_request_duration_seconds",
+            "HTTP request latency by route template, method and status class (2xx, 4xx…)",
+            ["route", "method", "status"],
             registry=self.registry, buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
         self.open_alerts = Gauge(
             "watchstander_open_alert_groups", "Alert groups not yet resolved", registry=self.registry)

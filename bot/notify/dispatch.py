@@ -185,7 +185,6 @@ class Dispatcher:
                 self._paused[channel] = until
                 await self._release(gid, until, "ratelimited", uncount=True)
             except SlackError as exc:
-                self._metrics.slack_errors.labels(exc.method, exc.code).inc()
                 log.warning("could not show alert group %s in Slack: %s", gid, exc)
                 await self._release(gid, None, exc.code)
         for storm_id in await storms.due_storms(self._sessions, channel):

@@ -6,7 +6,6 @@ import base64
 import binascii
 import json
 import logging
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -135,7 +134,6 @@ async def store(svc: Services, integ: Integration, notification: ParsedNotificat
 def alert_endpoint(kind: str) -> Callable[[web.Request], Any]:
     async def handler(request: web.Request) -> web.Response:
         svc = request.app[SERVICES]
-        started = time.perf_counter()
         try:
             body = await read_body(request)
             integ = _integration(svc, request, kind, body)
@@ -153,8 +151,6 @@ def alert_endpoint(kind: str) -> Callable[[web.Request], Any]:
             status = "invalid" if exc.status == 400 else "error"
             return web.json_response({"status": status, "errors": exc.errors}, status=exc.status,
                                      headers=exc.headers)
-        finally:
-            svc.metrics.request_latency.labels(f"/alerts/{kind}", "POST").observe(time.perf_counter() - started)
         return web.json_response({
             "status": "accepted", "alerts": result.accepted,
             "new_alert_groups": result.new_groups, "updated_alert_groups": sorted(result.changed_groups),
@@ -189,32 +185,28 @@ async def enqueue(request: web.Request) -> web.Response:
     """PagerDuty Events API v2, answered exactly as PagerDuty answers."""
     svc = request.app[SERVICES]
     bucket: _Bucket = svc.extras.setdefault("pd_bucket", _Bucket(rate=20.0, burst=600.0))
-    started = time.perf_counter()
     try:
-        try:
-            body = await read_body(request)
-            data = decode_json(body)
-        except Rejected as exc:
-            if exc.status == 413:
-                return _pd_error(413, "Request too large", exc.errors)
-            return _pd_error(400, "Event object is invalid", exc.errors)
-        try:
-            event = pagerduty.parse_event(data)
-        except PayloadError as exc:
-            return _pd_error(400, "Event object is invalid", exc.errors)
-        integ = svc.config.integration_by_token(event.routing_key)
-        if integ is None or integ.type != "pagerduty":
-            return _pd_error(400, "Event object is invalid", ["'routing_key' is invalid"])
-        if not bucket.take(integ.name, svc.clock.now().timestamp()):
-            return _pd_error(429, "Too many requests", ["rate limit exceeded"], {"Retry-After": "1"})
-        try:
-            await store(svc, integ, event.notification)
-        except Rejected as exc:
-            return _pd_error(exc.status, "Service unavailable", exc.errors, exc.headers)
-        return web.json_response({"status": "success", "message": "Event processed",
-                                  "dedup_key": event.dedup_key}, status=202)
-    finally:
-        svc.metrics.request_latency.labels("/v2/enqueue", "POST").observe(time.perf_counter() - started)
+        body = await read_body(request)
+        data = decode_json(body)
+    except Rejected as exc:
+        if exc.status == 413:
+            return _pd_error(413, "Request too large", exc.errors)
+        return _pd_error(400, "Event object is invalid", exc.errors)
+    try:
+        event = pagerduty.parse_event(data)
+    except PayloadError as exc:
+        return _pd_error(400, "Event object is invalid", exc.errors)
+    integ = svc.config.integration_by_token(event.routing_key)
+    if integ is None or integ.type != "pagerduty":
+        return _pd_error(400, "Event object is invalid", ["'routing_key' is invalid"])
+    if not bucket.take(integ.name, svc.clock.now().timestamp()):
+        return _pd_error(429, "Too many requests", ["rate limit exceeded"], {"Retry-After": "1"})
+    try:
+        await store(svc, integ, event.notification)
+    except Rejected as exc:
+        return _pd_error(exc.status, "Service unavailable", exc.errors, exc.headers)
+    return web.json_response({"status": "success", "message": "Event processed",
+                              "dedup_key": event.dedup_key}, status=202)
 
 
 def add_routes(app: web.Application) -> None:

@@ -39,7 +39,7 @@ async def test_metrics_count_alerts_by_source_and_severity(harness: Harness) -> 
     assert 'watchstander_alerts_received_total{severity="critical",source="alertmanager"} 1.0' in text
     assert 'watchstander_notifications_sent_total{channel="slack",kind="alert"} 1.0' in text
     assert "watchstander_open_alert_groups 1.0" in text
-    assert 'watchstander_http_request_duration_seconds_count{method="POST",route="/alerts/alertmanager"} 1.0' in text
+    assert 'watchstander_http_request_duration_seconds_count{method="POST",route="/alerts/alertmanager",status="2xx"} 1.0' in text
 
 
 @pytest.fixture
