@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -14,7 +15,7 @@ from bot.alerts.models import Alert, AlertEvent, Silence
 from bot.clock import ManualClock
 from bot.sandbox.slack import SlackStandIn
 from bot.slack.ids import AlertAction, OverflowChoice
-from tests.support.factories import ALICE, BOB, TOKENS, am_alert, am_notification, make_config
+from tests.support.factories import ALICE, BOB, T0, TOKENS, am_alert, am_notification, make_config
 from tests.support.harness import Harness, start_harness
 from tests.support.visible import buttons, overflow_options, visible_text
 
@@ -118,6 +119,8 @@ async def test_a_group_not_grouped_by_alertname_names_each_alert(harness: Harnes
 async def test_acknowledge_edits_in_place_and_replies_in_thread(harness: Harness) -> None:
     await fire(harness, am_alert())
     [msg] = harness.slack.messages("platform-alerts")
+    gid = msg.metadata["event_payload"]["group_id"]
+    alices_view = copy.deepcopy(msg)  # her Slack still shows the Acknowledge button
     harness.clock.advance(timedelta(minutes=1, seconds=12))
     resp = await harness.driver.click(msg, AlertAction.ACKNOWLEDGE, user_id=BOB)
     assert resp.status == 200
@@ -129,11 +132,38 @@ async def test_acknowledge_edits_in_place_and_replies_in_thread(harness: Harness
         "👀 Acknowledged by <@U0BOB0001> after 1m 12s."
     ]
     # Alice clicks too, a moment later: one acknowledgement, and she is told who has it.
-    await harness.driver.click(msg, AlertAction.UNACKNOWLEDGE, user_id=ALICE, value="999999")
-    stale = harness.slack.messages("platform-alerts")[0]
-    await harness.driver.click(stale, AlertAction.UNACKNOWLEDGE, user_id=ALICE)
+    harness.clock.advance(timedelta(seconds=5))
+    await harness.driver.click(alices_view, AlertAction.ACKNOWLEDGE, user_id=ALICE)
+    told = await harness.slack.wait_for(lambda: harness.slack.ephemerals(ALICE))
     await harness.drain()
-    assert "🚨 *Firing*" in visible_text(harness.slack.messages("platform-alerts")[0])
+    assert [e.text for e in told] == [f"Alert #{gid} is already acknowledged by <@U0BOB0001>."]
+    assert not harness.slack.ephemerals(BOB)
+    [msg] = harness.slack.messages("platform-alerts")
+    assert "👀 *Acknowledged* by <@U0BOB0001> after 1m 12s" in visible_text(msg)
+    assert [r.text for r in harness.slack.thread("platform-alerts", msg.ts)][1:] == [
+        "👀 Acknowledged by <@U0BOB0001> after 1m 12s."
+    ]
+
+
+async def test_unacknowledge_puts_the_alert_back_to_firing(harness: Harness) -> None:
+    await fire(harness, am_alert())
+    [msg] = harness.slack.messages("platform-alerts")
+    await harness.driver.click(msg, AlertAction.ACKNOWLEDGE, user_id=BOB)
+    await harness.drain()
+    # A button naming an alert that does not exist (say, from another install) changes nothing.
+    await harness.driver.click(msg, AlertAction.UNACKNOWLEDGE, user_id=ALICE, value="999999")
+    told = await harness.slack.wait_for(lambda: harness.slack.ephemerals(ALICE))
+    assert [e.text for e in told] == ["alert #999999 does not exist."]
+    assert "👀 *Acknowledged* by <@U0BOB0001>" in visible_text(harness.slack.messages("platform-alerts")[0])
+    await harness.driver.click(harness.slack.messages("platform-alerts")[0], AlertAction.UNACKNOWLEDGE,
+                               user_id=ALICE)
+    await harness.drain()
+    [msg] = harness.slack.messages("platform-alerts")
+    assert "🚨 *Firing* — not acknowledged yet" in visible_text(msg)
+    assert "Acknowledge" in buttons(msg) and "Unacknowledge" not in buttons(msg)
+    assert [r.text for r in harness.slack.thread("platform-alerts", msg.ts)][-1] == (
+        "↩️ <@U0ALICE01> took the acknowledgement back; the alert is firing again."
+    )
 
 
 async def test_two_people_clicking_acknowledge_at_once_yield_one_acknowledgement(harness: Harness) -> None:
@@ -177,7 +207,17 @@ async def test_resolve_button(harness: Harness) -> None:
     await harness.drain()
     [msg] = harness.slack.messages("platform-alerts")
     assert "✅ *Resolved* by <@U0ALICE01> after 3m 00s" in visible_text(msg)
-    await harness.driver.click(harness.slack.messages("platform-alerts")[0], AlertAction.LINK + ":0", user_id=BOB)
+    assert [r.text for r in harness.slack.thread("platform-alerts", msg.ts)][1:] == [
+        "✅ Resolved by <@U0ALICE01> after 3m 00s."
+    ]
+    # The links stay on the resolved message. Slack still sends a click on a link button and shows
+    # the clicker an error unless the bot answers it; answering changes nothing.
+    assert buttons(msg) == ["📖 Runbook", "🔎 Source", "📋 Playbook: High error rate"]
+    before = len(harness.slack.calls)
+    resp = await harness.driver.click(msg, AlertAction.LINK + ":0", user_id=BOB)
+    await harness.drain()
+    assert resp.status == 200 and resp.elapsed < 3
+    assert harness.slack.calls[before:] == [] and not harness.slack.ephemerals(BOB)
 
 
 async def test_snooze_from_the_overflow_menu(harness: Harness) -> None:
@@ -187,10 +227,14 @@ async def test_snooze_from_the_overflow_menu(harness: Harness) -> None:
                                selected_option_value=f"{OverflowChoice.SNOOZE_1H}:{msg.metadata['event_payload']['group_id']}")
     await harness.drain()
     [msg] = harness.slack.messages("platform-alerts")
-    assert "💤 *Snoozed* until <!date^1764592800^" not in visible_text(msg)  # not a fixed time by accident
-    assert "💤 *Snoozed* until" in visible_text(msg) and "15:00 CET" in visible_text(msg)
-    replies = [r.text for r in harness.slack.thread("platform-alerts", msg.ts)][1:]
-    assert replies and replies[0].startswith("💤 Snoozed by <@U0ALICE01> for 60m")
+    # until an hour after the click by the bot's clock, shown in each reader's own zone
+    until = int((T0 + timedelta(hours=1)).timestamp())
+    assert f"💤 *Snoozed* until <!date^{until}^{{date_short_pretty}} {{time}}|2026-11-24 15:00 CET>" in (
+        visible_text(msg)
+    )
+    assert [r.text for r in harness.slack.thread("platform-alerts", msg.ts)][1:] == [
+        f"💤 Snoozed by <@U0ALICE01> for 60m, until <!date^{until}^{{time}}|2026-11-24 15:00 CET>."
+    ]
 
 
 async def test_silence_similar_keeps_later_alerts_quiet_but_recorded(harness: Harness) -> None:

@@ -40,8 +40,12 @@ async def test_declare_sets_up_the_channel_and_announces_it(harness: Harness) ->
         "📋 *Payment processing failures* — Investigate", "📋 *Payment processing failures* — Mitigate",
         "📋 *Payment processing failures* — Fix"]
     assert f"{IncidentAction.CHECKLIST}:investigate-1" in checklist[0].action_ids
-    assert any(b["title"].endswith("Stripe status") or b["link"].startswith("https://")
-               for b in h.slack.bookmarks(CHANNEL))
+    # No alert is linked, so the bookmarks are the playbook's links, in its order.
+    assert [(b["type"], b["title"], b["link"]) for b in h.slack.bookmarks(CHANNEL)] == [
+        ("link", "📋 Stripe status", "https://status.stripe.com/"),
+        ("link", "📋 Stripe: decline codes", "https://docs.stripe.com/declines/codes"),
+        ("link", "📋 Stripe: idempotent requests", "https://docs.stripe.com/api/idempotent_requests"),
+    ]
 
     [announcement] = h.slack.messages("incidents")
     assert "🔴 SEV1 incident declared: Checkout failing" in visible_text(announcement)
@@ -85,7 +89,15 @@ async def test_declaring_from_an_alert_prefills_the_modal_and_links_the_alert(ha
     assert "HighErrorRate" in linked.text and "critical, firing" in linked.text
     thread = h.slack.thread("platform-alerts", alert_message.ts)
     assert any(f"Incident #1 declared for this alert: <#{channel.id}>" in r.text for r in thread)
-    assert any(b["title"] == "📖 Runbook" for b in h.slack.bookmarks(channel.id))
+    # the alert's own links first, then its playbook's (six at most)
+    assert [(b["title"], b["link"]) for b in h.slack.bookmarks(channel.id)] == [
+        ("📖 Runbook", "https://runbooks.example.com/high-error-rate"),
+        ("🔎 Source", "http://prometheus.example.com/graph?g0.expr=rate"),
+        ("📋 Google SRE workbook: alerting on SLOs", "https://sre.google/workbook/alerting-on-slos/"),
+        ("📋 Google SRE book: handling overload", "https://sre.google/sre-book/handling-overload/"),
+        ("📋 Google SRE book: addressing cascading failures",
+         "https://sre.google/sre-book/addressing-cascading-failures/"),
+    ]
     async with h.bot.services.sessions() as s:
         assert len(list(await s.scalars(select(IncidentAlert)))) == 1
     # The error-rate playbook matched the alert's name.
