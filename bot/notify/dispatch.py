@@ -341,12 +341,12 @@ class Dispatcher:
         async with self._sessions() as s:
             event = await s.get_one(AlertEvent, item.payload["event_id"])
             group = await s.get_one(AlertGroup, event.group_id)
-        if group.storm_id is not None and not group.slack_ts:
-            return {"skipped": "folded into an alert storm message"}
-        if not group.slack_ts or not group.slack_channel_id:
-            raise Deferred()
-        text = thread_text(event, group, self._render.names, self._render.zone)
-        resp = await self._call("chat_postMessage", channel=group.slack_channel_id, thread_ts=group.slack_ts,
-                                text=text)
+            where = await storms.thread_of(s, group, event)
+        if where is None:
+            return {"skipped": "folded into an alert storm message, which counts it"}
+        if not where.channel_id or not where.ts:
+            raise Deferred()  # the message to reply to is not out yet
+        text = where.prefix + thread_text(event, group, self._render.names, self._render.zone)
+        resp = await self._call("chat_postMessage", channel=where.channel_id, thread_ts=where.ts, text=text)
         self._metrics.notifications.labels("slack", "thread").inc()
         return {"ts": resp["ts"]}

@@ -32,10 +32,18 @@ from bot.db import transaction
 from bot.escalation.models import PageRecord, PageStatus, Via
 from bot.metrics import Metrics
 from bot.notify.dispatch import Deferred, Dispatcher, RenderContext, load_alert_message
+from bot.notify.storms import storm_message
 from bot.outbox import OutboxMessage
 from bot.slack.blocks.alert import AlertMessage
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ShownIn:
+    channel_id: str
+    ts: str
+    storm: bool  # the alert is one of many in an alert storm message
 
 
 @dataclass(frozen=True)
@@ -46,6 +54,8 @@ class PageDelivery:
     message: AlertMessage
     phone: str | None
     retried: bool  # an earlier attempt may have reached the provider: look before sending
+    # Where the alert is shown in its channel: its own message, or the storm message it is folded into.
+    shown_in: ShownIn | None = None
 
     @property
     def group(self) -> AlertGroup:
@@ -69,6 +79,13 @@ class PageRefused(Exception):
 
 class Notifier(Protocol):
     async def send(self, delivery: PageDelivery) -> Sent: ...
+
+
+async def _shown_in(s: AsyncSession, group: AlertGroup) -> ShownIn | None:
+    if group.slack_ts and group.slack_channel_id:
+        return ShownIn(group.slack_channel_id, group.slack_ts, storm=False)
+    posted = await storm_message(s, group)
+    return ShownIn(*posted, storm=True) if posted else None
 
 
 class PageSender:
@@ -102,12 +119,14 @@ class PageSender:
                                                          and page.requested_by is None):
                 page.status = PageStatus.CANCELLED
                 return {"page_id": page_id, "status": PageStatus.CANCELLED}
-            if page.via == Via.CHANNEL and not group.slack_ts:
-                raise Deferred()  # the @here post links to the alert message, which is not out yet
+            shown_in = await _shown_in(s, group)
+            if page.via == Via.CHANNEL and shown_in is None:
+                raise Deferred()  # the @here post links to the alert (or storm) message, which is not out yet
             retried = page.send_attempts > 0
             page.send_attempts += 1  # the write-ahead mark, committed before the provider is called
         person = self._config.person(page.person) if page.person else None
-        delivery = PageDelivery(page=page, message=message, phone=person.phone if person else None, retried=retried)
+        delivery = PageDelivery(page=page, message=message, phone=person.phone if person else None, retried=retried,
+                                shown_in=shown_in)
         try:
             sent = await self._notifiers[Via(page.via)].send(delivery)
         except PageRefused as exc:

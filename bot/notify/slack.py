@@ -48,15 +48,16 @@ class SlackNotifier:
         return await self._post(delivery, channel, text=text, blocks=[b.to_dict() for b in blocks])
 
     async def _call_for_help(self, delivery: PageDelivery) -> Sent:
-        group = delivery.group
-        assert group.slack_channel_id and group.slack_ts
+        group, shown = delivery.group, delivery.shown_in
+        assert shown is not None
         try:
-            link = await self._call("chat_getPermalink", channel=group.slack_channel_id, message_ts=group.slack_ts)
+            link = await self._call("chat_getPermalink", channel=shown.channel_id, message_ts=shown.ts)
             permalink: str | None = link.get("permalink")
         except SlackError:
             permalink = None  # the call for help matters more than the link
-        text, blocks = channel_page(delivery.message, waited=self._clock.now() - group.created_at, permalink=permalink)
-        return await self._post(delivery, group.slack_channel_id, text=text, blocks=[b.to_dict() for b in blocks])
+        text, blocks = channel_page(delivery.message, waited=self._clock.now() - group.created_at, permalink=permalink,
+                                    in_storm=shown.storm)
+        return await self._post(delivery, shown.channel_id, text=text, blocks=[b.to_dict() for b in blocks])
 
     async def _post(self, delivery: PageDelivery, channel: str, **content: Any) -> Sent:
         page_id = delivery.page.id

@@ -5,13 +5,15 @@ dropped: folded alerts are stored, escalate as usual and are counted in the stor
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.alerts.models import AlertGroup, AlertStorm
+from bot.alerts.models import AlertEvent, AlertGroup, AlertStorm
 from bot.db import transaction
+from bot.slack.blocks.common import clip, escape
 from bot.slack.blocks.storm import StormSummary
 
 STORM_THRESHOLD = 8  # new alerts waiting in one channel in one pass
@@ -50,6 +52,41 @@ async def fold(sessions: async_sessionmaker[AsyncSession], *, channel: str, grou
             changed = await s.get_one(AlertStorm, storm_id)
             changed.version += 1
         return [g.id for g in groups if g.storm_id is None], storm is not None
+
+
+# What a folded alert still says in a thread (the storm message's): its paging. Acknowledgements and
+# resolutions are counted in the storm message instead, so that acknowledging 2,000 alerts at once
+# does not queue 2,000 replies behind Slack's rate limit.
+STORM_THREAD_EVENTS = frozenset({"paged", "page_failed", "page_skipped", "not_escalated"})
+
+
+@dataclass(frozen=True)
+class ThreadTarget:
+    """Where an alert's thread reply goes; no ``ts`` yet: the message is not out yet."""
+
+    channel_id: str | None
+    ts: str | None
+    prefix: str = ""  # in a storm message's thread, which alert the reply is about
+
+
+async def thread_of(s: AsyncSession, group: AlertGroup, event: AlertEvent) -> ThreadTarget | None:
+    """The alert's own message, or for a folded alert the storm message (None: no reply at all)."""
+    if group.storm_id is None or group.slack_ts:
+        return ThreadTarget(group.slack_channel_id, group.slack_ts)
+    if event.kind not in STORM_THREAD_EVENTS:
+        return None
+    channel_id, ts = await storm_message(s, group) or (None, None)
+    return ThreadTarget(channel_id, ts, prefix=f"*{escape(clip(group.title, 150))}*: ")
+
+
+async def storm_message(s: AsyncSession, group: AlertGroup) -> tuple[str, str] | None:
+    """(channel id, ts) of the storm message a folded alert is shown in, once it is posted."""
+    if group.storm_id is None:
+        return None
+    storm = await s.get(AlertStorm, group.storm_id)
+    if storm is None or not storm.slack_ts or not storm.slack_channel_id:
+        return None
+    return storm.slack_channel_id, storm.slack_ts
 
 
 def _settle(group: AlertGroup) -> None:

@@ -46,13 +46,15 @@ def page_dm(msg: AlertMessage, page: PageRecord) -> tuple[str, list[Block]]:
     return f"📟 Paged: {fallback_text(msg)}", [lead, *alert_blocks(msg)]
 
 
-def channel_page(msg: AlertMessage, *, waited: timedelta, permalink: str | None) -> tuple[str, list[Block]]:
-    """The ``@here`` post in the team channel when nobody has acknowledged."""
+def channel_page(msg: AlertMessage, *, waited: timedelta, permalink: str | None,
+                 in_storm: bool = False) -> tuple[str, list[Block]]:
+    """The ``@here`` post in the team channel when nobody has acknowledged; ``permalink`` leads to the
+    alert's message, or to the storm message it is folded into (``in_storm``)."""
     g = msg.group
     service = next((a.service for a in msg.alerts if a.service), None)
     what = f"{SEVERITY_MARK.get(g.severity, '')} *{escape(clip(g.title, 150))}*" + (
         f" ({escape(service)})" if service else "")
-    link = f" <{permalink}|Open the alert>" if permalink else ""
+    link = f" <{permalink}|{'Open the alert storm' if in_storm else 'Open the alert'}>" if permalink else ""
     text = f"<!here> Nobody has acknowledged {what} after {format_duration(waited)}. Can someone take it?{link}"
     blocks: list[Block] = [
         SectionBlock(text=MarkdownTextObject(text=text)),
