@@ -2,22 +2,107 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
+import textwrap
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 
-from bot.config import ConfigError, parse_config
-from tests.support.factories import TOKENS, config_text, make_config
+from bot.config import Config, ConfigError, load_config, parse_config
+from tests.support.factories import TOKENS, config_text
+
+ROOT = Path(__file__).parent.parent
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+FENCE = re.compile(r"^(?P<indent>\s*)```(?P<lang>\S*)\s*$")
 
 
-def test_the_spec_example_config_is_valid() -> None:
-    config = make_config()
+@dataclass(frozen=True)
+class YamlBlock:
+    doc: Path
+    line: int  # of the block's first line in the document
+    text: str
+
+    def where(self) -> str:
+        return f"{self.doc.relative_to(ROOT)} line {self.line}"
+
+
+def yaml_blocks(doc: Path) -> list[YamlBlock]:
+    """The fenced ```yaml blocks of a Markdown document, dedented (blocks inside list items are indented)."""
+    blocks: list[YamlBlock] = []
+    lines = doc.read_text(encoding="utf-8").splitlines()
+    i = 0
+    while i < len(lines):
+        opening = FENCE.match(lines[i])
+        i += 1
+        if not opening:
+            continue
+        start = i
+        while i < len(lines) and not FENCE.match(lines[i]):
+            i += 1
+        if opening["lang"] in ("yaml", "yml"):
+            blocks.append(YamlBlock(doc, start + 1, textwrap.dedent("\n".join(lines[start:i])) + "\n"))
+        i += 1  # the closing fence
+    return blocks
+
+
+def is_watchstander_config(block: YamlBlock) -> bool:
+    """A Watchstander config or a part of one: it has a top-level key the config knows.
+
+    Blocks of other tools' configs (alertmanager.yml, the Slack manifest) share none of its keys.
+    """
+    data = yaml.safe_load(block.text)
+    return isinstance(data, dict) and bool(set(data) & set(Config.model_fields))
+
+
+def watchstander_configs() -> list[YamlBlock]:
+    return [b for doc in DOCS for b in yaml_blocks(doc) if is_watchstander_config(b)]
+
+
+def load_example(block: YamlBlock, tmp_path: Path) -> Config:
+    """The block as a config file of its own, through the loader `serve` uses.
+
+    A fragment (say, just `summary:`) is thereby checked as part of a minimal config: every
+    section it leaves out takes its default. Each `${NAME}` it references is set to a dummy.
+    """
+    env = {name: f"dummy-{name.lower()}-value" for name in re.findall(r"\$\{(\w+)\}", block.text)}
+    path = tmp_path / "watchstander.yaml"
+    path.write_text(block.text, encoding="utf-8")
+    try:
+        return load_config(path, env=env)
+    except ConfigError as exc:
+        problems = "\n".join(f"  {p}" for p in exc.problems)
+    pytest.fail(f"the config example at {block.where()} does not load (lines within the block):\n{problems}")
+
+
+@pytest.mark.parametrize("block", watchstander_configs(), ids=lambda b: b.where())
+def test_every_config_example_in_the_docs_loads(block: YamlBlock, tmp_path: Path) -> None:
+    load_example(block, tmp_path)
+
+
+def test_the_readme_config_example_is_complete_and_means_what_it_says(tmp_path: Path) -> None:
+    [full] = [b for b in watchstander_configs() if {"people", "teams", "integrations"} <= set(yaml.safe_load(b.text))]
+    assert full.doc.name == "README.md"
+    config = load_example(full, tmp_path)
     platform = config.team("platform")
     assert platform is not None and platform.channel == "platform-alerts"
     assert [s.after.total_seconds() for s in platform.escalation] == [0, 300, 600, 1200]
-    assert config.severities["critical"].ack_within is not None
+    assert platform.repeat == 1 and platform.calendar_token == "dummy-platform_ics_token-value"
+    assert [i.type for i in config.integrations] == ["alertmanager", "pagerduty", "grafana", "sentry", "generic"]
+    critical = config.severities["critical"].ack_within
+    assert critical is not None and critical.total_seconds() == 300
+
+
+def test_a_wrong_example_would_be_caught(tmp_path: Path) -> None:
+    foreign = YamlBlock(ROOT / "README.md", 1, "receivers:\n  - name: watchstander\n")
+    assert not is_watchstander_config(foreign)
+    wrong = YamlBlock(ROOT / "README.md", 7, "summary: {weekday: monday}\n")
+    assert is_watchstander_config(wrong)
+    with pytest.raises(pytest.fail.Exception, match=r"README.md line 7 does not load.*\n  line 1: summary.weekday"):
+        load_example(wrong, tmp_path)
 
 
 def problems(text: str) -> list[str]:
@@ -92,3 +177,5 @@ def test_check_config_command(tmp_path: Path) -> None:
     assert "Traceback" not in failed.stdout + failed.stderr
     missing = run_cli("check-config", str(tmp_path / "nope.yaml"), env=env)
     assert missing.returncode == 1 and "file not found" in missing.stdout
+    # the hint points at an example that exists
+    assert "hint: create it (the README's Configuration section has an example)" in missing.stdout
