@@ -481,7 +481,7 @@ def load_config(path: str | Path, *, env: Mapping[str, str] | None = None) -> Co
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(str(p), [ConfigProblem(None, "(file)", "file not found",
-                                                 "create it (see watchstander.example.yaml) or set WATCHSTANDER_CONFIG")]) from None
+                                                 "create it (the README's Configuration section has an example) or set WATCHSTANDER_CONFIG")]) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(str(p), [ConfigProblem(None, "(file)", f"cannot read: {exc}")]) from None
     return parse_config(text, path=str(p), env=env)
