@@ -113,16 +113,3 @@ def test_migrate_command_creates_the_database(tmp_path: Path) -> None:
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"alert_groups", "alerts", "alert_events", "outbox", "silences"} <= tables
     assert stamped(db) == SCRIPTS.get_heads()
-
-
-def test_backup_command_copies_a_live_database(tmp_path: Path, migrated_db: Path) -> None:
-    target = tmp_path / "copy.db"
-    env = {**os.environ, "DATABASE_URL": f"sqlite+aiosqlite:///{migrated_db}"}
-    done = subprocess.run([sys.executable, "-m", "bot", "backup", str(target)], capture_output=True, text=True,
-                          env=env, timeout=120)
-    assert done.returncode == 0, done.stderr
-    with sqlite3.connect(target) as conn:
-        assert conn.execute("SELECT count(*) FROM alembic_version").fetchone()[0] >= 1
-    again = subprocess.run([sys.executable, "-m", "bot", "backup", str(target)], capture_output=True, text=True,
-                           env=env, timeout=120)
-    assert again.returncode == 2 and "refusing to overwrite" in again.stderr
