@@ -15,8 +15,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.clock import clock_from_env
-from bot.config import Config, ConfigError, Settings, SettingsError, load_config, settings_from_env
-from bot.logs import setup_logging
+from bot.config import (
+    Config,
+    ConfigError,
+    Settings,
+    SettingsError,
+    env_references,
+    load_config,
+    settings_from_env,
+)
+from bot.logs import protect, setup_logging
 
 
 def _settings() -> Settings:
@@ -28,16 +36,37 @@ def _settings() -> Settings:
 
 def _config(settings: Settings, path: str | None = None) -> Config:
     try:
-        return load_config(path or settings.config_path)
+        return _protected(load_config(path or settings.config_path), path or settings.config_path)
     except ConfigError as exc:
         print(exc.report(), file=sys.stderr)
         sys.exit(1)
 
 
+def _protected(config: Config, path: str) -> Config:
+    """From here on the log hides the config's tokens, secrets, ``${NAME}`` values and phone numbers."""
+    try:
+        referenced = env_references(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError):  # load_config has just read it; a race is not worth a crash
+        referenced = set()
+    protect(config=config, referenced=referenced, env=os.environ)
+    return config
+
+
+def _setup_logging() -> None:
+    """Every command logs through the scrubbing handler, from its first line on."""
+    try:
+        settings = settings_from_env()
+    except SettingsError:  # the command reports the bad variable; log with the defaults meanwhile
+        setup_logging()
+        return
+    setup_logging(settings.log_level, settings.log_format, library_level=settings.log_library_level)
+    protect(settings=settings)
+
+
 def cmd_check_config(args: argparse.Namespace) -> int:
     path = args.path or os.environ.get("WATCHSTANDER_CONFIG", "./watchstander.yaml")
     try:
-        config = load_config(path)
+        config = _protected(load_config(path), path)
     except ConfigError as exc:
         print(exc.report())
         return 1
@@ -85,9 +114,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings()
     if args.port is not None:
         settings = settings.model_copy(update={"port": args.port})
-    setup_logging(settings.log_level, settings.log_format,
-                  [settings.slack_bot_token, settings.slack_signing_secret, settings.slack_app_token,
-                   settings.twilio_auth_token, settings.metrics_token])
     missing = settings.require_serve()
     if missing:
         print("cannot start:\n  " + "\n  ".join(missing), file=sys.stderr)
@@ -151,6 +177,7 @@ def cmd_send_test_alert(args: argparse.Namespace) -> int:
     if not token:
         print("need a generic integration's token: --token or $GENERIC_TOKEN", file=sys.stderr)
         return 2
+    protect(secrets=[token])
     payload = {
         "title": "Watchstander test alert", "severity": args.severity, "service": "watchstander",
         "description": "A test alert sent by `watchstander send-test-alert`. Acknowledge or resolve it.",
@@ -229,6 +256,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    _setup_logging()
     return int(args.func(args))
 
 

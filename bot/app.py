@@ -20,6 +20,7 @@ from bot.config import Config, Settings
 from bot.db import create_engine, migrate, session_factory
 from bot.incidents.kit import load_incident_kit
 from bot.incidents.open_items import open_incident_items
+from bot.logs import protect
 from bot.metrics import Metrics
 from bot.notify.dispatch import Dispatcher, RenderContext
 from bot.notify.handoffs import schedule_handoffs
@@ -62,6 +63,7 @@ class Bot:
 
 
 def build_services(settings: Settings, config: Config, *, clock: Clock | None = None) -> Services:
+    protect(settings=settings, config=config)  # whatever built us (serve, the demo), logs hide these
     engine = create_engine(settings.database_url)
     svc = Services(settings=settings, config=config, clock=clock or SystemClock(), engine=engine,
                    sessions=session_factory(engine), metrics=Metrics())

@@ -365,6 +365,11 @@ class ConfigError(Exception):
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
+def env_references(text: str) -> set[str]:
+    """Names of the environment variables a config text references as ``${NAME}``."""
+    return set(_ENV_REF.findall(text))
+
+
 def _lines(node: yaml.Node, path: tuple[str | int, ...], out: dict[tuple[str | int, ...], int]) -> None:
     """Record the line of every key path, so validation errors can point at it."""
     out.setdefault(path, node.start_mark.line + 1)
@@ -507,6 +512,7 @@ class Settings(_Model):
     twilio_api_url: str = "https://api.twilio.com"
     metrics_token: str | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_library_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
     log_format: Literal["json", "console"] | None = None
 
     @property
@@ -538,7 +544,7 @@ _ENV_NAMES = {
     "public_url": "PUBLIC_URL", "twilio_account_sid": "TWILIO_ACCOUNT_SID",
     "twilio_auth_token": "TWILIO_AUTH_TOKEN", "twilio_from_number": "TWILIO_FROM_NUMBER",
     "twilio_api_url": "TWILIO_API_URL", "metrics_token": "METRICS_TOKEN",
-    "log_level": "LOG_LEVEL", "log_format": "LOG_FORMAT",
+    "log_level": "LOG_LEVEL", "log_format": "LOG_FORMAT", "log_library_level": "LOG_LIBRARY_LEVEL",
 }
 
 
@@ -549,8 +555,9 @@ class SettingsError(Exception):
 def settings_from_env(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
     env = os.environ if env is None else env
     values: dict[str, Any] = {k: env[v] for k, v in _ENV_NAMES.items() if env.get(v)}
-    if "log_level" in values:
-        values["log_level"] = values["log_level"].upper()
+    for level in ("log_level", "log_library_level"):
+        if level in values:
+            values[level] = values[level].upper()
     values.update(overrides)
     try:
         return Settings.model_validate(values)

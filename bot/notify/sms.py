@@ -1,8 +1,9 @@
 """SMS pages through Twilio's Messages API, with the official ``twilio`` package's async client.
 
 Phone numbers must never reach the logs: twilio-python logs every request (with ``To=``) at
-INFO, so its logger is held at WARNING, and ``TwilioRestException``'s text (which quotes numbers)
-is never logged — only its numeric code.
+INFO, so its logger is held at WARNING unless ``LOG_LIBRARY_LEVEL`` says otherwise (the log
+scrubber in ``bot.logs`` hides the numbers either way), and ``TwilioRestException``'s text (which
+quotes numbers) is never logged — only its numeric code.
 """
 
 from __future__ import annotations
@@ -73,7 +74,6 @@ class SmsNotifier:
 
     async def start(self) -> None:
         """Create the HTTP client inside the running event loop (aiohttp sessions belong to one loop)."""
-        logging.getLogger("twilio").setLevel(logging.WARNING)
         s = self._settings
         if not s.twilio_configured:
             return

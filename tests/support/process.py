@@ -24,6 +24,8 @@ def free_port() -> int:
 class BotProcess:
     proc: asyncio.subprocess.Process
     url: str
+    log: list[str]  # every line the bot wrote to stderr (its log), as it arrives
+    drained: asyncio.Task[None]  # done once the bot has exited and its last line is in ``log``
 
     async def kill9(self) -> None:
         self.proc.send_signal(signal.SIGKILL)
@@ -33,6 +35,7 @@ class BotProcess:
         if self.proc.returncode is None:
             self.proc.terminate()
             await self.proc.wait()
+        await self.drained
 
 
 def write_config(directory: Path, extra: str = "") -> Path:
@@ -71,11 +74,11 @@ async def start_bot(*, db_path: Path, config_path: Path, slack_api_url: str, ext
 
     await asyncio.wait_for(listening(), timeout=60)
     # Keep draining stderr so the bot never blocks on a full pipe.
-    asyncio.get_running_loop().create_task(_drain(proc))
-    return BotProcess(proc=proc, url=f"http://127.0.0.1:{port}")
+    drained = asyncio.get_running_loop().create_task(_drain(proc, seen))
+    return BotProcess(proc=proc, url=f"http://127.0.0.1:{port}", log=seen, drained=drained)
 
 
-async def _drain(proc: asyncio.subprocess.Process) -> None:
+async def _drain(proc: asyncio.subprocess.Process, sink: list[str]) -> None:
     assert proc.stderr is not None
-    while await proc.stderr.readline():
-        pass
+    while line := await proc.stderr.readline():
+        sink.append(line.decode(errors="replace"))
