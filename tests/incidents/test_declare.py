@@ -65,7 +65,10 @@ async def test_a_taken_name_gets_a_suffix_and_a_failed_invite_does_not_stop_the_
     assert {CAROL, ALICE} <= set(channel.members) and BOB not in channel.members
     told = await ephemeral(h, BOB, "is declared")
     assert "could not invite <@U0BOB0001> (user_is_restricted)" in told.text
-    assert h.slack.pins(channel.id) and h.slack.messages("incidents")
+    [header] = h.slack.pins(channel.id)
+    assert visible_text(header).startswith("🔴 SEV1 · Checkout failing")
+    [announcement] = h.slack.messages("incidents")
+    assert f"<#{channel.id}>" in visible_text(announcement)
 
 
 async def test_declaring_from_an_alert_prefills_the_modal_and_links_the_alert(harness: Harness) -> None:

@@ -408,7 +408,8 @@ def test_from_path_and_errors(tmp_path: Path) -> None:
     path = tmp_path / "pd.ics"
     path.write_bytes(ics(PAGERDUTY))
     source = IcalSource.from_path(path, people=PEOPLE, zone="Europe/Berlin")
-    assert on_call_at(source, berlin(2026, 3, 17, 0), default_zone="UTC").primary is not None
+    now = on_call_at(source, berlin(2026, 3, 17, 0), default_zone="UTC")
+    assert now.primary is not None and now.primary.person == ALICE  # the calendar file, read from disk
     with pytest.raises(IcalError, match="cannot read"):
         IcalSource.from_path(tmp_path / "missing.ics", people=PEOPLE, zone="UTC")
     (tmp_path / "junk.ics").write_bytes(b"this is not a calendar")

@@ -130,9 +130,13 @@ async def test_grafana_accepts_its_hmac_signature_instead_of_a_token(harness: Ha
     now = int(harness.clock.now().timestamp())
     status, resp = await harness.post("/alerts/grafana", raw=body, headers=grafana_signed(body, now))
     assert status == 202, resp
-    status, resp = await harness.post("/alerts/grafana", raw=body, headers={
+    stored_by_the_signed_one = await stored(harness)
+    other = body.replace(b"c6eadffa33fcdf37", b"0000000000000001")  # new alerts, were it accepted
+    status, resp = await harness.post("/alerts/grafana", raw=other, headers={
         "X-Grafana-Alerting-Signature": "0" * 64, "X-Grafana-Alerting-Signature-Timestamp": str(now)})
     assert status == 401
+    assert resp["errors"] == ["X-Grafana-Alerting-Signature: does not match any Grafana integration's secret"]
+    assert await stored(harness) == stored_by_the_signed_one
 
 
 async def test_grafana_signatures_cannot_be_replayed(harness: Harness) -> None:
