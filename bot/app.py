@@ -113,6 +113,7 @@ def create_bot(settings: Settings, config: Config, *, clock: Clock | None = None
         if run_background:
             schedule_handoffs(scheduler, svc)  # every minute; tests call run_due_handoffs instead
             schedule_weekly_summary(scheduler, svc)  # cron + catch-up check; tests call run_due_summary
+            health.watch_loops(app, svc, scheduler)  # their heartbeats, reported by /readyz
         scheduler.start()
         await svc.escalation.start(background=run_background)  # the escalation runner's task
         tasks = [asyncio.create_task(svc.dispatcher.run(), name="dispatcher")] if run_background else []

@@ -33,6 +33,7 @@ from bot.clock import Clock, max_sleep
 from bot.db import transaction
 from bot.escalation.engine import Paging, SharedLookups, reopen_snoozed, run_due_step
 from bot.escalation.models import Escalation, on_postgres
+from bot.heartbeat import Heartbeat
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,7 @@ class EscalationRunner:
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
         self._stopping = False
+        self.heartbeat = Heartbeat(self._poll)  # ticks per pass and per batch; /readyz reports it
         self._lateness = Histogram(
             "watchstander_escalation_step_lateness_seconds", "How late escalation steps ran after their deadline",
             registry=registry, buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 30, 300))
@@ -78,6 +80,7 @@ class EscalationRunner:
     async def run(self) -> None:
         """Run due work, then sleep until the next deadline (or a wake-up), until stopped."""
         while not self._stopping:
+            self.heartbeat.tick()
             self._wake.clear()
             try:
                 handled = await self.run_due()
@@ -94,6 +97,7 @@ class EscalationRunner:
         async with self._lock:
             total = 0
             while n := await self._reopen_snoozes() + await self._run_steps():
+                self.heartbeat.tick()
                 total += n
                 self._notify()  # after each commit, so pages go out while a storm keeps us busy
         return total

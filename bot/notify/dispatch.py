@@ -26,6 +26,7 @@ from sqlalchemy.orm import selectinload
 from bot.alerts.models import AlertEvent, AlertGroup, AlertStorm, Silence
 from bot.clock import Clock
 from bot.db import dialect_of, transaction
+from bot.heartbeat import Heartbeat
 from bot.metrics import Metrics
 from bot.notify import storms
 from bot.outbox import OutboxMessage
@@ -86,6 +87,7 @@ class Dispatcher:
         self._paused: dict[str, datetime] = {}
         self._stormy: set[str] = set()  # channels with an open storm, as of the last fold
         self._lock = asyncio.Lock()
+        self.heartbeat = Heartbeat(POLL_SECONDS)  # ticks per pass; /readyz reports it
         self.handlers: dict[str, OutboxHandler] = {"alert_thread": self._send_thread_reply}
 
     def wake(self) -> None:
@@ -121,6 +123,7 @@ class Dispatcher:
         async with self._lock:
             total = 0
             while True:
+                self.heartbeat.tick()
                 n = await self._sync_groups() + await self._send_outbox()
                 if n == 0:
                     return total

@@ -1,49 +1,116 @@
-"""Liveness, readiness and metrics for load balancers and Prometheus."""
+"""Liveness, readiness and metrics for load balancers and Prometheus.
+
+``/readyz`` answers "should this replica get traffic": the database answers, the loops that page
+and post (escalation runner, outbox dispatcher, scheduler) are going round, and every on-call
+calendar was readable. Slack's state is reported but does not make the replica unready: webhooks
+are stored in the database and go out when Slack is back, so refusing them would lose alerts.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import time
 
+import aiohttp
 from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import func, select, text
 
 from bot.alerts.models import AlertGroup
-from bot.web.keys import SERVICES, STATE
+from bot.heartbeat import Heartbeat, Loop
+from bot.services import Services
+from bot.slack.client import slack_error
+from bot.web.keys import SERVICES, STATE, WebState
 
-SLACK_CHECK_TTL = 60.0
+SLACK_CHECK_TTL = 60.0  # a working token is checked again after this long; a failing one at every probe
+CHECK_TIMEOUT = 3.0  # seconds for the database's answer and for Slack's
+SLACK_WAIT = 0.5  # seconds a probe waits for Slack before answering with what it last knew
+SCHEDULER_TICK = 15.0  # seconds between the scheduler's heartbeat jobs
 
 
 async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
+def watch_loops(app: web.Application, svc: Services, scheduler: AsyncIOScheduler) -> None:
+    """Report the started loops in /readyz; the scheduler's heartbeat is a job it runs."""
+    beat = Heartbeat(SCHEDULER_TICK)
+
+    async def tick() -> None:
+        beat.tick()
+
+    scheduler.add_job(tick, "interval", seconds=SCHEDULER_TICK, id="heartbeat")
+    app[STATE].loops.update({Loop.ESCALATION: svc.escalation.runner.heartbeat,
+                             Loop.DISPATCHER: svc.dispatcher.heartbeat, Loop.SCHEDULER: beat})
+
+
+async def _database_problem(svc: Services) -> str | None:
+    try:
+        async with svc.sessions() as s:
+            await asyncio.wait_for(s.execute(text("SELECT 1")), CHECK_TIMEOUT)
+    except Exception as exc:  # any failure means not ready; say which
+        return f"unreachable: {type(exc).__name__}"
+    return None
+
+
+async def _check_slack(svc: Services, state: WebState) -> None:
+    """One auth.test, without the retries the senders use: a probe wants Slack's state now."""
+    client = AsyncWebClient(token=svc.settings.slack_bot_token, base_url=svc.slack.base_url,
+                            timeout=int(CHECK_TIMEOUT))
+    try:
+        resp = await client.auth_test()
+        state.slack_error = None if resp.get("ok") else str(resp.get("error"))
+    except SlackApiError as exc:
+        state.slack_error = slack_error("auth.test", exc).code
+    except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+        state.slack_error = f"unreachable: {type(exc).__name__}"
+    state.slack_checked_at = time.monotonic()
+
+
+async def _slack_state(svc: Services, state: WebState) -> dict[str, object]:
+    """Slack's state as last seen: checked again when due, waiting for the answer only briefly, so a
+    Slack that hangs never makes the probe itself time out."""
+    due = time.monotonic() - state.slack_checked_at > SLACK_CHECK_TTL or state.slack_error is not None
+    if due and (state.slack_check is None or state.slack_check.done()):
+        state.slack_check = asyncio.create_task(_check_slack(svc, state), name="readyz-slack-check")
+    if state.slack_check is not None and not state.slack_check.done():
+        await asyncio.wait({state.slack_check}, timeout=SLACK_WAIT)
+    if state.slack_checked_at < 0:
+        return {"ok": False, "error": f"no answer to auth.test within {SLACK_WAIT:g} s yet"}
+    return {"ok": False, "error": state.slack_error} if state.slack_error else {"ok": True}
+
+
+def _loop_problems(svc: Services, state: WebState) -> tuple[dict[str, object], dict[str, str]]:
+    loops: dict[str, object] = {}
+    problems: dict[str, str] = {}
+    for loop, heartbeat in state.loops.items():
+        beat = heartbeat.beat()
+        loops[loop] = beat.as_json()
+        if beat.stale:
+            problems[loop] = f"stalled: no pass for {beat.seconds_ago:.0f} s (expected within {beat.stale_after:.0f} s)"
+    scheduler = svc.extras.get("scheduler")
+    if scheduler is not None and not scheduler.running:
+        problems[Loop.SCHEDULER] = "not running"
+    return loops, problems
+
+
 async def readyz(request: web.Request) -> web.Response:
     svc = request.app[SERVICES]
     state = request.app[STATE]
     problems: dict[str, str] = {}
-    try:
-        async with svc.sessions() as s:
-            await s.execute(text("SELECT 1"))
-    except Exception as exc:  # any failure means not ready; say which
-        problems["database"] = f"unreachable: {type(exc).__name__}"
-    if time.monotonic() - state.slack_checked_at > SLACK_CHECK_TTL or state.slack_error:
-        try:
-            resp = await svc.slack.auth_test()
-            state.slack_error = None if resp.get("ok") else str(resp.get("error"))
-        except Exception as exc:  # SlackApiError or connection trouble
-            state.slack_error = getattr(getattr(exc, "response", None), "get", lambda _k: None)("error") or (
-                type(exc).__name__)
-        state.slack_checked_at = time.monotonic()
-    if state.slack_error:
-        problems["slack"] = f"token check failed: {state.slack_error}"
-    scheduler = svc.extras.get("scheduler")
-    if scheduler is not None and not scheduler.running:
-        problems["scheduler"] = "not running"
-    if problems:
-        return web.json_response({"status": "unavailable", "problems": problems}, status=503)
-    return web.json_response({"status": "ready"})
+    if database := await _database_problem(svc):
+        problems["database"] = database
+    loops, loop_problems = _loop_problems(svc, state)
+    problems.update(loop_problems)
+    schedules = svc.schedules.problems if svc.schedules is not None else {}
+    problems.update({f"calendar:{team}": error for team, error in schedules.items()})
+    body = {"status": "unavailable" if problems else "ready", "problems": problems, "loops": loops,
+            "slack": await _slack_state(svc, state)}
+    return web.json_response(body, status=503 if problems else 200)
 
 
 async def metrics(request: web.Request) -> web.Response:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
 
 from aiohttp import web
 
+from bot.heartbeat import Heartbeat, Loop
 from bot.services import Services
 
 
@@ -13,6 +15,8 @@ from bot.services import Services
 class WebState:
     slack_checked_at: float = -1e9
     slack_error: str | None = None
+    slack_check: asyncio.Task[None] | None = None  # the auth.test in flight, if any
+    loops: dict[Loop, Heartbeat] = field(default_factory=dict)  # the started loops, for /readyz
 
 
 SERVICES = web.AppKey("services", Services)
