@@ -87,10 +87,11 @@ async def _serve(settings: Settings, config: Config, host: str) -> None:
     from aiohttp import web
 
     from bot.app import create_bot, prepare_database
+    from bot.web.server import make_runner
 
     await prepare_database(settings)
     bot = create_bot(settings, config, clock=clock_from_env(os.environ))  # a FileClock only in crash tests
-    runner = web.AppRunner(bot.web, access_log=None)
+    runner = make_runner(bot.web)  # limits on slow and over-long requests
     await runner.setup()
     await web.TCPSite(runner, host=host, port=settings.port).start()
     print(f"watchstander listening on http://{host}:{settings.port}", file=sys.stderr, flush=True)

@@ -11,7 +11,6 @@ from pathlib import Path
 
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 
 from bot.alerts.writer import IngestWriter
@@ -39,6 +38,7 @@ from bot.web import health
 from bot.web import twilio as twilio_routes
 from bot.web.keys import SERVICES, STATE, WebState
 from bot.web.middleware import latency_middleware
+from bot.web.slack_events import slack_events_handler
 
 log = logging.getLogger(__name__)
 
@@ -97,11 +97,8 @@ def create_bot(settings: Settings, config: Config, *, clock: Clock | None = None
     app[SERVICES] = svc
     app[STATE] = WebState()
 
-    async def slack_events(request: web.Request) -> web.Response:
-        return await to_aiohttp_response(await bolt.async_dispatch(await to_bolt_request(request)))
-
     if not settings.socket_mode:  # Socket Mode skips request signing: Slack's requests come over the socket only
-        app.router.add_post("/slack/events", slack_events)
+        app.router.add_post("/slack/events", slack_events_handler(bolt, settings.slack_signing_secret))
     alert_routes.add_routes(app)
     health.add_routes(app)
     calendar_routes.add_routes(app)

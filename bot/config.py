@@ -325,8 +325,9 @@ class Config(_Model):
 
     def integration_by_token(self, token: str) -> Integration | None:
         found = None
+        given = token.encode("utf-8", "surrogatepass")  # header bytes that were not UTF-8 arrive as surrogates
         for integ in self.integrations:
-            if hmac.compare_digest(integ.token.encode(), token.encode()):
+            if hmac.compare_digest(integ.token.encode(), given):
                 found = integ
         return found
 

@@ -31,6 +31,7 @@ WORDS = {
     "list": ReplyAction.HELP,
 }
 _TOKEN = re.compile(r"\d+|[a-z]+|\?")
+MAX_CODE_DIGITS = 9  # far above any code, far below what int() refuses (4,300 digits)
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,8 @@ def parse_reply(text: str) -> SmsCommand:
     every = False
     unknown: list[str] = []
     for token in tokens:
+        if token.isdigit() and len(token) > MAX_CODE_DIGITS:
+            raise NotUnderstood(f"{token[:MAX_CODE_DIGITS]}... is not a page code; codes are at most 5 digits.")
         if token.isdigit():
             codes.append(int(token))
         elif token == "all":

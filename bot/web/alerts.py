@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import base64
-import binascii
-import json
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -18,6 +16,8 @@ from bot.alerts.sources import PARSERS, grafana, pagerduty, sentry
 from bot.alerts.writer import Overloaded
 from bot.config import Integration
 from bot.services import Services
+from bot.web.body import BodyError, read_raw
+from bot.web.body import decode_json as body_json
 from bot.web.keys import SERVICES
 
 log = logging.getLogger(__name__)
@@ -44,31 +44,23 @@ def _token(request: web.Request) -> str | None:
         # Grafana and some scripts can only do basic auth: the password is the token.
         try:
             return base64.b64decode(value, validate=True).decode().partition(":")[2] or None
-        except (binascii.Error, UnicodeDecodeError):
+        except ValueError:  # not base64 (binascii.Error), not ASCII, or not UTF-8 (UnicodeDecodeError)
             return None
     return request.query.get("token") or None
 
 
 async def read_body(request: web.Request) -> bytes:
-    if request.content_length is not None and request.content_length > MAX_BODY:
-        raise Rejected(413, [f"body: {request.content_length} bytes is over the {MAX_BODY // 1024} KB limit"])
-    body = await request.content.read(MAX_BODY + 1)
-    if len(body) > MAX_BODY:
-        raise Rejected(413, [f"body: over the {MAX_BODY // 1024} KB limit"])
-    return body
+    try:
+        return await read_raw(request, MAX_BODY)
+    except BodyError as exc:
+        raise Rejected(exc.status, [exc.message]) from None
 
 
 def decode_json(body: bytes) -> Any:
-    if not body.strip():
-        raise Rejected(400, ["body: empty; send a JSON object"])
     try:
-        return json.loads(body)
-    except UnicodeDecodeError:
-        raise Rejected(400, ["body: not UTF-8 text"]) from None
-    except json.JSONDecodeError as exc:
-        raise Rejected(400, [f"body: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"]) from None
-    except RecursionError:
-        raise Rejected(400, ["body: JSON nested too deeply"]) from None
+        return body_json(body)
+    except BodyError as exc:
+        raise Rejected(exc.status, [exc.message]) from None
 
 
 def _integration(svc: Services, request: web.Request, kind: str, body: bytes) -> Integration:

@@ -36,7 +36,7 @@ async def team_calendar(request: web.Request) -> web.Response:
     given = request.query.get("token", "")
     if not given:
         return _error(401, "this calendar needs ?token=<the team's calendar_token>")
-    if not hmac.compare_digest(given.encode(), team.calendar_token.encode()):
+    if not hmac.compare_digest(given.encode("utf-8", "surrogatepass"), team.calendar_token.encode()):
         return _error(401, "wrong calendar token")
     if problem := svc.schedules.problems.get(team.name):
         return _error(503, f"the {team.name} schedule cannot be read: {problem}")

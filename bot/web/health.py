@@ -118,7 +118,7 @@ async def metrics(request: web.Request) -> web.Response:
     token = svc.settings.metrics_token
     if token:
         given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-        if not hmac.compare_digest(given.encode(), token.encode()):
+        if not hmac.compare_digest(given.encode("utf-8", "surrogatepass"), token.encode()):
             return web.json_response({"error": "metrics need Authorization: Bearer <METRICS_TOKEN>"}, status=401)
     async with svc.sessions() as s:
         open_groups = await s.scalar(select(func.count()).select_from(AlertGroup)

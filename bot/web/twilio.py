@@ -21,11 +21,13 @@ from bot.escalation.sms_reply import NotUnderstood, parse_reply
 from bot.escalation.sms_text import to_gsm7
 from bot.idempotency import first_time
 from bot.services import Services
+from bot.web.body import BodyError, decode_form, read_raw
 from bot.web.keys import SERVICES
 
 log = logging.getLogger(__name__)
 
 HOW_TO = "Reply e.g. 41 A to ack, 41 E to escalate, 41 R to resolve, or ACK ALL."
+MAX_BODY = 64 * 1024  # Twilio's callbacks are a few hundred bytes
 UNKNOWN_SENDER = ("This number is not on the Watchstander on-call list, so nothing was changed. "
                   "Ask an admin to add it to your entry under people in the config.")
 
@@ -50,12 +52,22 @@ async def verified_form(request: web.Request, svc: Services) -> Mapping[str, str
     signature = request.headers.get("X-Twilio-Signature")
     if not signature:
         return _refuse(403, "missing X-Twilio-Signature: only Twilio may call this endpoint")
-    form = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
+    try:  # Twilio signs the URL plus the form's fields, so the form is read (strictly) before verifying
+        form = decode_form(request, await read_raw(request, MAX_BODY))
+    except BodyError as exc:
+        return _refuse(exc.status, exc.message)
     url = svc.settings.base_public_url + request.path_qs
-    if not RequestValidator(token).validate(url, form, signature):
+    if not _signed(RequestValidator(token), url, form, signature):
         return _refuse(403, "X-Twilio-Signature does not match; check that PUBLIC_URL is the URL configured "
                             "in Twilio and TWILIO_AUTH_TOKEN is the account's auth token")
     return form
+
+
+def _signed(validator: RequestValidator, url: str, form: Mapping[str, str], signature: str) -> bool:
+    try:
+        return bool(validator.validate(url, form, signature))
+    except UnicodeError:  # a URL with bytes that are not UTF-8 cannot be one Twilio signed
+        return False
 
 
 async def sms_reply(request: web.Request) -> web.Response:
@@ -94,13 +106,19 @@ async def delivery_status(request: web.Request) -> web.Response:
     sid, status = form.get("MessageSid"), form.get("MessageStatus")
     if not sid or not status:
         return _refuse(400, "MessageSid and MessageStatus are required")
-    page_id = request.query.get("page", "")
     async with transaction(svc.sessions) as s:
-        page = await record_delivery_status(s, page_id=int(page_id) if page_id.isdigit() else None, sid=sid,
+        page = await record_delivery_status(s, page_id=_page_id(request.query.get("page", "")), sid=sid,
                                             status=status, error_code=form.get("ErrorCode"), now=svc.clock.now())
     if page is not None and page.status == "failed":
         svc.wake()
     return web.Response(status=204)
+
+
+def _page_id(value: str) -> int | None:
+    """The ``?page=`` the bot put on the status callback URL; anything else (``²``, 30 digits) is no page.
+
+    Ids stay below 2**31, the database's INTEGER."""
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 9 else None
 
 
 def add_routes(app: web.Application) -> None:

@@ -16,6 +16,7 @@ from bot.clock import ManualClock
 from bot.config import Config, Settings
 from bot.sandbox.slack import SlackStandIn
 from bot.sandbox.slack_user import SlackDriver
+from bot.web.server import make_runner
 from tests.support.factories import TOKENS, make_config
 
 SIGNING_SECRET = "test-signing-secret-0123456789"
@@ -56,14 +57,16 @@ class Harness:
 
 @asynccontextmanager
 async def start_harness(*, slack: SlackStandIn, clock: ManualClock, db_url: str, config: Config | None = None,
-                        settings: dict[str, Any] | None = None, background: bool = True) -> AsyncIterator[Harness]:
-    """``background=False``: nothing is sent until the test calls ``drain()``."""
+                        settings: dict[str, Any] | None = None, background: bool = True,
+                        idle_timeout: float | None = None) -> AsyncIterator[Harness]:
+    """``background=False``: nothing is sent until the test calls ``drain()``; ``idle_timeout`` shortens
+    the server's keep-alive / slow-header limit."""
     base = Settings(
         slack_bot_token=slack.bot_token, slack_signing_secret=SIGNING_SECRET, slack_api_url=slack.api_url,
         database_url=db_url, port=0, **(settings or {}),
     )
     bot = create_bot(base, config or make_config(), clock=clock, run_background=background)
-    runner = web.AppRunner(bot.web, access_log=None)
+    runner = make_runner(bot.web, **({"idle_timeout": idle_timeout} if idle_timeout else {}))
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
