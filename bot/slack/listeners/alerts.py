@@ -19,6 +19,7 @@ from bot.services import Services
 from bot.slack.blocks.common import actor_text
 from bot.slack.blocks.playbook import playbook_modal
 from bot.slack.ids import AlertAction, OverflowChoice
+from bot.slack.listeners.shapes import BlockActions, read
 
 if TYPE_CHECKING:
     from bot.slack.app import Listeners
@@ -72,16 +73,20 @@ def register(app: Listeners, svc: Services) -> None:
 
     async def on_button(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
-        action = body["actions"][0]
+        if (click := await read(BlockActions, body, "alert button", respond)) is None:
+            return
         op = {AlertAction.ACKNOWLEDGE: "acknowledge", AlertAction.UNACKNOWLEDGE: "unacknowledge",
-              AlertAction.RESOLVE: "resolve"}[AlertAction(action["action_id"])]
-        await run(respond, _group_id(action.get("value", "")), op, body["user"]["id"])
+              AlertAction.RESOLVE: "resolve"}[AlertAction(click.action.action_id)]
+        await run(respond, _group_id(click.action.value or ""), op, click.user.id)
 
     async def on_overflow(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
-        choice, _, raw = body["actions"][0]["selected_option"]["value"].partition(":")
+        click = await read(BlockActions, body, "alert menu choice", respond)
+        if click is None or click.action.selected_option is None:
+            return
+        choice, _, raw = click.action.selected_option.value.partition(":")
         gid = _group_id(raw)
-        user = body["user"]["id"]
+        user = click.user.id
         if choice == OverflowChoice.SILENCE_1H:
             await run(respond, gid, "silence", user, duration=timedelta(hours=1))
         elif choice in SNOOZES:
@@ -92,8 +97,10 @@ def register(app: Listeners, svc: Services) -> None:
 
     async def on_storm_ack_all(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
-        storm_id = _group_id(body["actions"][0].get("value", ""))
-        user = body["user"]["id"]
+        if (click := await read(BlockActions, body, "storm button", respond)) is None:
+            return
+        storm_id = _group_id(click.action.value or "")
+        user = click.user.id
         async with svc.sessions() as s:
             firing = list(await s.scalars(select(AlertGroup.id).where(AlertGroup.storm_id == storm_id,
                                                                       AlertGroup.status == "firing")))
@@ -107,7 +114,9 @@ def register(app: Listeners, svc: Services) -> None:
 
     async def on_playbook(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond) -> None:
         await ack()
-        gid = _group_id(body["actions"][0].get("value", ""))
+        if (click := await read(BlockActions, body, "playbook button", respond)) is None:
+            return
+        gid = _group_id(click.action.value or "")
         async with svc.sessions() as s:
             group = await s.get(AlertGroup, gid) if gid is not None else None
         playbook = next((p for p in svc.playbooks if group is not None and p.id == group.playbook), None)
@@ -115,7 +124,7 @@ def register(app: Listeners, svc: Services) -> None:
             await respond(text="That playbook is no longer available.", response_type="ephemeral",
                           replace_original=False)
             return
-        await client.views_open(trigger_id=body["trigger_id"], view=playbook_modal(playbook, group.title))
+        await client.views_open(trigger_id=click.trigger_id, view=playbook_modal(playbook, group.title))
 
     app.action(AlertAction.PLAYBOOK)(on_playbook)
     app.action(AlertAction.ACKNOWLEDGE)(on_button)

@@ -24,6 +24,7 @@ from bot.escalation.policy import Policy
 from bot.services import Services
 from bot.slack.blocks.escalation import escalate_modal
 from bot.slack.ids import AlertAction, Callback, EscalateField
+from bot.slack.listeners.shapes import BlockActions, read
 
 if TYPE_CHECKING:
     from bot.slack.app import Listeners
@@ -55,10 +56,12 @@ def register(app: Listeners, svc: Services) -> None:
 
     async def on_escalate(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
-        user = body["user"]["id"]
-        try:
-            group_id = int(body["actions"][0].get("value", ""))
-        except ValueError:
+        if (click := await read(BlockActions, body, "escalate button", respond)) is None:
+            return
+        user = click.user.id
+        value = click.action.value or ""
+        group_id = int(value) if value.isascii() and value.isdigit() and len(value) <= 9 else None
+        if group_id is None:
             await respond(text="That button does not name an alert; it may come from an old message.",
                           response_type="ephemeral", replace_original=False)
             return
@@ -73,7 +76,7 @@ def register(app: Listeners, svc: Services) -> None:
         next_step = _next_step(esc.policy, esc.status, esc.next_step) if esc else None
         view = escalate_modal(group, next_step=next_step, teams=[t.name for t in svc.config.teams])
         try:
-            await svc.slack.views_open(trigger_id=body["trigger_id"], view=view.to_dict())
+            await svc.slack.views_open(trigger_id=click.trigger_id, view=view.to_dict())
             return
         except SlackApiError as exc:  # e.g. expired_trigger_id: the click was slow to reach us
             log.warning("could not open the Escalate dialog: %s", exc.response.get("error"))

@@ -15,6 +15,7 @@ from bot.oncall.open_items import OpenItemsQuery, gather_open_items, providers_f
 from bot.oncall.status import all_statuses, next_shift_of
 from bot.services import Services
 from bot.slack.blocks.home import HomeContent, home_view
+from bot.slack.listeners.shapes import AppHomeOpened, read
 from bot.slack.user_zones import user_zones
 
 if TYPE_CHECKING:
@@ -42,8 +43,9 @@ async def publish_home(svc: Services, user: str) -> None:
 
 def register(app: Listeners, svc: Services) -> None:
     async def on_home_opened(event: dict[str, Any]) -> None:
-        if event.get("tab", "home") != "home" or not event.get("user"):
+        opened = await read(AppHomeOpened, event, "app_home_opened event")
+        if opened is None or opened.tab != "home":
             return
-        await publish_home(svc, event["user"])
+        await publish_home(svc, opened.user)
 
     app.event("app_home_opened")(on_home_opened)

@@ -15,6 +15,7 @@ from bot.incidents.timeline import message_deleted, message_edited, record_messa
 from bot.notify.incident_slack import IncidentSlack
 from bot.services import Services
 from bot.slack.client import SlackError
+from bot.slack.listeners.shapes import ReactionAdded, read
 
 if TYPE_CHECKING:
     from bot.slack.app import Listeners
@@ -62,11 +63,14 @@ class TimelineMessages:
             await self.slack.tell(actor, f"🗓️ Added to the timeline of incident #{incident.id}.", channel=channel)
 
     async def on_pushpin(self, event: dict[str, Any]) -> None:
-        item = event.get("item") or {}
-        if event.get("reaction") not in PUSHPIN or item.get("type") != "message":
+        name = event.get("reaction")
+        if not isinstance(name, str) or name not in PUSHPIN:
             return
-        await self.capture(channel=str(item.get("channel")), message=None, ts=str(item.get("ts")),
-                           actor=str(event.get("user")), how="pushpin")
+        reaction = await read(ReactionAdded, event, "reaction_added event")
+        if reaction is None or reaction.item.type != "message":
+            return
+        await self.capture(channel=reaction.item.channel, message=None, ts=reaction.item.ts, actor=reaction.user,
+                           how="pushpin")
 
 
 def register(app: Listeners, svc: Services, timeline: TimelineMessages) -> None:

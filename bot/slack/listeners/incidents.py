@@ -20,6 +20,7 @@ from bot.slack.commands import Reply, SlashContext
 from bot.slack.ids import Command
 from bot.slack.incident_commands import IncidentCommands
 from bot.slack.listeners.oncall import reply_args
+from bot.slack.listeners.shapes import COMMAND_NOT_UNDERSTOOD, SlashCommand, read
 
 if TYPE_CHECKING:
     from bot.slack.app import Listeners
@@ -33,15 +34,17 @@ def register(app: Listeners, svc: Services) -> None:
 
     async def on_incident(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
-        text = str(command.get("text") or "").strip()
+        if (cmd := await read(SlashCommand, command, "/incident command", respond, COMMAND_NOT_UNDERSTOOD)) is None:
+            return
+        text = cmd.text.strip()
         word, _, rest = text.partition(" ")
         handler = table.get(word.lower()) if word else commands.help
         if handler is None:
             lead = f"⚠️ `/incident {clip(escape(word), 40)}` is not a subcommand I know; nothing was changed."
             await respond(**reply_args(Reply(text=lead, blocks=help_blocks(lead))))
             return
-        ctx = SlashContext(user_id=command["user_id"], channel_id=command.get("channel_id", ""),
-                           text=rest.strip(), respond=respond, trigger_id=command.get("trigger_id"))
+        ctx = SlashContext(user_id=cmd.user_id, channel_id=cmd.channel_id, text=rest.strip(), respond=respond,
+                           trigger_id=cmd.trigger_id)
         try:
             reply = await handler(svc, ctx)
         except IncidentError as exc:

@@ -16,6 +16,7 @@ from slack_bolt.async_app import AsyncAck, AsyncRespond
 from bot.services import Services
 from bot.slack.commands import Reply, SlashContext, SubcommandHandler
 from bot.slack.ids import Command
+from bot.slack.listeners.shapes import COMMAND_NOT_UNDERSTOOD, SlashCommand, read
 from bot.slack.oncall_commands import OncallCommands, coming_soon
 from bot.slack.user_zones import user_zones
 
@@ -35,12 +36,13 @@ def register(app: Listeners, svc: Services, *, extra: Mapping[str, SubcommandHan
 
     async def on_oncall(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
-        text = str(command.get("text") or "").strip()
+        if (cmd := await read(SlashCommand, command, "/oncall command", respond, COMMAND_NOT_UNDERSTOOD)) is None:
+            return
+        text = cmd.text.strip()
         word, _, rest = text.partition(" ")
         handler = table.get(word.lower())
-        ctx = SlashContext(user_id=command["user_id"], channel_id=command.get("channel_id", ""),
-                           text=rest.strip() if handler else text, respond=respond,
-                           trigger_id=command.get("trigger_id"))
+        ctx = SlashContext(user_id=cmd.user_id, channel_id=cmd.channel_id,
+                           text=rest.strip() if handler else text, respond=respond, trigger_id=cmd.trigger_id)
         try:
             reply = await (handler or commands.status)(svc, ctx)
         except Exception:  # the person gets an answer, the log gets the traceback

@@ -13,6 +13,7 @@ from bot.alerts.models import AlertGroup
 from bot.db import transaction
 from bot.services import Services
 from bot.slack.listeners.incident_messages import TimelineMessages
+from bot.slack.listeners.shapes import ReactionAdded, read
 
 if TYPE_CHECKING:
     from bot.slack.app import Listeners
@@ -24,17 +25,20 @@ REACTION_RESOLVE = frozenset({"white_check_mark", "heavy_check_mark", "resolved"
 
 async def act_on_alert(svc: Services, event: dict[str, Any]) -> None:
     name = event.get("reaction", "")
-    item = event.get("item", {})
-    if item.get("type") != "message" or name not in REACTION_ACK | REACTION_RESOLVE:
+    if not isinstance(name, str) or name not in REACTION_ACK | REACTION_RESOLVE:
         return
+    reaction = await read(ReactionAdded, event, "reaction_added event")
+    if reaction is None or reaction.item.type != "message":
+        return
+    item = reaction.item
     async with svc.sessions() as s:
-        gid = await s.scalar(select(AlertGroup.id).where(AlertGroup.slack_channel_id == item.get("channel"),
-                                                         AlertGroup.slack_ts == item.get("ts")))
+        gid = await s.scalar(select(AlertGroup.id).where(AlertGroup.slack_channel_id == item.channel,
+                                                         AlertGroup.slack_ts == item.ts))
     if gid is None:
         return
     op = actions.acknowledge if name in REACTION_ACK else actions.resolve
     async with transaction(svc.sessions) as s:
-        await op(s, gid, actor=event["user"], via="slack", now=svc.clock.now())
+        await op(s, gid, actor=reaction.user, via="slack", now=svc.clock.now())
     svc.wake()
 
 

@@ -1,0 +1,148 @@
+"""Signed Slack payloads of the wrong shape: the person is told, the log has one line, nothing changes."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+
+from bot.clock import ManualClock
+from bot.sandbox.slack import SlackStandIn
+from bot.slack.ids import AlertAction, OverflowChoice
+from bot.slack.listeners.shapes import COMMAND_NOT_UNDERSTOOD, NOT_UNDERSTOOD
+from tests.support.factories import ALICE, am_alert, am_notification
+from tests.support.harness import Harness
+from tests.support.visible import visible_text
+from tests.web.hostile import (
+    click_payload,
+    event_envelope,
+    hostile_bot,
+    send_interactive,
+    send_signed,
+    slash_form,
+    stored,
+    tracebacks,
+)
+
+
+@pytest.fixture
+async def bot(slack: SlackStandIn, clock: ManualClock, db_url: str) -> AsyncIterator[Harness]:
+    async with hostile_bot(slack, clock, db_url) as h:
+        status, _ = await h.alertmanager(am_notification(am_alert()))
+        assert status == 202
+        await h.drain()
+        yield h
+
+
+def shape_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records
+            if r.name == "bot.slack.listeners.shapes" and r.levelno == logging.WARNING]
+
+
+def bend(payload: dict[str, Any], path: str, value: object) -> dict[str, Any]:
+    """``payload`` with the field at ``a.0.b`` replaced, or removed when ``value`` is ``...``."""
+    bent = json.loads(json.dumps(payload))
+    *parents, last = path.split(".")
+    target: Any = bent
+    for key in parents:
+        target = target[int(key)] if isinstance(target, list) else target[key]
+    key: Any = int(last) if isinstance(target, list) else last
+    if value is ...:
+        del target[key]
+    else:
+        target[key] = value
+    return bent
+
+
+BAD_CLICKS = [
+    ("user.id", ..., "user.id: Field required"),
+    ("user", "U0ALICE01", "user: Input should be a valid dictionary"),
+    ("actions.0.value", ["1"], "actions.0.value: Input should be a valid string"),
+]
+
+
+@pytest.mark.parametrize(("path", "value", "logged"), BAD_CLICKS)
+async def test_a_click_of_the_wrong_shape_is_explained_and_changes_nothing(
+        bot: Harness, caplog: pytest.LogCaptureFixture, path: str, value: object, logged: str) -> None:
+    message = bot.slack.messages("platform-alerts")[0]
+    payload = click_payload(bot, "platform-alerts", message.ts, {
+        "action_id": AlertAction.ACKNOWLEDGE, "value": "1"}, user=ALICE)
+    before = await stored(bot)
+    resp = await send_interactive(bot, bend(payload, path, value))
+    assert resp.status == 200  # acked: Slack shows no error, the person gets the explanation
+    await bot.drain()
+    assert [visible_text(e) for e in bot.slack.ephemerals(ALICE)] == [NOT_UNDERSTOOD]
+    assert await stored(bot) == before
+    assert any(logged in line for line in shape_warnings(caplog)), shape_warnings(caplog)
+    assert tracebacks(caplog) == []
+
+
+async def test_a_click_without_actions_is_400(bot: Harness, caplog: pytest.LogCaptureFixture) -> None:
+    message = bot.slack.messages("platform-alerts")[0]
+    payload = click_payload(bot, "platform-alerts", message.ts, {"action_id": AlertAction.ACKNOWLEDGE}, user=ALICE)
+    resp = await send_interactive(bot, bend(payload, "actions", []))
+    assert resp.status == 400 and "not a Slack payload (IndexError while routing it)" in resp.text
+    assert tracebacks(caplog) == []
+
+
+async def test_a_button_value_that_is_no_alert_number_is_answered(bot: Harness,
+                                                                  caplog: pytest.LogCaptureFixture) -> None:
+    message = bot.slack.messages("platform-alerts")[0]
+    for action_id, value in [(AlertAction.ACKNOWLEDGE, "alert:²"), (AlertAction.ESCALATE, "1" * 5000),
+                             (AlertAction.RESOLVE, "not-a-number")]:
+        payload = click_payload(bot, "platform-alerts", message.ts, {"action_id": action_id, "value": value},
+                                user=ALICE)
+        assert (await send_interactive(bot, payload)).status == 200
+    await bot.drain()
+    texts = [visible_text(e) for e in bot.slack.ephemerals(ALICE)]
+    assert texts == ["That button does not name an alert; it may come from an old message."] * 3
+    assert tracebacks(caplog) == []
+
+
+async def test_an_overflow_choice_without_its_option_changes_nothing(bot: Harness,
+                                                                     caplog: pytest.LogCaptureFixture) -> None:
+    message = bot.slack.messages("platform-alerts")[0]
+    payload = click_payload(bot, "platform-alerts", message.ts, {
+        "action_id": AlertAction.MORE, "type": "overflow",
+        "selected_option": {"value": [f"{OverflowChoice.SNOOZE_1H}:1"]}}, user=ALICE)
+    before = await stored(bot)
+    assert (await send_interactive(bot, payload)).status == 200
+    await bot.drain()
+    assert [visible_text(e) for e in bot.slack.ephemerals(ALICE)] == [NOT_UNDERSTOOD]
+    assert await stored(bot) == before
+    assert any("actions.0.selected_option.value" in line for line in shape_warnings(caplog))
+    assert tracebacks(caplog) == []
+
+
+@pytest.mark.parametrize("command", ["/oncall", "/incident"])
+async def test_a_slash_command_without_user_id_is_explained(bot: Harness, caplog: pytest.LogCaptureFixture,
+                                                            command: str) -> None:
+    form = slash_form(bot, command, "", user=ALICE)
+    del form["user_id"]
+    resp = await send_signed(bot, urlencode(form).encode(), "application/x-www-form-urlencoded")
+    assert resp.status == 200
+    await bot.drain()
+    assert [visible_text(e) for e in bot.slack.ephemerals(ALICE)] == [COMMAND_NOT_UNDERSTOOD]
+    assert any("user_id: Field required" in line for line in shape_warnings(caplog))
+    assert tracebacks(caplog) == []
+
+
+@pytest.mark.parametrize("event", [
+    {"type": "reaction_added", "reaction": "eyes", "item": "not an item"},
+    {"type": "reaction_added", "reaction": ["eyes"], "user": ALICE, "item": {"type": "message"}},
+    {"type": "reaction_added", "reaction": "pushpin", "user": [ALICE], "item": {"type": "message"}},
+    {"type": "app_home_opened", "tab": "home"},
+    {"type": "app_home_opened", "tab": "home", "user": {"id": ALICE}},
+])
+async def test_events_of_the_wrong_shape_change_nothing(bot: Harness, caplog: pytest.LogCaptureFixture,
+                                                        event: dict[str, Any]) -> None:
+    before = await stored(bot)
+    body = json.dumps(event_envelope(bot, event, "Ev0SHAPE")).encode()
+    assert (await send_signed(bot, body, "application/json")).status == 200
+    await bot.drain()
+    assert await stored(bot) == before
+    assert tracebacks(caplog) == []
