@@ -8,6 +8,7 @@ import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import pytest
@@ -30,7 +31,7 @@ TWILIO_SETTINGS = {"public_url": PUBLIC_URL, "twilio_account_sid": "AC" + "0" * 
 
 
 @asynccontextmanager
-async def hostile_bot(slack: SlackStandIn, clock: ManualClock, db_url: str, **kw: float) -> AsyncIterator[Harness]:
+async def hostile_bot(slack: SlackStandIn, clock: ManualClock, db_url: str, **kw: Any) -> AsyncIterator[Harness]:
     """The bot with Twilio and a metrics token set, so every endpoint checks its credentials."""
     async with start_harness(slack=slack, clock=clock, db_url=db_url, settings=TWILIO_SETTINGS, **kw) as h:
         yield h
