@@ -63,9 +63,16 @@ class AlertGroup(Base):
     )
 
 
+STORM_OPEN = text("ended_at IS NULL")
+
+
 class AlertStorm(Base):
     """Many new alerts at once in one channel: one message, edited in place, instead of a queue of
-    posts that Slack's one-message-per-second limit would take hours to deliver."""
+    posts that Slack's one-message-per-second limit would take hours to deliver.
+
+    Like an alert group, the message is due work while ``version`` is above ``posted_version``,
+    claimed with a lease (``sync_claimed_until``, which also holds Slack's ``Retry-After``). At most
+    one storm per channel is open (``ended_at`` unset), also with several replicas: a unique index."""
 
     __tablename__ = "alert_storms"
 
@@ -78,6 +85,14 @@ class AlertStorm(Base):
     slack_ts: Mapped[str | None] = mapped_column(String(32))
     version: Mapped[int] = mapped_column(default=1)
     posted_version: Mapped[int] = mapped_column(default=0)
+    sync_attempts: Mapped[int] = mapped_column(default=0)
+    sync_claimed_until: Mapped[datetime | None]
+    sync_error: Mapped[str | None] = mapped_column(String(64))
+
+    __table_args__ = (
+        Index("uq_alert_storms_open_channel", "channel", unique=True, sqlite_where=STORM_OPEN,
+              postgresql_where=STORM_OPEN),
+    )
 
 
 class Alert(Base):

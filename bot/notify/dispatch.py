@@ -29,9 +29,9 @@ from bot.db import dialect_of, transaction
 from bot.heartbeat import Heartbeat
 from bot.metrics import Metrics
 from bot.notify import storms
+from bot.notify.storm_posts import StormPoster
 from bot.outbox import OutboxMessage
 from bot.slack.blocks.alert import AlertMessage, alert_blocks, fallback_text, metadata, thread_text
-from bot.slack.blocks.storm import storm_blocks, storm_text
 from bot.slack.client import RateLimited, SlackCaller, SlackError
 from bot.slack.ids import METADATA_EVENT
 
@@ -84,8 +84,9 @@ class Dispatcher:
         self._render = render
         self._metrics = metrics
         self._wake = asyncio.Event()
-        self._paused: dict[str, datetime] = {}
-        self._stormy: set[str] = set()  # channels with an open storm, as of the last fold
+        self._paused: dict[str, datetime] = {}  # channels Slack is rate limiting, until when
+        self._storms = StormPoster(sessions=sessions, slack=self._slack, clock=clock, zone=render.zone,
+                                   metrics=metrics, paused=self._paused)
         self._lock = asyncio.Lock()
         self.heartbeat = Heartbeat(POLL_SECONDS)  # ticks per pass; /readyz reports it
         self.handlers: dict[str, OutboxHandler] = {"alert_thread": self._send_thread_reply}
@@ -101,6 +102,8 @@ class Dispatcher:
             if dialect_of(s) != "sqlite":
                 return
             await s.execute(update(AlertGroup).where(AlertGroup.posted_version < AlertGroup.version)
+                            .values(sync_claimed_until=None))
+            await s.execute(update(AlertStorm).where(AlertStorm.posted_version < AlertStorm.version)
                             .values(sync_claimed_until=None))
             await s.execute(update(OutboxMessage).where(OutboxMessage.sent_at.is_(None),
                                                         OutboxMessage.failed_at.is_(None))
@@ -124,7 +127,7 @@ class Dispatcher:
             total = 0
             while True:
                 self.heartbeat.tick()
-                n = await self._sync_groups() + await self._send_outbox()
+                n = await self._sync_groups() + await self._storms.sync_due() + await self._send_outbox()
                 if n == 0:
                     return total
                 total += n
@@ -166,15 +169,10 @@ class Dispatcher:
         """``groups``: (id, never shown, folded into a storm) for each claimed group of the channel."""
         now = self._clock.now()
         rate_limited = (self._paused.get(channel) or now) > now
-        fresh = sum(1 for _, new, _ in groups if new)
         group_ids = [gid for gid, _, _ in groups]
-        if rate_limited or fresh >= storms.STORM_THRESHOLD or channel in self._stormy or any(f for *_, f in groups):
-            group_ids, open_storm = await storms.fold(self._sessions, channel=channel, group_ids=group_ids, now=now,
-                                                      rate_limited=rate_limited)
-            if open_storm:
-                self._stormy.add(channel)
-            else:
-                self._stormy.discard(channel)
+        if any(new or folded for _, new, folded in groups):  # an open storm (maybe another replica's) folds them
+            group_ids = await storms.fold(self._sessions, channel=channel, group_ids=group_ids, now=now,
+                                          rate_limited=rate_limited)
         for gid in group_ids:
             paused = self._paused.get(channel)
             now = self._clock.now()
@@ -190,37 +188,6 @@ class Dispatcher:
             except SlackError as exc:
                 log.warning("could not show alert group %s in Slack: %s", gid, exc)
                 await self._release(gid, None, exc.code)
-        for storm_id in await storms.due_storms(self._sessions, channel):
-            await self._sync_storm(channel, storm_id)
-
-    async def _sync_storm(self, channel: str, storm_id: int) -> None:
-        """Post or edit the storm message; while Slack rate limits the channel, try again later."""
-        now = self._clock.now()
-        if (self._paused.get(channel) or now) > now:
-            return
-        async with self._sessions() as s:
-            storm = await s.get_one(AlertStorm, storm_id)
-            summary = await storms.summary(s, storm)
-        version = storm.version
-        blocks = [b.to_dict() for b in storm_blocks(summary, self._render.zone)]
-        try:
-            if storm.slack_ts and storm.slack_channel_id:
-                await self._call("chat_update", channel=storm.slack_channel_id, ts=storm.slack_ts, blocks=blocks,
-                                 text=storm_text(summary))
-                channel_id, ts = storm.slack_channel_id, storm.slack_ts
-            else:
-                resp = await self._post(channel, blocks=blocks, text=storm_text(summary))
-                channel_id, ts = resp["channel"], resp["ts"]
-                self._metrics.notifications.labels("slack", "storm").inc()
-        except RateLimited as exc:
-            self._paused[channel] = now + timedelta(seconds=exc.retry_after or 1)
-            return
-        except SlackError as exc:
-            log.warning("could not show alert storm %s in Slack: %s", storm_id, exc)
-            return
-        async with transaction(self._sessions) as s:
-            await s.execute(update(AlertStorm).where(AlertStorm.id == storm_id).values(
-                slack_channel_id=channel_id, slack_ts=ts, posted_version=version))
 
     async def _release(self, gid: int, until: datetime | None, error: str | None, *, uncount: bool = False) -> None:
         """Give a claimed group back, to be tried again at ``until`` (or after a backoff)."""

@@ -82,3 +82,4 @@ class EscalateField(StrEnum):
 
 METADATA_EVENT = "watchstander_alert"
 METADATA_PAGE = "watchstander_page"  # on DMs and @here posts, to find them again after a crash
+METADATA_STORM = "watchstander_storm"  # on storm messages, likewise

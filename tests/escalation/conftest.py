@@ -7,12 +7,17 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.clock import ManualClock
+from bot.db import migrate
 from bot.sandbox.slack import SlackStandIn
 from bot.sandbox.twilio import TwilioStandIn
 from tests.escalation.paging import BOT_NUMBER, PUBLIC_URL
@@ -92,3 +97,20 @@ def postgres_server() -> Iterator[str]:
         subprocess.run(_as_postgres([pg_ctl, "-D", str(data), "-m", "immediate", "stop"]), capture_output=True,
                        timeout=60)
         shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+async def pg_url(postgres_server: str) -> AsyncIterator[str]:
+    """A fresh, migrated database on the test server, dropped afterwards."""
+    name = f"watchstander_{uuid.uuid4().hex[:12]}"
+    admin = create_async_engine(postgres_server, isolation_level="AUTOCOMMIT")
+    async with admin.connect() as conn:
+        await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(postgres_server).set(database=name).render_as_string(hide_password=False)
+    await migrate(url)
+    try:
+        yield url
+    finally:
+        async with admin.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        await admin.dispose()

@@ -4,19 +4,15 @@ runs exactly once, and SMS short codes stay unique per person, however the repli
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy import select
 
 from bot.alerts.models import AlertGroup
 from bot.clock import ManualClock
-from bot.db import create_engine, migrate, session_factory, transaction
+from bot.db import create_engine, session_factory, transaction
 from bot.escalation.engine import Paging, start_escalation
 from bot.escalation.models import PageRecord
 from bot.escalation.runner import EscalationRunner
@@ -25,23 +21,6 @@ from tests.support.factories import ALICE, BOB, T0, make_config
 
 pytestmark = pytest.mark.postgres
 ALERTS = 150
-
-
-@pytest.fixture
-async def pg_url(postgres_server: str) -> AsyncIterator[str]:
-    """A fresh, migrated database on the test server, dropped afterwards."""
-    name = f"watchstander_{uuid.uuid4().hex[:12]}"
-    admin = create_async_engine(postgres_server, isolation_level="AUTOCOMMIT")
-    async with admin.connect() as conn:
-        await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(postgres_server).set(database=name).render_as_string(hide_password=False)
-    await migrate(url)
-    try:
-        yield url
-    finally:
-        async with admin.connect() as conn:
-            await conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        await admin.dispose()
 
 
 async def test_replicas_never_run_a_step_twice_nor_miss_one(pg_url: str) -> None:

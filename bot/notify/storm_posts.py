@@ -1,0 +1,107 @@
+"""Showing alert storms in Slack: post the storm message, then keep editing it until it is current.
+
+A storm whose message is behind is claimed (:func:`bot.notify.storms.claim_due`) in every
+dispatcher pass, independent of which alert groups are being sent, so the message catches up after
+the burst is over and after any refusal. A 429 is waited out for exactly its ``Retry-After`` (and
+pauses the channel, so its new alerts keep folding); other errors back off and are tried again.
+Edits of an open storm are spaced ``EDIT_INTERVAL`` apart: Slack would refuse more, and nobody reads
+faster. A crash between posting and recording finds the posted message by its metadata.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.alerts.models import AlertStorm
+from bot.clock import Clock
+from bot.metrics import Metrics
+from bot.notify import storms
+from bot.slack.blocks.storm import StormSummary, storm_blocks, storm_metadata, storm_text
+from bot.slack.client import RateLimited, SlackCaller, SlackError
+from bot.slack.ids import METADATA_STORM
+
+log = logging.getLogger(__name__)
+
+EDIT_INTERVAL = timedelta(seconds=1)
+
+
+def _backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(2 ** attempts, 60))
+
+
+class StormPoster:
+    def __init__(self, *, sessions: async_sessionmaker[AsyncSession], slack: SlackCaller, clock: Clock,
+                 zone: ZoneInfo, metrics: Metrics, paused: dict[str, datetime]) -> None:
+        """``paused``: the dispatcher's channels under a Slack rate limit, until when (shared both ways)."""
+        self._sessions = sessions
+        self._slack = slack
+        self._clock = clock
+        self._zone = zone
+        self._metrics = metrics
+        self._paused = paused
+
+    async def sync_due(self) -> int:
+        """Bring every due storm message up to date (or give it back until it may be tried)."""
+        ids = await storms.claim_due(self._sessions, self._clock.now())
+        for storm_id in ids:
+            await self._sync(storm_id)
+        return len(ids)
+
+    async def _sync(self, storm_id: int) -> None:
+        async with self._sessions() as s:
+            storm = await s.get_one(AlertStorm, storm_id)
+            version = storm.version  # read before counting: anything counted later is at least this new
+            summary = await storms.summary(s, storm)
+        now = self._clock.now()
+        paused = self._paused.get(storm.channel)
+        if paused and paused > now:
+            await storms.release(self._sessions, storm_id, paused, "ratelimited", uncount=True)
+            return
+        try:
+            channel_id, ts = await self._show(storm, summary)
+        except RateLimited as exc:
+            until = now + timedelta(seconds=exc.retry_after or 1)
+            self._paused[storm.channel] = until
+            await storms.release(self._sessions, storm_id, until, "ratelimited", uncount=True)
+            return
+        except SlackError as exc:
+            log.warning("could not show alert storm %s in Slack: %s", storm_id, exc)
+            await storms.release(self._sessions, storm_id, now + _backoff(storm.sync_attempts), exc.code)
+            return
+        await storms.posted(self._sessions, storm_id, channel_id=channel_id, ts=ts, version=version,
+                            next_edit_at=None if summary.ended_at else self._clock.now() + EDIT_INTERVAL)
+
+    async def _show(self, storm: AlertStorm, summary: StormSummary) -> tuple[str, str]:
+        content: dict[str, Any] = {"blocks": [b.to_dict() for b in storm_blocks(summary, self._zone)],
+                                   "text": storm_text(summary)}
+        if storm.slack_ts and storm.slack_channel_id:
+            try:
+                await self._slack.call("chat_update", channel=storm.slack_channel_id, ts=storm.slack_ts, **content)
+                return storm.slack_channel_id, storm.slack_ts
+            except SlackError as exc:
+                if exc.code != "message_not_found":
+                    raise  # someone deleted it: post it again, below
+        elif storm.sync_attempts > 1 and (found := await self._find_posted(storm)):
+            await self._slack.call("chat_update", channel=found[0], ts=found[1], **content)
+            return found
+        resp = await self._slack.post(storm.channel, metadata=storm_metadata(storm.id), **content)
+        self._metrics.notifications.labels("slack", "storm").inc()
+        return str(resp["channel"]), str(resp["ts"])
+
+    async def _find_posted(self, storm: AlertStorm) -> tuple[str, str] | None:
+        """An earlier attempt may have posted and died before recording it: look before posting."""
+        try:
+            resp = await self._slack.call("conversations_history", channel=storm.channel, limit=200,
+                                          include_all_metadata=True, oldest=str(storm.started_at.timestamp() - 60))
+        except SlackError:
+            return None
+        for m in resp.get("messages", []):
+            meta = m.get("metadata") or {}
+            if meta.get("event_type") == METADATA_STORM and meta.get("event_payload", {}).get("storm_id") == storm.id:
+                return str(resp.get("channel") or storm.channel), str(m["ts"])
+        return None
