@@ -97,10 +97,9 @@ async def _serve(settings: Settings, config: Config, host: str) -> None:
     print(f"watchstander listening on http://{host}:{settings.port}", file=sys.stderr, flush=True)
     socket_handler = None
     if settings.socket_mode:
-        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+        from bot.slack.app import connect_socket_mode
 
-        socket_handler = AsyncSocketModeHandler(bot.bolt, settings.slack_app_token)
-        await socket_handler.connect_async()  # type: ignore[no-untyped-call]
+        socket_handler = await connect_socket_mode(bot.bolt, settings.slack_app_token)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

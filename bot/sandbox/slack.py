@@ -27,6 +27,8 @@ from bot.sandbox.blockkit_limits import message_block_errors
 from bot.sandbox.http_server import ChangeSignal, SandboxServer
 from bot.sandbox.slack_files import SandboxUpload
 from bot.sandbox.slack_methods import RateLimited, SlackWebApi, invalid_blocks
+from bot.sandbox.slack_scopes import AppGrants, TokenCheck
+from bot.sandbox.slack_socket import SocketModeServer
 from bot.sandbox.slack_views import SandboxView, ViewRegistry
 from bot.sandbox.slack_workspace import (
     JSON,
@@ -114,6 +116,8 @@ class SlackStandIn(SandboxServer):
         self,
         *,
         bot_token: str = "xoxb-sandbox-token",
+        app_token: str = "xapp-1-A0WATCHSTD-sandbox-token",
+        grants: AppGrants | None = None,
         team_id: str = "T0SANDBOX",
         bot_user_id: str = "U0WATCHBOT",
         channels: Iterable[str] = ("alerts", "incidents", "ops-weekly"),
@@ -124,9 +128,13 @@ class SlackStandIn(SandboxServer):
         on_call: Callable[[RecordedCall], None] | None = None,
     ) -> None:
         """``channels`` start with the bot and every user as members; ``trigger_ttl=None`` lets
-        trigger_ids live forever (Slack's is 3 s of wall time); ``on_call`` sees every recorded call."""
+        trigger_ids live forever (Slack's is 3 s of wall time); ``on_call`` sees every recorded call.
+        ``grants``: the installed app's scopes and subscriptions, by default the shipped manifest's."""
         super().__init__()
         self.bot_token = bot_token
+        self.app_token = app_token
+        self.grants = grants or AppGrants.shipped()
+        self._tokens = TokenCheck(bot_token, app_token, self.grants)
         self.on_call = on_call
         self._clock = clock or SystemClock()
         self.workspace = SlackWorkspace(team_id=team_id, bot_user_id=bot_user_id, bot_id="B0WATCHBOT",
@@ -135,6 +143,8 @@ class SlackStandIn(SandboxServer):
         self._views = ViewRegistry(self.workspace, trigger_ttl=trigger_ttl)
         self._api = SlackWebApi(self.workspace, self._views, base_url=lambda: self.base_url,
                                 rate_limit_per_channel=rate_limit_per_channel)
+        self.socket = SocketModeServer(app_id=self.workspace.app_id, base_url=lambda: self.base_url)
+        self._api.methods["apps.connections.open"] = lambda _args: self.socket.open_connection()
         self._faults: dict[str, list[_Fault]] = {}
         self._response_urls: dict[str, _ResponseUrl] = {}
         self._signal = ChangeSignal()
@@ -148,6 +158,7 @@ class SlackStandIn(SandboxServer):
         app.router.add_route("*", "/api/{method}", self._handle_api)
         app.router.add_post("/upload/v1/{token}", self._handle_upload)
         app.router.add_post("/response/{id}", self._handle_response_url)
+        self.socket.add_routes(app)
         return app
 
     @property
@@ -231,10 +242,7 @@ class SlackStandIn(SandboxServer):
             handler = self._api.methods.get(method)
             if handler is None:
                 raise SlackRefusal("unknown_method", req_method=method)
-            if not token:
-                raise SlackRefusal("not_authed")
-            if token != self.bot_token:
-                raise SlackRefusal("invalid_auth")
+            self._tokens.check(method, token, args, self.workspace)
             fault = self._take_fault(method)
             if fault is not None:
                 status = fault.status

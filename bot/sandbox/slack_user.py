@@ -23,6 +23,7 @@ import aiohttp
 from slack_sdk.signature import SignatureVerifier
 
 from bot.sandbox.slack import SlackStandIn
+from bot.sandbox.slack_scopes import deliverable
 from bot.sandbox.slack_views import SandboxView
 from bot.sandbox.slack_workspace import JSON, SandboxEphemeral, SandboxMessage, iter_elements
 
@@ -135,7 +136,10 @@ class SlackDriver:
         signing_secret: str,
         slack: SlackStandIn,
         timeout: float = SLACK_TIMEOUT,
+        socket_mode: bool = False,
     ) -> None:
+        """``socket_mode``: deliver over the stand-in's Socket Mode connection instead of HTTP."""
+        self.socket_mode = socket_mode
         self.events_url = events_url
         self.slack = slack
         self.timeout = timeout
@@ -179,6 +183,10 @@ class SlackDriver:
                                "(operation_timeout) and, for events, retried") from None
 
     async def _send(self, body: bytes, content_type: str, extra: Mapping[str, str] | None = None) -> BotResponse:
+        if self.socket_mode:
+            ack = await self.slack.socket.push_request(body, content_type, extra or {}, timeout=self.timeout)
+            return BotResponse(200, {"Content-Type": "application/json"},
+                               json.dumps(ack.payload) if ack.payload else "", ack.elapsed)
         headers = {"Content-Type": content_type, "User-Agent": "Slackbot 1.0 (+https://api.slack.com/robots)",
                    **self.sign(body), **(extra or {})}
         return await self.raw(body, headers)
@@ -204,6 +212,7 @@ class SlackDriver:
         self, command: str, text: str = "", *, user_id: str, channel_id: str, channel_name: str | None = None
     ) -> BotResponse:
         """A slash command; the ack body shows up as Slack shows it (ephemeral unless ``in_channel``)."""
+        deliverable(self.slack.grants.command_problem(command))
         channel = self._channel_ref(channel_id)
         user = self.slack.user(user_id)
         form = {
@@ -334,6 +343,7 @@ class SlackDriver:
 
     async def shortcut(self, callback_id: str, message: SandboxMessage, *, user_id: str) -> BotResponse:
         """A message shortcut ("More actions" menu on a message)."""
+        deliverable(self.slack.grants.shortcut_problem(callback_id))
         payload: JSON = {
             "type": "message_action", "token": VERIFICATION_TOKEN, "action_ts": f"{time.time():.6f}",
             "team": self._team(), "user": self._user(user_id), "channel": self._channel_ref(message.channel),
@@ -351,6 +361,8 @@ class SlackDriver:
         retry_reason: str = "http_timeout",
     ) -> BotResponse:
         """An ``event_callback``; a retry must reuse the first delivery's ``event_id``."""
+        deliverable(self.slack.grants.delivery_problem(event, self.slack.workspace.find_channel(
+            str(event.get("channel") or event.get("channel_id") or ""))))
         event = {"event_ts": f"{time.time():.6f}", **event}
         envelope: JSON = {
             "token": VERIFICATION_TOKEN, "team_id": self.slack.team_id, "api_app_id": self.slack.workspace.app_id,

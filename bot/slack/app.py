@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.response import BoltResponse
 
@@ -119,3 +120,14 @@ def build_bolt_app(svc: Services) -> tuple[AsyncApp, Listeners]:
     incident_messages.register(listeners, svc, timeline_messages)
     reactions.register(listeners, svc, timeline_messages)  # the one reaction_added listener
     return app, listeners
+
+
+async def connect_socket_mode(bolt: AsyncApp, app_token: str | None) -> AsyncSocketModeHandler:
+    """Open the Socket Mode connection (SLACK_APP_TOKEN): Slack's events, commands and clicks
+    arrive over it. ``apps.connections.open`` goes through the app's own Web API client, so to
+    SLACK_API_URL like every other call. Close it with ``close_async()``."""
+    if not app_token:
+        raise ValueError("Socket Mode needs SLACK_APP_TOKEN")
+    handler = AsyncSocketModeHandler(bolt, app_token)
+    await handler.connect_async()  # type: ignore[no-untyped-call]
+    return handler

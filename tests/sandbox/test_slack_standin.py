@@ -23,17 +23,20 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.sandbox.slack import RecordedCall, SandboxUser, SlackStandIn
+from bot.sandbox.slack_scopes import AppGrants
 from bot.sandbox.slack_user import SlackDriver
 
 ALICE = SandboxUser(id="U0ALICE01", name="alice", real_name="Alice Liddell", tz="Europe/Berlin")
 BOB = SandboxUser(id="U0BOB0001", name="bob", real_name="Bob Builder", tz="America/New_York")
 SECRET = "sandbox-signing-secret"
 TS = re.compile(r"^\d{10}\.\d{6}$")
+# The stand-in's own tests use methods and events the bot does not; the app they play may do anything.
+EVERYTHING = AppGrants.everything(commands=["/oncall", "/incident"], shortcuts=["declare_incident"])
 
 
 @pytest.fixture
 async def slack() -> AsyncIterator[SlackStandIn]:
-    async with SlackStandIn(users=[ALICE, BOB]) as stand_in:
+    async with SlackStandIn(users=[ALICE, BOB], grants=EVERYTHING) as stand_in:
         yield stand_in
 
 
