@@ -24,29 +24,6 @@ from bot.slack.listeners import report as report_listeners
 
 log = logging.getLogger(__name__)
 
-# Web API scopes the code needs; tests hold manifests/ to exactly this list.
-REQUIRED_SCOPES = frozenset({
-    "chat:write",          # alert messages, thread replies, DMs
-    "commands",            # slash commands (/oncall)
-    "chat:write.public",   # post to team channels without being invited first
-    "channels:join",       # join a public channel when Slack says not_in_channel
-    "channels:read",       # resolve channel names
-    "channels:history",    # find our own message again after a crash (message metadata)
-    "groups:read",         # private team channels the bot was invited to
-    "im:write",            # open DMs to on-call people
-    "im:history",          # find a page DM again after a crash instead of sending it twice
-    "reactions:read",      # 👀 to acknowledge, ✅ to resolve, 📌 to put a message on an incident timeline
-    "users:read",          # people's time zones
-    "channels:manage",     # create incident channels and invite people to them
-    "groups:write",        # invite people to incident channels an admin made private
-    "groups:history",      # edits and deletions of pinned messages in private incident channels
-    "pins:read",           # pin_added: a pinned message joins the incident timeline
-    "pins:write",          # pin the incident header
-    "bookmarks:write",     # runbook and dashboard links in the incident channel
-    "files:write",         # the post-mortem draft
-})
-
-
 @dataclass
 class Listeners:
     """What the app listens for, recorded as listeners register, so the manifests can be checked."""
