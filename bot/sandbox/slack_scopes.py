@@ -191,8 +191,8 @@ class TokenCheck:
     @staticmethod
     def _needed(method: str, args: JSON, ws: SlackWorkspace) -> set[str]:
         if method == "conversations.list":
-            kinds = [ConversationKind(t) for t in str(args.get("types") or "public_channel").split(",")
-                     if t in ConversationKind.__members__.values()]
+            known = {k.value for k in ConversationKind}
+            kinds = [ConversationKind(t) for t in str(args.get("types") or "public_channel").split(",") if t in known]
             return method_scopes(method, kinds)
         if method == "conversations.create":
             private = args.get("is_private") in (True, "1", "true", "True")

@@ -16,6 +16,7 @@ import contextlib
 import json
 import logging
 import secrets
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -142,7 +143,7 @@ class SocketModeServer:
         live = [ws for ws in self._sockets if not ws.closed]
         if not live:
             raise SlackRefusal("no_socket_mode_connection")
-        envelope_id = secrets.token_hex(8)[:8] + "-" + secrets.token_hex(12)
+        envelope_id = str(uuid.uuid4())  # Slack's envelope ids are UUIDs
         envelope: JSON = {"envelope_id": envelope_id, "payload": payload, "type": kind.value,
                           "accepts_response_payload": accepts_response_payload(kind, payload)}
         if kind is EnvelopeType.EVENTS_API:
@@ -168,9 +169,9 @@ class SocketModeServer:
     ) -> SocketAck:
         """What Slack would have POSTed to the Request URL, sent as a Socket Mode envelope instead."""
         kind, payload = envelope_payload(body, content_type)
-        return await self.push(kind, payload, retry_attempt=int(headers.get("X-Slack-Retry-Num", 0)),
-                               retry_reason=headers.get("X-Slack-Retry-Reason", "") if kind is
-                               EnvelopeType.EVENTS_API and "X-Slack-Retry-Num" in headers else "",
+        retry_attempt = int(headers.get("X-Slack-Retry-Num", 0))
+        retry_reason = headers.get("X-Slack-Retry-Reason", "") if retry_attempt else ""
+        return await self.push(kind, payload, retry_attempt=retry_attempt, retry_reason=retry_reason,
                                timeout=timeout)
 
     async def disconnect(self, reason: str = "refresh_requested") -> None:

@@ -62,13 +62,9 @@ async def test_in_socket_mode_an_http_click_is_not_served(http_harness: Harness)
     assert "🚨 *Firing* — not acknowledged yet" in visible_text(message)
 
 
-async def test_the_bot_connects_with_its_app_token(socket_harness: Harness) -> None:
-    [opened] = socket_harness.slack.calls_to("apps.connections.open")
-    assert opened.ok and opened.response["url"].startswith("ws://127.0.0.1:")
-    assert socket_harness.slack.socket.connected
-
-
 async def test_slash_command_over_the_socket_answers_the_user(socket_harness: Harness) -> None:
+    [opened] = socket_harness.slack.calls_to("apps.connections.open")  # with the app token, at SLACK_API_URL
+    assert opened.ok and opened.response["url"].startswith("ws://127.0.0.1:")
     text = await oncall(socket_harness, "platform", user=ALICE)
     assert text.splitlines()[0] == "*On call now* · times in CET"
     assert "Primary: <@U0ALICE01> until Mon 30 Nov 09:00 CET" in text
