@@ -15,6 +15,7 @@ from bot.db import transaction
 from bot.idempotency import first_time
 from bot.inflight import Inflight
 from bot.services import Services
+from bot.slack.deps import SlackDeps, provide
 from bot.slack.listeners import alerts, incident_actions, incident_messages, paging, reactions
 from bot.slack.listeners import escalation as escalation_listeners
 from bot.slack.listeners import home as home_listeners
@@ -84,6 +85,7 @@ def build_bolt_app(svc: Services) -> tuple[AsyncApp, Listeners]:
         log.error("Slack listener failed for %s", kind, exc_info=error)
 
     app.middleware(once_per_event)
+    app.middleware(provide(SlackDeps.of(svc)))  # what listeners read through deps(context)
     app.error(on_error)
     listeners = Listeners(app)
     alerts.register(listeners, svc)
@@ -92,7 +94,7 @@ def build_bolt_app(svc: Services) -> tuple[AsyncApp, Listeners]:
                                                           "report": report_listeners.report})  # page / silence / report handlers go in extra
     home_listeners.register(listeners, svc)
     incident_listeners.register(listeners, svc)
-    incident_actions.register(listeners, svc)
+    incident_actions.register(listeners)
     timeline_messages = incident_messages.TimelineMessages(svc)
     incident_messages.register(listeners, svc, timeline_messages)
     reactions.register(listeners, svc, timeline_messages)  # the one reaction_added listener
