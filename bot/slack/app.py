@@ -88,8 +88,8 @@ def build_bolt_app(svc: Services) -> tuple[AsyncApp, Listeners]:
     app.middleware(provide(SlackDeps.of(svc)))  # what listeners read through deps(context)
     app.error(on_error)
     listeners = Listeners(app)
-    alerts.register(listeners, svc)
-    escalation_listeners.register(listeners, svc)
+    alerts.register(listeners)
+    escalation_listeners.register(listeners)
     oncall_listeners.register(listeners, svc, extra={"page": paging.page, "silence": paging.silence,
                                                           "report": report_listeners.report})  # page / silence / report handlers go in extra
     home_listeners.register(listeners, svc)

@@ -1,5 +1,10 @@
 """Alert message buttons and overflow menu (reactions: bot.slack.listeners.reactions). Thin: parse, call the
-domain, answer."""
+domain, answer.
+
+Each listener is a module-level function taking what Bolt passes by name; the bot's own parts come
+from ``deps(context)`` (see :mod:`bot.slack.deps`). :func:`register` only lists which listener
+answers which action.
+"""
 
 from __future__ import annotations
 
@@ -8,16 +13,16 @@ import re
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from slack_bolt.async_app import AsyncAck, AsyncRespond
+from slack_bolt.async_app import AsyncAck, AsyncBoltContext, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import select
 
 from bot.alerts import actions
 from bot.alerts.models import AlertGroup
 from bot.db import transaction
-from bot.services import Services
 from bot.slack.blocks.common import actor_text
 from bot.slack.blocks.playbook import playbook_modal
+from bot.slack.deps import SlackDeps, deps
 from bot.slack.ids import AlertAction, OverflowChoice
 from bot.slack.listeners.shapes import BlockActions, read
 
@@ -40,92 +45,104 @@ def _group_id(value: str) -> int | None:
         return None
 
 
-def _refusal(svc: Services, outcome: actions.ActionOutcome) -> str:
+def _refusal(d: SlackDeps, outcome: actions.ActionOutcome) -> str:
     g = outcome.group
     if g.status == "resolved" and g.resolved_by:
-        by = actor_text(g.resolved_by, g.resolved_via, svc.names)
+        by = actor_text(g.resolved_by, g.resolved_via, d.names)
         return f"Alert #{g.id} {outcome.reason} by {by}."
     if g.status == "acknowledged" and g.acknowledged_by and outcome.reason.startswith("already"):
-        by = actor_text(g.acknowledged_by, g.acknowledged_via, svc.names)
+        by = actor_text(g.acknowledged_by, g.acknowledged_via, d.names)
         return f"Alert #{g.id} is {outcome.reason} by {by}."
     return f"Alert #{g.id}: nothing to do, it is {outcome.reason}."
 
 
-def register(app: Listeners, svc: Services) -> None:
-    async def run(respond: AsyncRespond, group_id: int | None, op: str, user: str, **kw: Any) -> None:
-        if group_id is None:
-            await respond(text="That button does not name an alert; it may come from an old message.",
-                          response_type="ephemeral", replace_original=False)
-            return
-        try:
-            async with transaction(svc.sessions) as s:
-                now = svc.clock.now()
-                if op == "silence":
-                    outcome, _ = await actions.silence_similar(s, group_id, actor=user, now=now, **kw)
-                else:
-                    outcome = await getattr(actions, op)(s, group_id, actor=user, via="slack", now=now, **kw)
-        except actions.AlertNotFound as exc:
-            await respond(text=f"{exc}.", response_type="ephemeral", replace_original=False)
-            return
-        svc.wake()
-        if not outcome.changed:
-            await respond(text=_refusal(svc, outcome), response_type="ephemeral", replace_original=False)
+async def run(d: SlackDeps, respond: AsyncRespond, group_id: int | None, op: str, user: str, **kw: Any) -> None:
+    if group_id is None:
+        await respond(text="That button does not name an alert; it may come from an old message.",
+                      response_type="ephemeral", replace_original=False)
+        return
+    try:
+        async with transaction(d.sessions) as s:
+            now = d.clock.now()
+            if op == "silence":
+                outcome, _ = await actions.silence_similar(s, group_id, actor=user, now=now, **kw)
+            else:
+                outcome = await getattr(actions, op)(s, group_id, actor=user, via="slack", now=now, **kw)
+    except actions.AlertNotFound as exc:
+        await respond(text=f"{exc}.", response_type="ephemeral", replace_original=False)
+        return
+    d.wake()
+    if not outcome.changed:
+        await respond(text=_refusal(d, outcome), response_type="ephemeral", replace_original=False)
 
-    async def on_button(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
-        await ack()
-        if (click := await read(BlockActions, body, "alert button", respond)) is None:
-            return
-        op = {AlertAction.ACKNOWLEDGE: "acknowledge", AlertAction.UNACKNOWLEDGE: "unacknowledge",
-              AlertAction.RESOLVE: "resolve"}[AlertAction(click.action.action_id)]
-        await run(respond, _group_id(click.action.value or ""), op, click.user.id)
 
-    async def on_overflow(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
-        await ack()
-        click = await read(BlockActions, body, "alert menu choice", respond)
-        if click is None or click.action.selected_option is None:
-            return
-        choice, _, raw = click.action.selected_option.value.partition(":")
-        gid = _group_id(raw)
-        user = click.user.id
-        if choice == OverflowChoice.SILENCE_1H:
-            await run(respond, gid, "silence", user, duration=timedelta(hours=1))
-        elif choice in SNOOZES:
-            await run(respond, gid, "snooze", user, duration=SNOOZES[OverflowChoice(choice)])
+async def on_button(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond,
+                    context: AsyncBoltContext) -> None:
+    await ack()
+    if (click := await read(BlockActions, body, "alert button", respond)) is None:
+        return
+    op = {AlertAction.ACKNOWLEDGE: "acknowledge", AlertAction.UNACKNOWLEDGE: "unacknowledge",
+          AlertAction.RESOLVE: "resolve"}[AlertAction(click.action.action_id)]
+    await run(deps(context), respond, _group_id(click.action.value or ""), op, click.user.id)
 
-    async def on_link(ack: AsyncAck) -> None:
-        await ack()  # URL buttons still send an interaction; Slack wants it acknowledged
 
-    async def on_storm_ack_all(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
-        await ack()
-        if (click := await read(BlockActions, body, "storm button", respond)) is None:
-            return
-        storm_id = _group_id(click.action.value or "")
-        user = click.user.id
-        async with svc.sessions() as s:
-            firing = list(await s.scalars(select(AlertGroup.id).where(AlertGroup.storm_id == storm_id,
-                                                                      AlertGroup.status == "firing")))
-        acked = 0
-        for gid in firing:  # one short transaction each, so clicks and webhooks interleave
-            async with transaction(svc.sessions) as s:
-                acked += (await actions.acknowledge(s, gid, actor=user, via="slack", now=svc.clock.now())).changed
-        svc.wake()
-        await respond(text=f"Acknowledged {acked} firing alert(s) of this storm.", response_type="ephemeral",
+async def on_overflow(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond,
+                      context: AsyncBoltContext) -> None:
+    await ack()
+    click = await read(BlockActions, body, "alert menu choice", respond)
+    if click is None or click.action.selected_option is None:
+        return
+    choice, _, raw = click.action.selected_option.value.partition(":")
+    gid = _group_id(raw)
+    user = click.user.id
+    if choice == OverflowChoice.SILENCE_1H:
+        await run(deps(context), respond, gid, "silence", user, duration=timedelta(hours=1))
+    elif choice in SNOOZES:
+        await run(deps(context), respond, gid, "snooze", user, duration=SNOOZES[OverflowChoice(choice)])
+
+
+async def on_link(ack: AsyncAck) -> None:
+    await ack()  # URL buttons still send an interaction; Slack wants it acknowledged
+
+
+async def on_storm_ack_all(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond,
+                           context: AsyncBoltContext) -> None:
+    await ack()
+    if (click := await read(BlockActions, body, "storm button", respond)) is None:
+        return
+    d = deps(context)
+    storm_id = _group_id(click.action.value or "")
+    user = click.user.id
+    async with d.sessions() as s:
+        firing = list(await s.scalars(select(AlertGroup.id).where(AlertGroup.storm_id == storm_id,
+                                                                  AlertGroup.status == "firing")))
+    acked = 0
+    for gid in firing:  # one short transaction each, so clicks and webhooks interleave
+        async with transaction(d.sessions) as s:
+            acked += (await actions.acknowledge(s, gid, actor=user, via="slack", now=d.clock.now())).changed
+    d.wake()
+    await respond(text=f"Acknowledged {acked} firing alert(s) of this storm.", response_type="ephemeral",
+                  replace_original=False)
+
+
+async def on_playbook(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond,
+                      context: AsyncBoltContext) -> None:
+    await ack()
+    if (click := await read(BlockActions, body, "playbook button", respond)) is None:
+        return
+    d = deps(context)
+    gid = _group_id(click.action.value or "")
+    async with d.sessions() as s:
+        group = await s.get(AlertGroup, gid) if gid is not None else None
+    playbook = next((p for p in d.playbooks if group is not None and p.id == group.playbook), None)
+    if group is None or playbook is None:
+        await respond(text="That playbook is no longer available.", response_type="ephemeral",
                       replace_original=False)
+        return
+    await client.views_open(trigger_id=click.trigger_id, view=playbook_modal(playbook, group.title))
 
-    async def on_playbook(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond) -> None:
-        await ack()
-        if (click := await read(BlockActions, body, "playbook button", respond)) is None:
-            return
-        gid = _group_id(click.action.value or "")
-        async with svc.sessions() as s:
-            group = await s.get(AlertGroup, gid) if gid is not None else None
-        playbook = next((p for p in svc.playbooks if group is not None and p.id == group.playbook), None)
-        if group is None or playbook is None:
-            await respond(text="That playbook is no longer available.", response_type="ephemeral",
-                          replace_original=False)
-            return
-        await client.views_open(trigger_id=click.trigger_id, view=playbook_modal(playbook, group.title))
 
+def register(app: Listeners) -> None:
     app.action(AlertAction.PLAYBOOK)(on_playbook)
     app.action(AlertAction.ACKNOWLEDGE)(on_button)
     app.action(AlertAction.STORM_ACK_ALL)(on_storm_ack_all)

@@ -1,11 +1,16 @@
-"""The Escalate button and its modal: run the next step now, or page a person or a team instead."""
+"""The Escalate button and its modal: run the next step now, or page a person or a team instead.
+
+Each listener is a module-level function taking what Bolt passes by name; the bot's own parts come
+from ``deps(context)`` (see :mod:`bot.slack.deps`). :func:`register` only lists which listener
+answers which action or view.
+"""
 
 from __future__ import annotations
 
 import logging
 from typing import TYPE_CHECKING, Any
 
-from slack_bolt.async_app import AsyncAck, AsyncRespond
+from slack_bolt.async_app import AsyncAck, AsyncBoltContext, AsyncRespond
 from slack_sdk.errors import SlackApiError
 
 from bot.alerts.incoming import AlertStatus
@@ -21,8 +26,8 @@ from bot.escalation.engine import (
 )
 from bot.escalation.models import RunStatus
 from bot.escalation.policy import Policy
-from bot.services import Services
 from bot.slack.blocks.escalation import escalate_modal
+from bot.slack.deps import SlackDeps, deps
 from bot.slack.ids import AlertAction, Callback, EscalateField
 from bot.slack.listeners.shapes import BlockActions, read
 
@@ -40,68 +45,72 @@ def _next_step(policy: dict[str, Any], status: str, next_step: int) -> str | Non
     return f"step {index + 1}, {p.describe(index)}"
 
 
-def register(app: Listeners, svc: Services) -> None:
-    async def escalate(group_id: int, *, user: str, person: str | None = None, team: str | None = None) -> StepReport:
-        paging = svc.escalation.paging
-        now = svc.clock.now()
-        async with transaction(svc.sessions) as s:
-            if person:
-                report = await page_person(s, group_id, person, paging, by=user, now=now)
-            elif team:
-                report = await hand_to_team(s, group_id, team, paging, by=user, now=now)
-            else:
-                report = await escalate_now(s, group_id, paging, by=user, now=now)
-        svc.wake()
-        return report
+async def escalate(d: SlackDeps, group_id: int, *, user: str, person: str | None = None, team: str | None = None) -> StepReport:
+    paging = d.paging
+    now = d.clock.now()
+    async with transaction(d.sessions) as s:
+        if person:
+            report = await page_person(s, group_id, person, paging, by=user, now=now)
+        elif team:
+            report = await hand_to_team(s, group_id, team, paging, by=user, now=now)
+        else:
+            report = await escalate_now(s, group_id, paging, by=user, now=now)
+    d.wake()
+    return report
 
-    async def on_escalate(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
-        await ack()
-        if (click := await read(BlockActions, body, "escalate button", respond)) is None:
-            return
-        user = click.user.id
-        value = click.action.value or ""
-        group_id = int(value) if value.isascii() and value.isdigit() and len(value) <= 9 else None
-        if group_id is None:
-            await respond(text="That button does not name an alert; it may come from an old message.",
-                          response_type="ephemeral", replace_original=False)
-            return
-        async with svc.sessions() as s:
-            group = await s.get(AlertGroup, group_id)
-            esc = await escalation_for(s, group_id)
-        if group is None or group.status == AlertStatus.RESOLVED:
-            what = "does not exist" if group is None else "is already resolved"
-            await respond(text=f"Alert #{group_id} {what}; there is nobody to escalate to.",
-                          response_type="ephemeral", replace_original=False)
-            return
-        next_step = _next_step(esc.policy, esc.status, esc.next_step) if esc else None
-        view = escalate_modal(group, next_step=next_step, teams=[t.name for t in svc.config.teams])
-        try:
-            await svc.slack.views_open(trigger_id=click.trigger_id, view=view.to_dict())
-            return
-        except SlackApiError as exc:  # e.g. expired_trigger_id: the click was slow to reach us
-            log.warning("could not open the Escalate dialog: %s", exc.response.get("error"))
-        if next_step is None:
-            await respond(text="Could not open the Escalate dialog; please click Escalate again.",
-                          response_type="ephemeral", replace_original=False)
-            return
-        report = await escalate(group_id, user=user)
-        await respond(text=f"Could not open the Escalate dialog, so step {report.step} runs now.",
+
+async def on_escalate(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext) -> None:
+    await ack()
+    if (click := await read(BlockActions, body, "escalate button", respond)) is None:
+        return
+    d = deps(context)
+    user = click.user.id
+    value = click.action.value or ""
+    group_id = int(value) if value.isascii() and value.isdigit() and len(value) <= 9 else None
+    if group_id is None:
+        await respond(text="That button does not name an alert; it may come from an old message.",
                       response_type="ephemeral", replace_original=False)
+        return
+    async with d.sessions() as s:
+        group = await s.get(AlertGroup, group_id)
+        esc = await escalation_for(s, group_id)
+    if group is None or group.status == AlertStatus.RESOLVED:
+        what = "does not exist" if group is None else "is already resolved"
+        await respond(text=f"Alert #{group_id} {what}; there is nobody to escalate to.",
+                      response_type="ephemeral", replace_original=False)
+        return
+    next_step = _next_step(esc.policy, esc.status, esc.next_step) if esc else None
+    view = escalate_modal(group, next_step=next_step, teams=d.teams)
+    try:
+        await d.slack.views_open(trigger_id=click.trigger_id, view=view.to_dict())
+        return
+    except SlackApiError as exc:  # e.g. expired_trigger_id: the click was slow to reach us
+        log.warning("could not open the Escalate dialog: %s", exc.response.get("error"))
+    if next_step is None:
+        await respond(text="Could not open the Escalate dialog; please click Escalate again.",
+                      response_type="ephemeral", replace_original=False)
+        return
+    report = await escalate(d, group_id, user=user)
+    await respond(text=f"Could not open the Escalate dialog, so step {report.step} runs now.",
+                  response_type="ephemeral", replace_original=False)
 
-    async def on_submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
-        values = view["state"]["values"]
-        person = values.get(EscalateField.PERSON, {}).get(EscalateField.PERSON, {}).get("selected_user")
-        team = (values.get(EscalateField.TEAM, {}).get(EscalateField.TEAM, {}).get("selected_option") or {}).get("value")
-        if person and team:
-            await ack(response_action="errors", errors={EscalateField.TEAM: "Pick a person or a team, not both."})
-            return
-        try:
-            # Quick database work before the ack, so a refusal can be shown in the dialog itself.
-            await escalate(int(view["private_metadata"]), user=body["user"]["id"], person=person, team=team)
-        except NothingToEscalate as exc:
-            await ack(response_action="errors", errors={EscalateField.PERSON: f"{str(exc)[:1].upper()}{str(exc)[1:]}."})
-            return
-        await ack()
 
+async def on_submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], context: AsyncBoltContext) -> None:
+    values = view["state"]["values"]
+    person = values.get(EscalateField.PERSON, {}).get(EscalateField.PERSON, {}).get("selected_user")
+    team = (values.get(EscalateField.TEAM, {}).get(EscalateField.TEAM, {}).get("selected_option") or {}).get("value")
+    if person and team:
+        await ack(response_action="errors", errors={EscalateField.TEAM: "Pick a person or a team, not both."})
+        return
+    try:
+        # Quick database work before the ack, so a refusal can be shown in the dialog itself.
+        await escalate(deps(context), int(view["private_metadata"]), user=body["user"]["id"], person=person, team=team)
+    except NothingToEscalate as exc:
+        await ack(response_action="errors", errors={EscalateField.PERSON: f"{str(exc)[:1].upper()}{str(exc)[1:]}."})
+        return
+    await ack()
+
+
+def register(app: Listeners) -> None:
     app.action(AlertAction.ESCALATE)(on_escalate)
     app.view(Callback.ESCALATE_MODAL)(on_submit)
