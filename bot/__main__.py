@@ -120,10 +120,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return 2
     config = _config(settings)
     from bot.incidents.kit import IncidentKitError
+    from bot.notify.outbox_sender import MissingOutboxHandlers
 
     try:
         asyncio.run(_serve(settings, config, args.host))
-    except IncidentKitError as exc:  # a broken playbook or post-mortem template: say where, no traceback
+    except (IncidentKitError, MissingOutboxHandlers) as exc:  # say what, no traceback
         print(f"cannot start: {exc}", file=sys.stderr)
         return 1
     return 0

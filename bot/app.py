@@ -105,6 +105,7 @@ def create_bot(settings: Settings, config: Config, *, clock: Clock | None = None
     twilio_routes.add_routes(app)
 
     async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
+        svc.dispatcher.check_handlers()  # an outbox kind nothing would send is an error now, not a silent queue
         scheduler = AsyncIOScheduler(timezone=config.timezone)
         svc.extras["scheduler"] = scheduler
         if run_background:

@@ -24,3 +24,13 @@ class Metrics:
             registry=self.registry, buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
         self.open_alerts = Gauge(
             "watchstander_open_alert_groups", "Alert groups not yet resolved", registry=self.registry)
+        self._outbox_metrics()
+
+    def _outbox_metrics(self) -> None:
+        """The outbox's promise, observable: every row ends sent or failed, none waits unseen."""
+        self.outbox_failed = Counter(
+            "watchstander_outbox_failed", "Outbox rows given up on after their attempts", ["kind"],
+            registry=self.registry)
+        self.outbox_oldest_pending = Gauge(
+            "watchstander_outbox_oldest_pending_seconds",
+            "How long the oldest due outbox row has waited to be sent (0 when none waits)", registry=self.registry)

@@ -2,11 +2,15 @@
 
 A dispatcher (``bot.notify.dispatch``) sends them. ``key`` makes an intent unique, so a retried
 transaction or a second replica cannot create the same notification twice.
+
+Every row ends either sent (``sent_at``) or failed after its attempts (``failed_at``, with
+``last_error``); the dispatcher refuses to start unless every :class:`OutboxKind` has a handler.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ForeignKey, Index, String, Text, select
@@ -14,6 +18,28 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.db import Base
+
+
+class OutboxKind(StrEnum):
+    """What an outbox row asks for; the value is what the ``kind`` column stores."""
+
+    ALERT_THREAD = "alert_thread"                  # a reply in an alert message's thread
+    CHANNEL_POST = "channel_post"                  # a plain post in a channel (handoffs, summaries…)
+    DM = "dm"                                      # a plain direct message
+    SUMMARY_CHART = "summary_chart"                # the weekly chart, in its summary's thread
+    INCIDENT_SETUP = "incident_setup"              # channel, header, invites… of a declared incident
+    INCIDENT_ENTRY = "incident_entry"              # a timeline entry shown in the incident channel
+    INCIDENT_POSTMORTEM = "incident_postmortem"    # the post-mortem draft upload
+    INCIDENT_NUDGE = "incident_nudge"              # "no update for a while" reminder
+    INCIDENT_POSTMORTEM_REMINDER = "incident_postmortem_reminder"
+    PAGE_SLACK = "page_slack"                      # a page by Slack DM
+    PAGE_SMS = "page_sms"                          # a page by SMS
+    PAGE_CHANNEL = "page_channel"                  # an @here call for help in the team channel
+
+    @classmethod
+    def page(cls, via: str) -> OutboxKind:
+        """The kind of a page sent by ``via`` (``slack``, ``sms`` or ``channel``)."""
+        return cls(f"page_{via}")
 
 
 class OutboxMessage(Base):
@@ -36,7 +62,7 @@ class OutboxMessage(Base):
     __table_args__ = (Index("ix_outbox_pending", "sent_at", "failed_at", "due_at"),)
 
 
-async def enqueue(session: AsyncSession, *, key: str, kind: str, payload: dict[str, Any], now: datetime,
+async def enqueue(session: AsyncSession, *, key: str, kind: OutboxKind, payload: dict[str, Any], now: datetime,
                   group_id: int | None = None, due_at: datetime | None = None) -> OutboxMessage | None:
     """Add an intent unless one with this key exists. Returns the new row, or None if it existed."""
     existing = await session.scalar(select(OutboxMessage.id).where(OutboxMessage.key == key))

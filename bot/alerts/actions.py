@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.alerts.incoming import AlertStatus
 from bot.alerts.models import Alert, AlertEvent, AlertGroup, Silence
-from bot.outbox import enqueue
+from bot.outbox import OutboxKind, enqueue
 
 # Events that also get a short reply in the alert message's thread.
 THREAD_EVENTS = frozenset({
@@ -50,7 +50,7 @@ async def reply_in_thread(session: AsyncSession, group: AlertGroup, event: Alert
     has_message = group.silence_id is None or group.posted_version > 0  # silenced at birth: never posted
     if has_message:
         await session.flush()
-        await enqueue(session, key=f"thread:{event.id}", kind="alert_thread", group_id=group.id,
+        await enqueue(session, key=f"thread:{event.id}", kind=OutboxKind.ALERT_THREAD, group_id=group.id,
                       payload={"event_id": event.id}, now=now)
 
 

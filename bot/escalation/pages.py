@@ -20,7 +20,7 @@ from bot.alerts.incoming import AlertStatus
 from bot.alerts.models import AlertGroup
 from bot.escalation.models import PageRecord, PageStatus, Via, on_postgres
 from bot.escalation.targets import Recipient
-from bot.outbox import OutboxMessage
+from bot.outbox import OutboxKind, OutboxMessage
 
 # Two digits are quick to type on a phone at 3 a.m.; longer codes only for someone with many open pages.
 CODE_RANGES = (range(10, 100), range(100, 1000), range(1000, 10000), range(10000, 100000))
@@ -101,7 +101,7 @@ async def create_page(session: AsyncSession, group: AlertGroup, recipient: Recip
     await record(session, group, "paged", now, actor=recipient.person, via=recipient.via, step=step, round=round_,
                  page_id=page.id, by=requested_by)
     # The page id is new, so its key cannot exist yet: no need for enqueue()'s look-before-insert.
-    session.add(OutboxMessage(key=f"page:{page.id}", kind=f"page_{recipient.via}", group_id=group.id,
+    session.add(OutboxMessage(key=f"page:{page.id}", kind=OutboxKind.page(recipient.via), group_id=group.id,
                               payload={"page_id": page.id}, created_at=now, due_at=now))
     return page
 

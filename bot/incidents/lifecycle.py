@@ -30,10 +30,10 @@ from bot.incidents.playbooks import ChecklistItem, Playbook, match_playbook
 from bot.incidents.policy import MITIGATED, IncidentPolicy, UnknownSeverity
 from bot.incidents.reminders import schedule_nudge, schedule_postmortem_reminder
 from bot.incidents.timeline import record
-from bot.outbox import enqueue
+from bot.outbox import OutboxKind, enqueue
 
-SETUP_OUTBOX_KIND = "incident_setup"
-POSTMORTEM_OUTBOX_KIND = "incident_postmortem"
+SETUP_OUTBOX_KIND = OutboxKind.INCIDENT_SETUP
+POSTMORTEM_OUTBOX_KIND = OutboxKind.INCIDENT_POSTMORTEM
 MAX_TITLE = 300
 
 

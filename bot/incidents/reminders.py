@@ -15,10 +15,10 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.incidents.models import Incident
-from bot.outbox import enqueue
+from bot.outbox import OutboxKind, enqueue
 
-NUDGE_KIND = "incident_nudge"
-POSTMORTEM_REMINDER_KIND = "incident_postmortem_reminder"
+NUDGE_KIND = OutboxKind.INCIDENT_NUDGE
+POSTMORTEM_REMINDER_KIND = OutboxKind.INCIDENT_POSTMORTEM_REMINDER
 POSTMORTEM_REMINDER_AFTER = timedelta(hours=24)
 
 

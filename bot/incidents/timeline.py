@@ -23,9 +23,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.alerts.models import AlertEvent, AlertGroup
 from bot.incidents.models import Incident, IncidentAlert, TimelineEntry
-from bot.outbox import enqueue
+from bot.outbox import OutboxKind, enqueue
 
-ENTRY_OUTBOX_KIND = "incident_entry"
+ENTRY_OUTBOX_KIND = OutboxKind.INCIDENT_ENTRY
 MAX_TEXT = 3000  # what a person typed or pinned, as kept on the timeline
 
 # Alert history worth reading in an incident's timeline, and the kind it shows as.

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -29,8 +29,11 @@ from bot.db import dialect_of, transaction
 from bot.heartbeat import Heartbeat
 from bot.metrics import Metrics
 from bot.notify import storms
+from bot.notify.outbox_sender import Deferred as Deferred
+from bot.notify.outbox_sender import MissingOutboxHandlers as MissingOutboxHandlers
+from bot.notify.outbox_sender import OutboxHandler, OutboxSender
 from bot.notify.storm_posts import StormPoster
-from bot.outbox import OutboxMessage
+from bot.outbox import OutboxKind, OutboxMessage
 from bot.slack.blocks.alert import AlertMessage, alert_blocks, fallback_text, metadata, thread_text
 from bot.slack.client import RateLimited, SlackCaller, SlackError
 from bot.slack.ids import METADATA_EVENT
@@ -39,12 +42,7 @@ log = logging.getLogger(__name__)
 
 LEASE = timedelta(seconds=60)
 BATCH = 50
-MAX_ATTEMPTS = 8
 POLL_SECONDS = 2.0  # only for work other replicas enqueue; in-process changes wake us at once
-
-
-class Deferred(Exception):
-    """Not an error: the message cannot go yet (its parent post is not out); try again soon."""
 
 
 @dataclass(frozen=True)
@@ -52,9 +50,6 @@ class RenderContext:
     zone: ZoneInfo
     names: Mapping[str, str]
     playbook_name: Callable[[str], str | None]
-
-
-OutboxHandler = Callable[[OutboxMessage], Awaitable[dict[str, Any]]]
 
 
 async def load_alert_message(s: AsyncSession, gid: int, render: RenderContext) -> AlertMessage:
@@ -89,7 +84,13 @@ class Dispatcher:
                                    metrics=metrics, paused=self._paused)
         self._lock = asyncio.Lock()
         self.heartbeat = Heartbeat(POLL_SECONDS)  # ticks per pass; /readyz reports it
-        self.handlers: dict[str, OutboxHandler] = {"alert_thread": self._send_thread_reply}
+        self.outbox = OutboxSender(sessions=sessions, clock=clock, metrics=metrics, slack=self._slack)
+        self.handlers: dict[OutboxKind, OutboxHandler] = self.outbox.handlers  # filled by the composition root
+        self.handlers[OutboxKind.ALERT_THREAD] = self._send_thread_reply
+
+    def check_handlers(self) -> None:
+        """At start: refuse to run with an outbox kind nothing would send (:class:`MissingOutboxHandlers`)."""
+        self.outbox.check_handlers()
 
     def wake(self) -> None:
         self._wake.set()
@@ -127,7 +128,7 @@ class Dispatcher:
             total = 0
             while True:
                 self.heartbeat.tick()
-                n = await self._sync_groups() + await self._storms.sync_due() + await self._send_outbox()
+                n = await self._sync_groups() + await self._storms.sync_due() + await self.outbox.send_due()
                 if n == 0:
                     return total
                 total += n
@@ -257,55 +258,6 @@ class Dispatcher:
         return await self._slack.call(method, **kwargs)
 
     # --- queued notifications ------------------------------------------------------------------
-
-    async def _send_outbox(self) -> int:
-        now = self._clock.now()
-        async with transaction(self._sessions) as s:
-            query = (
-                select(OutboxMessage)
-                .where(OutboxMessage.sent_at.is_(None), OutboxMessage.failed_at.is_(None),
-                       OutboxMessage.due_at <= now, OutboxMessage.kind.in_(list(self.handlers)),
-                       or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until <= now))
-                .order_by(OutboxMessage.id).limit(BATCH)
-            )
-            if dialect_of(s) == "postgresql":
-                query = query.with_for_update(skip_locked=True)
-            items = list(await s.scalars(query))
-            for item in items:
-                item.claimed_until = now + LEASE
-        for item in items:
-            await self._send_one(item.id)
-        return len(items)
-
-    async def _send_one(self, item_id: int) -> None:
-        async with self._sessions() as s:
-            item = await s.get_one(OutboxMessage, item_id)
-        # No transaction is open while the handler talks to Slack or Twilio.
-        error: SlackError | None = None
-        result: dict[str, Any] = {}
-        try:
-            result = await self.handlers[item.kind](item)
-        except Deferred:
-            async with transaction(self._sessions) as s:
-                await s.execute(update(OutboxMessage).where(OutboxMessage.id == item_id)
-                                .values(claimed_until=self._clock.now() + timedelta(seconds=2)))
-            return
-        except SlackError as exc:
-            error = exc
-        now = self._clock.now()
-        async with transaction(self._sessions) as s:
-            item = await s.get_one(OutboxMessage, item_id)
-            item.attempts += 1
-            if error is None:
-                item.sent_at, item.claimed_until, item.result = now, None, result
-                return
-            item.last_error = error.code
-            wait = timedelta(seconds=error.retry_after) if error.retry_after else _backoff(item.attempts)
-            if item.attempts < (MAX_ATTEMPTS if error.transient else 3):
-                item.claimed_until = now + wait
-            else:
-                item.failed_at = now
-                log.error("giving up on %s #%s after %s attempts: %s", item.kind, item.id, item.attempts, error)
 
     async def _send_thread_reply(self, item: OutboxMessage) -> dict[str, Any]:
         async with self._sessions() as s:

@@ -33,7 +33,7 @@ from bot.escalation.models import PageRecord, PageStatus, Via
 from bot.metrics import Metrics
 from bot.notify.dispatch import Deferred, Dispatcher, RenderContext, load_alert_message
 from bot.notify.storms import storm_message
-from bot.outbox import OutboxMessage
+from bot.outbox import OutboxKind, OutboxMessage
 from bot.slack.blocks.alert import AlertMessage
 
 log = logging.getLogger(__name__)
@@ -102,7 +102,7 @@ class PageSender:
 
     def register(self, dispatcher: Dispatcher) -> None:
         for via in Via:
-            dispatcher.handlers[f"page_{via}"] = self.send
+            dispatcher.handlers[OutboxKind.page(via)] = self.send
 
     async def _load(self, s: AsyncSession, page_id: int) -> tuple[PageRecord, AlertMessage]:
         page = await s.get_one(PageRecord, page_id)

@@ -22,11 +22,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.metrics import Metrics
 from bot.notify.dispatch import Dispatcher
-from bot.outbox import OutboxMessage
+from bot.outbox import OutboxKind, OutboxMessage
 from bot.slack.client import SlackCaller
 
-CHANNEL_POST = "channel_post"
-DM = "dm"
+CHANNEL_POST = OutboxKind.CHANNEL_POST
+DM = OutboxKind.DM
 
 
 class SlackPoster:

@@ -30,7 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from bot.db import transaction
 from bot.notify.dispatch import Deferred
 from bot.notify.posts import CHANNEL_POST
-from bot.outbox import OutboxMessage, enqueue
+from bot.outbox import OutboxKind, OutboxMessage, enqueue
 from bot.reports.chart import render_chart
 from bot.reports.summary import WeeklySummary, compute_summary
 from bot.reports.weekly import due_week, is_recorded, record_week
@@ -41,7 +41,7 @@ from bot.slack.client import SlackError
 
 log = logging.getLogger(__name__)
 
-SUMMARY_CHART = "summary_chart"
+SUMMARY_CHART = OutboxKind.SUMMARY_CHART
 CRON_JOB_ID = "weekly_summary"
 CHECK_JOB_ID = "weekly_summary_catch_up"
 CHECK_EVERY = timedelta(minutes=10)

@@ -1,0 +1,207 @@
+"""Sends outbox rows through the handler registered for their kind, and sees each row to an end.
+
+Every row ends sent, or failed after its attempts — never stuck:
+
+- an attempt is counted when the row is claimed, so a crash mid-send (even one that kills the
+  process every time) is counted too, and a handler can tell a retry (``attempts > 1``) from a
+  first try and look for what an earlier attempt may already have posted;
+- whatever a handler raises — a Slack error, a Twilio outage, a bug — is recorded on the row
+  (``last_error``) and retried with a backoff; after its attempts the row is failed, which is
+  logged in one line (kind, row id, error), counted in ``watchstander_outbox_failed_total{kind}``
+  and, when the row belongs to an alert that has a message, said in that alert's thread;
+- one row's failure never holds up the other rows of its batch;
+- a row of a kind this process has no handler for (a typo, or a newer replica's kind) is retried
+  like a transient error and then failed, not left unclaimed; and the dispatcher refuses to start
+  unless every :class:`~bot.outbox.OutboxKind` has a handler (:meth:`OutboxSender.check_handlers`).
+
+``Deferred`` is the one exception that is not a failed attempt: the row waits for something
+else (its alert's message, the incident channel) and is looked at again shortly; a row that
+waits longer than :data:`MAX_DEFER` is failed as well, so nothing waits forever.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.alerts.models import AlertGroup
+from bot.clock import Clock
+from bot.db import dialect_of, transaction
+from bot.metrics import Metrics
+from bot.outbox import OutboxKind, OutboxMessage
+from bot.slack.blocks.outbox import failure_note
+from bot.slack.client import SlackCaller, SlackError
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(seconds=60)
+BATCH = 50
+MAX_ATTEMPTS = 8         # transient trouble (Slack or Twilio down, rate limits, a locked database)
+PERMANENT_ATTEMPTS = 3   # an error that will most likely repeat (a refusal, a bug)
+DEFER_AGAIN = timedelta(seconds=2)
+MAX_DEFER = timedelta(days=1)
+ERROR_CHARS = 300
+
+OutboxHandler = Callable[[OutboxMessage], Awaitable[dict[str, Any]]]
+
+
+class Deferred(Exception):
+    """Not an error: the message cannot go yet (its parent post is not out); try again soon."""
+
+    def __init__(self, waiting_for: str = "its parent message") -> None:
+        super().__init__(waiting_for)
+        self.waiting_for = waiting_for
+
+
+class MissingOutboxHandlers(RuntimeError):
+    """Raised at start when an outbox kind the bot can write has no handler to send it."""
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One failed attempt: ``error`` is short and safe to show (Slack's code, an exception type)."""
+
+    error: str
+    detail: str           # for the row and the log: the error with its message
+    limit: int            # attempts allowed for this kind of error
+    wait: timedelta | None = None
+
+    @classmethod
+    def of(cls, exc: Exception) -> Failure:
+        if isinstance(exc, SlackError):
+            wait = timedelta(seconds=exc.retry_after) if exc.retry_after else None
+            return cls(exc.code, str(exc), MAX_ATTEMPTS if exc.transient else PERMANENT_ATTEMPTS, wait)
+        name = type(exc).__name__
+        detail = f"{name}: {exc}" if str(exc) else name
+        transient = isinstance(exc, OSError | TimeoutError | OperationalError)
+        return cls(name, detail[:ERROR_CHARS], MAX_ATTEMPTS if transient else PERMANENT_ATTEMPTS)
+
+
+def _backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(2 ** attempts, 300))
+
+
+class OutboxSender:
+    def __init__(self, *, sessions: async_sessionmaker[AsyncSession], clock: Clock, metrics: Metrics,
+                 slack: SlackCaller) -> None:
+        self._sessions = sessions
+        self._clock = clock
+        self._metrics = metrics
+        self._slack = slack
+        self.handlers: dict[OutboxKind, OutboxHandler] = {}
+
+    def check_handlers(self) -> None:
+        """Every kind a producer can write must have a handler, or its rows would never go out."""
+        missing = [kind.value for kind in OutboxKind if kind not in self.handlers]
+        if missing:
+            raise MissingOutboxHandlers("no outbox handler registered for kind(s) " + ", ".join(missing)
+                                        + "; rows of these kinds would never be sent")
+        for kind in OutboxKind:  # the failure counter exists from the start, at 0, for every kind
+            self._metrics.outbox_failed.labels(kind.value)
+
+    async def send_due(self) -> int:
+        """Send every row due now; returns how many were handled."""
+        ids = await self._claim(self._clock.now())
+        for item_id in ids:
+            try:
+                await self._send_one(item_id)
+            except Exception as exc:  # bookkeeping failed (the database?): the lease brings it back
+                log.error("outbox row #%s: could not record the attempt: %s", item_id, Failure.of(exc).detail)
+        await self._measure()
+        return len(ids)
+
+    async def _claim(self, now: datetime) -> list[int]:
+        async with transaction(self._sessions) as s:
+            query = (
+                select(OutboxMessage.id)
+                .where(OutboxMessage.sent_at.is_(None), OutboxMessage.failed_at.is_(None),
+                       OutboxMessage.due_at <= now,
+                       or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until <= now))
+                .order_by(OutboxMessage.id).limit(BATCH)
+            )
+            if dialect_of(s) == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            ids = list(await s.scalars(query))
+            if ids:
+                await s.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(
+                    claimed_until=now + LEASE, attempts=OutboxMessage.attempts + 1))
+        return ids
+
+    async def _send_one(self, item_id: int) -> None:
+        async with self._sessions() as s:
+            item = await s.get_one(OutboxMessage, item_id)
+        # No transaction is open while the handler talks to Slack or Twilio.
+        try:
+            handler = self.handlers[OutboxKind(item.kind)]
+        except (ValueError, KeyError):
+            await self._failed(item_id, Failure(f"no handler for outbox kind {item.kind!r}",
+                                                f"no handler for outbox kind {item.kind!r}", MAX_ATTEMPTS))
+            return
+        try:
+            result = await handler(item)
+        except Deferred as wait:
+            await self._deferred(item, wait)
+            return
+        except Exception as exc:  # any error is one failed attempt of this row, never of the batch
+            log.debug("outbox row #%s (%s) raised", item_id, item.kind, exc_info=True)
+            await self._failed(item_id, Failure.of(exc))
+            return
+        async with transaction(self._sessions) as s:
+            await s.execute(update(OutboxMessage).where(OutboxMessage.id == item_id).values(
+                sent_at=self._clock.now(), claimed_until=None, result=result))
+
+    async def _deferred(self, item: OutboxMessage, wait: Deferred) -> None:
+        now = self._clock.now()
+        if now - item.created_at > MAX_DEFER:
+            error = f"still waiting for {wait.waiting_for} after {MAX_DEFER.days} day(s)"
+            await self._failed(item.id, Failure("waited too long", error, 0))
+            return
+        async with transaction(self._sessions) as s:  # waiting is not a failed attempt
+            await s.execute(update(OutboxMessage).where(OutboxMessage.id == item.id).values(
+                claimed_until=now + DEFER_AGAIN, attempts=OutboxMessage.attempts - 1))
+
+    async def _failed(self, item_id: int, failure: Failure) -> None:
+        now = self._clock.now()
+        async with transaction(self._sessions) as s:
+            item = await s.get_one(OutboxMessage, item_id)
+            item.last_error = failure.detail
+            if item.attempts < failure.limit:
+                wait = failure.wait or _backoff(item.attempts)
+                item.claimed_until = now + wait
+                log.warning("outbox row #%s (%s) attempt %s failed, next try in %ss: %s", item.id, item.kind,
+                            item.attempts, int(wait.total_seconds()), failure.detail)
+                return
+            item.failed_at, item.claimed_until = now, None
+        log.error("outbox row #%s (%s) failed after %s attempt(s): %s", item.id, item.kind, item.attempts,
+                  failure.detail)
+        self._metrics.outbox_failed.labels(item.kind).inc()
+        await self._tell_thread(item, failure)
+
+    async def _tell_thread(self, item: OutboxMessage, failure: Failure) -> None:
+        """Say so in the alert's thread, where the people who care about the alert look."""
+        if item.group_id is None:
+            return
+        async with self._sessions() as s:
+            group = await s.get(AlertGroup, item.group_id)
+        if group is None or not group.slack_ts or not group.slack_channel_id:
+            return
+        try:
+            await self._slack.call("chat_postMessage", channel=group.slack_channel_id, thread_ts=group.slack_ts,
+                                   text=failure_note(item.kind, item.id, item.attempts, failure.error))
+        except SlackError as exc:  # the log line and the metric above still say it
+            log.warning("could not note the failure of outbox row #%s in its alert's thread: %s", item.id, exc)
+
+    async def _measure(self) -> None:
+        """The age of the oldest row that is due and neither sent nor failed (0 when none is)."""
+        now = self._clock.now()
+        async with self._sessions() as s:
+            oldest = await s.scalar(select(func.min(OutboxMessage.due_at)).where(
+                OutboxMessage.sent_at.is_(None), OutboxMessage.failed_at.is_(None), OutboxMessage.due_at <= now))
+        self._metrics.outbox_oldest_pending.set(max((now - oldest).total_seconds(), 0) if oldest else 0)
