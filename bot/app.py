@@ -7,6 +7,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC
 from pathlib import Path
 
 from aiohttp import web
@@ -106,11 +107,9 @@ def create_bot(settings: Settings, config: Config, *, clock: Clock | None = None
 
     async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
         svc.dispatcher.check_handlers()  # an outbox kind nothing would send is an error now, not a silent queue
-        scheduler = AsyncIOScheduler(timezone=config.timezone)
+        scheduler = background_scheduler(svc, run_background=run_background)
         svc.extras["scheduler"] = scheduler
         if run_background:
-            schedule_handoffs(scheduler, svc)  # every minute; tests call run_due_handoffs instead
-            schedule_weekly_summary(scheduler, svc)  # cron + catch-up check; tests call run_due_summary
             health.watch_loops(app, svc, scheduler)  # their heartbeats, reported by /readyz
         scheduler.start()
         await svc.escalation.start(background=run_background)  # the escalation runner's task
@@ -128,6 +127,21 @@ def create_bot(settings: Settings, config: Config, *, clock: Clock | None = None
 
     app.cleanup_ctx.append(lifecycle)
     return Bot(services=svc, bolt=bolt, web=app, listeners=listeners)
+
+
+def background_scheduler(svc: Services, *, run_background: bool) -> AsyncIOScheduler:
+    """The scheduler with the bot's periodic jobs, not started yet.
+
+    It runs on UTC. APScheduler 3 places an interval job's first run at local now + interval, and
+    Python's aware arithmetic drops the fold: started in the repeated hour of a daylight-saving
+    fall-back (02:30 CET), "02:40" becomes 02:40 CEST, an hour in the past, and every interval job
+    runs at once. Jobs on the local calendar (the weekly summary's cron) carry their own zone.
+    """
+    scheduler = AsyncIOScheduler(timezone=UTC)
+    if run_background:
+        schedule_handoffs(scheduler, svc)  # every minute; tests call run_due_handoffs instead
+        schedule_weekly_summary(scheduler, svc)  # cron + catch-up check; tests call run_due_summary
+    return scheduler
 
 
 async def prepare_database(settings: Settings) -> None:

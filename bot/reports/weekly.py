@@ -32,7 +32,7 @@ def due_week(config: Config, now: datetime) -> DueWeek:
     """The week whose summary is due at ``now`` (posted or not)."""
     zone = ZoneInfo(summary_zone_name(config))
     at = scheduled_before(now, weekday=config.summary.weekday, at=config.summary.time, zone=zone)
-    return DueWeek(scheduled_at=at, window=week_ending(at, zone), zone=zone)
+    return DueWeek(scheduled_at=at, window=week_ending(at, zone, config.summary.time), zone=zone)
 
 
 async def is_recorded(session: AsyncSession, week: DueWeek) -> bool:

@@ -57,11 +57,13 @@ def scheduled_before(now: datetime, *, weekday: str, at: time, zone: tzinfo) -> 
     return instant
 
 
-def week_ending(instant: datetime, zone: tzinfo) -> ReportWindow:
-    """The week a summary scheduled at ``instant`` covers: the same local time seven days earlier, up to it."""
+def week_ending(instant: datetime, zone: tzinfo, at: time) -> ReportWindow:
+    """The week a summary scheduled at ``instant`` (``at`` local) covers: from the previous week's
+    scheduled instant, up to it. Both ends come from ``at``, not from the local time ``instant``
+    shows: a 02:30 that the clocks skip happens at 03:30, and the week after must still start where
+    this one ended."""
     local = instant.astimezone(zone)
-    start = _local_instant(local.date() - timedelta(days=7), local.time().replace(tzinfo=None), zone)
-    return ReportWindow(start, instant)
+    return ReportWindow(_local_instant(local.date() - timedelta(days=7), at, zone), instant)
 
 
 def summary_zone_name(config: Config) -> str:

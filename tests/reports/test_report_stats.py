@@ -10,7 +10,9 @@ from hypothesis import strategies as st
 
 from bot.config import OutOfHours
 from bot.reports.stats import is_out_of_hours, most_fires_within, percentile
+from bot.reports.weekly import due_week
 from bot.reports.window import scheduled_before, week_ending
+from tests.support.factories import make_config
 
 BERLIN, NEW_YORK, TOKYO = ZoneInfo("Europe/Berlin"), ZoneInfo("America/New_York"), ZoneInfo("Asia/Tokyo")
 NIGHTS_AND_WEEKENDS = OutOfHours()  # 19:00–08:00 and weekends
@@ -87,6 +89,26 @@ def test_the_due_week_is_the_latest_scheduled_instant_and_follows_local_time() -
     # Summer time began Sunday 29 Mar 2026: that week has 167 hours and both ends are 09:00 local.
     after_dst = scheduled_before(datetime(2026, 3, 31, tzinfo=UTC), weekday="mon", at=nine, zone=BERLIN)
     assert after_dst == datetime(2026, 3, 30, 7, 0, tzinfo=UTC)
-    week = week_ending(after_dst, BERLIN)
+    week = week_ending(after_dst, BERLIN, nine)
     assert week.start == datetime(2026, 3, 23, 8, 0, tzinfo=UTC)
     assert week.length == timedelta(hours=167) and week.days == 7
+
+
+def test_weeks_tile_and_each_is_due_once_when_the_summary_time_is_skipped_or_repeated() -> None:
+    """Sunday 02:30 in Berlin does not exist on 28 Mar 2027 and happens twice on 31 Oct 2027. Looking
+    every 10 minutes (as the catch-up check does) from March to November, each week is due exactly
+    once, and each starts where the one before ended: no hour of alerts falls between two summaries."""
+    config = make_config('summary: {weekday: sun, time: "02:30"}\n')
+    now, until = datetime(2027, 3, 7, tzinfo=UTC), datetime(2027, 11, 14, tzinfo=UTC)
+    weeks = []
+    while now < until:
+        week = due_week(config, now).window
+        if week != (weeks or [None])[-1]:
+            weeks.append(week)
+        now += 10 * M
+    assert len({w.start for w in weeks}) == len(weeks) == 37
+    assert all(before.end == after.start for before, after in zip(weeks, weeks[1:], strict=False))
+    lengths = {w.end.date().isoformat(): w.length / timedelta(hours=1) for w in weeks if w.length != timedelta(days=7)}
+    # The skipped 02:30 happens at 03:30 CEST (01:30Z, as the hour before would say) and the repeated
+    # one at its first occurrence, 02:30 CEST: the hour gained or lost falls in the week after each.
+    assert lengths == {"2027-04-04": 167, "2027-11-07": 169}

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import pytest
 from apscheduler.triggers.cron import CronTrigger
 
 from bot.clock import ManualClock
-from bot.notify.weekly_summary import CRON_JOB_ID, run_due_summary
+from bot.notify.handoffs import JOB_ID as HANDOFF_JOB_ID
+from bot.notify.weekly_summary import CHECK_JOB_ID, CRON_JOB_ID, run_due_summary
 from bot.sandbox.slack import SlackStandIn
 from tests.reports.week import DUE
 from tests.support.factories import make_config
@@ -74,3 +82,42 @@ async def test_the_cron_job_runs_at_the_configured_weekday_time_and_zone(
         await h.drain()
         [message] = h.slack.messages("ops-weekly")
     assert visible_text(message).splitlines()[1].startswith("Fri 20 Nov 16:30 EST → Fri 27 Nov 16:30 EST")
+
+
+# Built in a process whose clock libfaketime sets to the repeated hour of a fall-back night; what
+# it prints is, for each interval job, how long after "now" its first run is.
+_FIRST_RUNS = """
+import json
+from datetime import UTC, datetime
+from apscheduler.triggers.interval import IntervalTrigger
+from bot.app import background_scheduler, create_bot
+from bot.clock import SystemClock
+from bot.config import Settings
+from tests.support.factories import make_config
+
+settings = Settings(slack_bot_token="xoxb-x", slack_signing_secret="s", database_url="sqlite+aiosqlite:///:memory:")
+bot = create_bot(settings, make_config(), clock=SystemClock())
+now = datetime.now(UTC)
+jobs = background_scheduler(bot.services, run_background=True).get_jobs()
+print(json.dumps({"now": now.isoformat(), "after": {
+    job.id: [(job.trigger.get_next_fire_time(None, now) - now).total_seconds(), job.trigger.interval_length]
+    for job in jobs if isinstance(job.trigger, IntervalTrigger)}}))
+"""
+
+
+@pytest.mark.skipif(shutil.which("faketime") is None, reason="needs libfaketime (apt-get install faketime)")
+def test_the_catch_up_check_waits_its_interval_when_started_as_clocks_go_back() -> None:
+    """Started at 02:30 CET on the night Berlin goes from CEST back to CET, the catch-up check
+    (and every other interval job) must first run one interval later, not at once: run at once it
+    raced whatever the bot was doing at start-up."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FAKETIME") and k != "LD_PRELOAD"}
+    env.update(TZ="UTC", FAKETIME_DONT_RESET="1")
+    done = subprocess.run(["faketime", "-f", "@2027-10-31 01:30:00", sys.executable, "-c", _FIRST_RUNS],
+                          capture_output=True, text=True, timeout=120, env=env, cwd=Path(__file__).parents[2])
+    assert done.returncode == 0, done.stderr
+    shown = json.loads(done.stdout)
+    now = datetime.fromisoformat(shown["now"])
+    assert datetime(2027, 10, 31, 1, 0, tzinfo=UTC) <= now < datetime(2027, 10, 31, 2, 0, tzinfo=UTC)
+    assert set(shown["after"]) == {CHECK_JOB_ID, HANDOFF_JOB_ID}
+    for first_after, interval in shown["after"].values():
+        assert abs(first_after - interval) < 5, shown
