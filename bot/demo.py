@@ -3,6 +3,10 @@
 The bot is built exactly as `serve` builds it and served over real HTTP on 127.0.0.1; alerts arrive
 over real webhooks and "people" click through signed Slack requests. Time is a manual clock that
 the script moves forward, so twenty minutes of an incident play out in seconds.
+
+The story is the same on every date: the rotation is placed relative to the demo's start (Bob's
+week, Carol his backup, the last handoff three days ago), and every line that names a person or a
+role reads it from the bot's own on-call state or from what was actually sent.
 """
 
 from __future__ import annotations
@@ -13,17 +17,20 @@ import socket
 import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import aiohttp
 from aiohttp import web
 
 from bot.app import Bot, create_bot
 from bot.clock import ManualClock
-from bot.config import Config, Settings, parse_config
+from bot.config import WEEKDAYS, Config, Settings, parse_config
 from bot.db import migrate
+from bot.durations import format_config_duration
+from bot.oncall.service import on_call
 from bot.sandbox.slack import SandboxUser, SlackStandIn
 from bot.sandbox.slack_user import SlackDriver
 from bot.sandbox.transcript import Transcript
@@ -34,8 +41,9 @@ SIGNING_SECRET = "demo-signing-secret"
 BOT_NUMBER = "+15005550006"
 AM_TOKEN, PD_KEY, GENERIC_TOKEN = "demo-alertmanager-token", "demo-pagerduty-key", "demo-generic-token"
 
+DEMO_ZONE = ZoneInfo("Europe/Berlin")
 DEMO_CONFIG = f"""
-timezone: Europe/Berlin
+timezone: {DEMO_ZONE.key}
 slack: {{alerts_channel: alerts, incidents_channel: incidents, summary_channel: ops-weekly, admins: [U0ADMIN01]}}
 people:
   - {{slack_id: U0ALICE01, name: Alice, phone: "+15550000001", timezone: Europe/Berlin}}
@@ -46,8 +54,8 @@ teams:
     channel: platform-alerts
     schedule:
       rotation: weekly
-      handoff: "mon 09:00"
-      start: 2026-01-05
+      handoff: "{{handoff}}"
+      start: {{start}}
       primary: [U0ALICE01, U0BOB0001, U0CAROL01]
       backup:  [U0BOB0001, U0CAROL01, U0ALICE01]
     calendar_token: demo-calendar-token
@@ -65,7 +73,25 @@ PEOPLE = [
     SandboxUser(id="U0CAROL01", name="carol", real_name="Carol", tz="Europe/London"),
     SandboxUser(id="U0ADMIN01", name="admin", real_name="Admin", tz="UTC", is_admin=True),
 ]
-ALICE, BOB, CAROL = "U0ALICE01", "U0BOB0001", "U0CAROL01"
+#: The last handoff is this long before the demo starts, so the story (about an hour) never meets one.
+INTO_THE_WEEK = timedelta(days=3)
+
+
+def rotation_for(start: datetime) -> tuple[str, date]:
+    """The demo rotation's handoff and start date for a demo starting at ``start``: the weekly
+    handoff falls at 09:00 three days before, and the rotation began a week before that, so the
+    second in line (Bob as primary, Carol as backup) holds the week, on any date."""
+    last_handoff = start.astimezone(DEMO_ZONE).date() - INTO_THE_WEEK
+    return f"{WEEKDAYS[last_handoff.weekday()]} 09:00", last_handoff - timedelta(weeks=1)
+
+
+@dataclass(frozen=True)
+class Cast:
+    """Who plays which part, read from the bot's on-call state when the demo starts."""
+
+    primary: str
+    backup: str
+    colleague: str  # on the team, not on call this week
 
 
 @dataclass
@@ -80,6 +106,10 @@ class Stage:
     driver: SlackDriver
     http: aiohttp.ClientSession
     transcript: Transcript
+    cast: Cast
+
+    def name(self, user: str) -> str:
+        return self.transcript.names.get(user, user)
 
     async def webhook(self, path: str, payload: dict[str, Any], token: str | None = None) -> dict[str, Any]:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -93,13 +123,15 @@ class Stage:
         await self.bot.drain()
 
     def later(self, **delta: float) -> None:
-        self.clock.advance(timedelta(**delta))
-        self.transcript.note(f"{self.clock.now().astimezone(self.bot.services.config.zone()):%H:%M} "
-                             f"({'+' + ', '.join(f'{v:g} {k}' for k, v in delta.items())})")
+        """Move the clock on; the note names the zone, since a demo can run across a DST change."""
+        step = timedelta(**delta)
+        self.clock.advance(step)
+        self.transcript.note(f"{self.clock.now().astimezone(self.bot.services.config.zone()):%H:%M %Z} "
+                             f"(+{format_config_duration(step)})")
 
     async def slash(self, command: str, text: str, *, user: str, channel: str) -> None:
         """A person types a slash command; the transcript shows the command and what they see."""
-        who = self.transcript.names.get(user, user)
+        who = self.name(user)
         self.transcript.write(f"\n▶ @{who} in #{channel}: {command} {text}".rstrip())
         response = await self.driver.slash(command, text, user_id=user, channel_id=self.slack.channel_id(channel))
         body = response.json() if response.text.strip().startswith("{") else None
@@ -135,12 +167,14 @@ async def scene_alert_lifecycle(st: Stage) -> None:
     st.transcript.note("The second Alertmanager replica sends the same notification: nothing new is posted")
     await st.webhook("/alerts/alertmanager", am_payload("HighErrorRate", [err]), AM_TOKEN)
     st.later(minutes=1, seconds=12)
-    as_alice_sees_it = copy.deepcopy(st.last("platform-alerts"))  # her Slack has not refreshed yet
-    st.transcript.note("Bob clicks Acknowledge")
-    await st.driver.click(st.last("platform-alerts"), AlertAction.ACKNOWLEDGE, user_id=BOB)
+    primary, colleague = st.cast.primary, st.cast.colleague
+    as_the_colleague_sees_it = copy.deepcopy(st.last("platform-alerts"))  # their Slack has not refreshed yet
+    st.transcript.note(f"{st.name(primary)}, who was paged, clicks Acknowledge")
+    await st.driver.click(st.last("platform-alerts"), AlertAction.ACKNOWLEDGE, user_id=primary)
     await st.settle()
-    st.transcript.note("Alice clicks Acknowledge a moment later, on the message as her screen still shows it")
-    await st.driver.click(as_alice_sees_it, AlertAction.ACKNOWLEDGE, user_id=ALICE)
+    st.transcript.note(f"{st.name(colleague)} clicks Acknowledge a moment later, on a screen that has not "
+                       "refreshed yet")
+    await st.driver.click(as_the_colleague_sees_it, AlertAction.ACKNOWLEDGE, user_id=colleague)
     st.later(minutes=13)
     st.transcript.note("Alertmanager reports the alert resolved")
     await st.webhook("/alerts/alertmanager",
@@ -156,8 +190,8 @@ async def scene_grouping_and_snooze(st: Stage) -> None:
     await st.webhook("/alerts/alertmanager", am_payload("DiskSpaceLow", disks), AM_TOKEN)
     msg = st.last("platform-alerts")
     group = msg.metadata["event_payload"]["group_id"]
-    st.transcript.note("Carol snoozes it for an hour from the ⋯ menu")
-    await st.driver.click(msg, AlertAction.MORE, user_id=CAROL,
+    st.transcript.note(f"{st.name(st.cast.backup)} snoozes it for an hour from the ⋯ menu")
+    await st.driver.click(msg, AlertAction.MORE, user_id=st.cast.backup,
                           selected_option_value=f"{OverflowChoice.SNOOZE_1H}:{group}")
     await st.settle()
 
@@ -175,7 +209,7 @@ async def scene_pagerduty(st: Stage) -> None:
 
 
 async def scene_escalation_and_sms(st: Stage) -> None:
-    st.transcript.note("Checkout latency goes critical at night and nobody reacts: the policy walks up")
+    st.transcript.note("Checkout latency goes critical and nobody reacts: the policy walks up")
     now = st.clock.now()
     slow = am_alert("CheckoutLatencyHigh", "fp-checkout", summary="p99 checkout latency 4.2s > 1s",
                     service="api", instance="checkout-1", starts=now)
@@ -183,48 +217,54 @@ async def scene_escalation_and_sms(st: Stage) -> None:
     for minutes in (5, 5):
         st.later(minutes=minutes)
         await st.settle()
-    st.transcript.note("Carol, the backup, answers the SMS from her phone")
-    pages = [m for m in st.twilio.messages if m.direction == "outbound-api" and m.to == "+15550000003"]
-    code = re.search(r"Reply (\d+) A", pages[-1].body)
-    await st.twilio.reply(st.url + "/twilio/sms", from_="+15550000003", body=f"{code.group(1) if code else '?'} a",
+    last_page = [m for m in st.twilio.messages if m.direction == "outbound-api"][-1]
+    who = next((p.slack_id for p in st.bot.services.config.people if p.phone == last_page.to), "")
+    role = {st.cast.backup: "the backup", st.cast.primary: "on call"}.get(who, "paged last")
+    st.transcript.note(f"{st.name(who)}, {role}, answers the SMS page")
+    code = re.search(r"Reply (\d+) A", last_page.body)
+    await st.twilio.reply(st.url + "/twilio/sms", from_=last_page.to, body=f"{code.group(1) if code else '?'} a",
                           public_url=st.url + "/twilio/sms")
     await st.settle()
 
 
 async def scene_oncall(st: Stage) -> None:
-    st.transcript.note("Carol asks who is on call, then covers for Alice for two hours (a dentist appointment)")
-    await st.slash("/oncall", "", user=CAROL, channel="platform-alerts")
-    await st.slash("/oncall", "take platform 2h dentist cover for Alice", user=CAROL, channel="platform-alerts")
+    cover, away = st.cast.backup, st.name(st.cast.primary)
+    st.transcript.note(f"{st.name(cover)} asks who is on call, then takes the pager for two hours so {away} "
+                       "can rest after the incident")
+    await st.slash("/oncall", "", user=cover, channel="platform-alerts")
+    await st.slash("/oncall", f"take platform 2h so {away} can rest after the incident", user=cover,
+                   channel="platform-alerts")
     await st.settle()
 
 
 async def scene_incident(st: Stage) -> None:
-    st.transcript.note("Checkout is failing for customers: Bob declares a SEV1 incident from the alert")
+    lead, fixer = st.cast.primary, st.cast.colleague
+    st.transcript.note(f"Checkout is failing for customers: {st.name(lead)} declares a SEV1 incident from the alert")
     alert = next(m for m in reversed(st.slack.messages("platform-alerts")) if "CheckoutLatencyHigh" in m.text)
-    await st.driver.click(alert, AlertAction.DECLARE_INCIDENT, user_id=BOB)
+    await st.driver.click(alert, AlertAction.DECLARE_INCIDENT, user_id=lead)
     await st.settle()
-    view = next(v for v in reversed(st.slack.open_views(BOB)) if v.callback_id == Callback.DECLARE_MODAL)
+    view = next(v for v in reversed(st.slack.open_views(lead)) if v.callback_id == Callback.DECLARE_MODAL)
     await st.driver.submit_view(view, {IncidentField.TITLE: "Checkout failing", IncidentField.SEVERITY: "SEV1",
                                        IncidentField.SUMMARY: "Card payments fail with HTTP 502 at checkout"},
-                                user_id=BOB)
+                                user_id=lead)
     await st.settle()
     channel = next(c for c in st.slack.channels if c.name.startswith("inc-"))
     st.later(minutes=6)
-    st.transcript.note("Alice finds the cause and posts an update")
+    st.transcript.note(f"{st.name(fixer)} finds the cause and posts an update")
     await st.slash("/incident", "status identified payments-api 2.14 exhausts its DB pool; rolling back",
-                   user=ALICE, channel=channel.name)
-    message, _ = await st.driver.say(channel.id, "Rollback to 2.13 started by the deploy pipeline", user_id=ALICE)
-    st.transcript.note("Bob marks Alice's message with :pushpin: so it lands on the timeline")
-    await st.driver.react(message, "pushpin", user_id=BOB)
+                   user=fixer, channel=channel.name)
+    message, _ = await st.driver.say(channel.id, "Rollback to 2.13 started by the deploy pipeline", user_id=fixer)
+    st.transcript.note(f"{st.name(lead)} marks {st.name(fixer)}'s message with :pushpin: so it lands on the timeline")
+    await st.driver.react(message, "pushpin", user_id=lead)
     await st.settle()
     st.later(minutes=9)
-    await st.slash("/incident", "status monitoring error rate back to 0.1% after the rollback", user=ALICE,
+    await st.slash("/incident", "status monitoring error rate back to 0.1% after the rollback", user=fixer,
                    channel=channel.name)
-    await st.slash("/incident", "action Alert on DB pool saturation before it is exhausted", user=BOB,
+    await st.slash("/incident", "action Alert on DB pool saturation before it is exhausted", user=lead,
                    channel=channel.name)
     st.later(minutes=20)
-    st.transcript.note("All quiet: Bob resolves the incident")
-    await st.slash("/incident", "resolve Rolled back payments-api to 2.13", user=BOB, channel=channel.name)
+    st.transcript.note(f"All quiet: {st.name(lead)} resolves the incident")
+    await st.slash("/incident", "resolve Rolled back payments-api to 2.13", user=lead, channel=channel.name)
     await st.settle()
 
 
@@ -233,17 +273,39 @@ SCENES: list[Scene] = [scene_alert_lifecycle, scene_grouping_and_snooze, scene_p
                        scene_incident, scene_oncall]
 
 
-def demo_config() -> Config:
-    return parse_config(DEMO_CONFIG, path="<demo>", env={})
+def demo_config(start: datetime) -> Config:
+    handoff, first_day = rotation_for(start)
+    text = DEMO_CONFIG.replace("{handoff}", handoff).replace("{start}", first_day.isoformat())
+    return parse_config(text, path="<demo>", env={})
 
 
-async def run_demo(*, verbose: bool = False, write: Callable[[str], None] = print) -> int:
-    config = demo_config()
+async def cast_of(bot: Bot, now: datetime) -> Cast:
+    """Primary and backup of the demo team as the bot itself answers; the third person is the colleague."""
+    svc = bot.services
+    async with svc.sessions() as s:
+        current = await on_call(s, svc.schedules, "platform", now)
+    if current.primary is None or current.backup is None:
+        raise RuntimeError("the demo rotation has nobody on call")  # rotation_for guarantees both
+    primary, backup = current.primary.person, current.backup.person
+    colleague = next(p.slack_id for p in svc.config.people if p.slack_id not in (primary, backup))
+    return Cast(primary=primary, backup=backup, colleague=colleague)
+
+
+def introduce(st: Stage) -> None:
+    start = st.clock.now().astimezone(DEMO_ZONE)
+    st.transcript.note(f"{start:%A} {start.day} {start:%B %Y, %H:%M %Z}. On call for platform this week: {st.name(st.cast.primary)}, "
+                       f"with {st.name(st.cast.backup)} as backup; {st.name(st.cast.colleague)} is on the team too")
+
+
+async def run_demo(*, verbose: bool = False, write: Callable[[str], None] = print,
+                   start: datetime | None = None) -> int:
+    """Play the demo on a manual clock starting at ``start`` (now by default) and print the transcript."""
+    clock = ManualClock((start or datetime.now(UTC)).replace(microsecond=0))
+    config = demo_config(clock.now())
     names = {p.slack_id: p.name for p in config.people}
     with tempfile.TemporaryDirectory(prefix="watchstander-demo-") as tmp:
         db_url = f"sqlite+aiosqlite:///{Path(tmp) / 'demo.db'}"
         await migrate(db_url)
-        clock = ManualClock(datetime.now(UTC).replace(microsecond=0))
         channels = ("alerts", "incidents", "ops-weekly", "platform-alerts")
         async with SlackStandIn(channels=channels, users=PEOPLE, trigger_ttl=None, clock=clock) as slack, \
                 TwilioStandIn(clock=clock) as twilio, aiohttp.ClientSession() as http:
@@ -269,7 +331,8 @@ async def run_demo(*, verbose: bool = False, write: Callable[[str], None] = prin
             write(f"Bot at {url}; Slack stand-in at {slack.api_url}; Twilio stand-in at {twilio.api_url}")
             async with SlackDriver(url + "/slack/events", signing_secret=SIGNING_SECRET, slack=slack) as driver:
                 stage = Stage(bot=bot, url=url, clock=clock, slack=slack, twilio=twilio, driver=driver, http=http,
-                              transcript=transcript)
+                              transcript=transcript, cast=await cast_of(bot, clock.now()))
+                introduce(stage)
                 try:
                     for scene in SCENES:
                         await scene(stage)
