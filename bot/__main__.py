@@ -1,4 +1,4 @@
-"""The ``watchstander`` command line (SPEC §2)."""
+"""The ``watchstander`` command line."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Settings from the environment (SPEC §3) and the validated YAML config file (SPEC §4).
+"""Settings from the environment and the validated YAML config file.
 
 Errors name the line and the key and carry a fix hint, because the person reading them is an
 operator at a terminal, not a Python developer.
@@ -497,7 +497,7 @@ def load_config(path: str | Path, *, env: Mapping[str, str] | None = None) -> Co
 
 
 class Settings(_Model):
-    """SPEC §3. Built from the environment by :func:`settings_from_env`."""
+    """Built from the environment by :func:`settings_from_env`."""
 
     slack_bot_token: str | None = None
     slack_signing_secret: str | None = None

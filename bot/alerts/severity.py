@@ -1,4 +1,4 @@
-"""Mapping of the severities monitoring tools send onto Watchstander's five (SPEC §4).
+"""Mapping of the severities monitoring tools send onto Watchstander's five.
 
 Unknown or missing severities map to ``high``: an alert we cannot classify should still page
 rather than sit unseen in a channel.

@@ -1,4 +1,4 @@
-"""What someone meant by their SMS reply to a page (SPEC §7). Pure; forgiving of how people type.
+"""What someone meant by their SMS reply to a page. Pure; forgiving of how people type.
 
 Accepted, in any case and with any punctuation or spacing: ``41 A``, ``a 41``, ``41a``,
 ``ack 41``, ``41 ack``, ``41 e`` / ``esc 41``, ``41 r`` / ``resolve 41``, several codes

@@ -1,4 +1,4 @@
-"""Who a step's target means right now: the dispatch table of target handlers (SPEC §4 targets).
+"""Who a step's target means right now: the dispatch table of target handlers.
 
 Each handler answers for one target kind — ``slack:primary``, ``sms:backup``, ``slack:<USERID>``… —
 with a small :class:`TargetResult`: the recipients to page, or why nobody could be (a skip the

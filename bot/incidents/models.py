@@ -1,4 +1,4 @@
-"""Stored incidents (SPEC §9).
+"""Stored incidents.
 
 An :class:`Incident` is one declared incident and the Slack objects that belong to it (its
 channel, pinned header, announcement). Everything that happens during it is a

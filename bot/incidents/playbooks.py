@@ -1,4 +1,4 @@
-"""Playbooks (SPEC §10): what to check and do when a known kind of alert fires.
+"""Playbooks: what to check and do when a known kind of alert fires.
 
 A playbook is one YAML file in the playbook directory; its ``id`` is the file stem
 (``service-down.yaml`` → ``service-down``), so renaming the file is the only way to change it.

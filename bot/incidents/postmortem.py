@@ -1,4 +1,4 @@
-"""Render the post-mortem draft (SPEC §9) from a Jinja2 Markdown template.
+"""Render the post-mortem draft from a Jinja2 Markdown template.
 
 The template is a user-replaceable file (``playbooks/postmortem.md.j2`` by default), so a broken
 one must fail with a message that names the file, the line and the missing name, not a bare

@@ -1,4 +1,4 @@
-"""Everything the post-mortem template can use, as plain values (SPEC §9).
+"""Everything the post-mortem template can use, as plain values.
 
 The incident service fills these from the database; the template (``playbooks/postmortem.md.j2``,
 replaceable by users) only reads them. Field names are therefore part of the template contract:

@@ -1,5 +1,5 @@
 """The numbers and the record of an incident, read from the database: key times, durations, and the
-post-mortem context the template renders (SPEC §9).
+post-mortem context the template renders.
 
 Time to detect runs from the impact's start (the earliest linked alert's ``startsAt``) to
 detection (the first linked alert reaching Watchstander, or the declaration); acknowledge,

@@ -1,4 +1,4 @@
-"""The weekly on-call summary's figures (SPEC §11), computed from the stored alerts, pages and incidents.
+"""The weekly on-call summary's figures, computed from the stored alerts, pages and incidents.
 
 Definitions, so that a number in the summary can be checked by hand:
 

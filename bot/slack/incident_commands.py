@@ -1,4 +1,4 @@
-"""The ``/incident`` subcommands (SPEC §9), one :data:`~bot.slack.commands.SubcommandHandler` each.
+"""The ``/incident`` subcommands, one :data:`~bot.slack.commands.SubcommandHandler` each.
 
 Each parses its words into typed values, calls one domain function in a short transaction, wakes
 the senders and returns what the caller alone should see. What everyone should see (the severity

@@ -1,4 +1,4 @@
-"""The `/oncall` subcommands this feature owns (SPEC §8): status, schedule, override, take,
+"""The `/oncall` subcommands this feature owns: status, schedule, override, take,
 overrides, cancel and help. Each parses its words, calls one domain function, renders a reply.
 
 ``page``, ``silence`` and ``report`` belong to other features; until they are wired in, the

@@ -1,4 +1,4 @@
-"""Alert webhooks (SPEC §5): token auth, size limit, exact status codes, 2xx only after commit."""
+"""Alert webhooks: token auth, size limit, exact status codes, 2xx only after commit."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``GET /oncall/<team>.ics?token=…``: a team's shifts for calendar apps (SPEC §5).
+"""``GET /oncall/<team>.ics?token=…``: a team's shifts for calendar apps.
 
 Calendar apps cannot send headers, so the team's ``calendar_token`` comes in the query string;
 it is compared in constant time and never logged. The feed covers the past week (so the

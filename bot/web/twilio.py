@@ -1,4 +1,4 @@
-"""Twilio's webhooks (SPEC §5, §7): SMS replies to pages, and delivery status callbacks.
+"""Twilio's webhooks: SMS replies to pages, and delivery status callbacks.
 
 Both are verified with Twilio's ``RequestValidator`` over ``PUBLIC_URL`` + the path (and query)
 Twilio was configured with; anything unsigned or mis-signed gets a 403 naming the problem and

@@ -1,4 +1,4 @@
-"""The generic payload (SPEC §5) for scripts, cron jobs and anything without a format of its own::
+"""The generic payload for scripts, cron jobs and anything without a format of its own::
 
     {"title", "severity", "service", "description", "dedup_key", "status": "firing"|"resolved",
      "metric", "threshold", "value", "links": [{"href", "text"}], "labels": {}}
