@@ -13,9 +13,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import JSON, DateTime, MetaData, column, delete, event, insert, table
+from sqlalchemy import JSON, DateTime, MetaData, Select, column, delete, event, insert, table
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
@@ -174,6 +174,15 @@ async def migrate(url: str) -> None:
     await asyncio.to_thread(_upgrade_sync, url)
 
 
+Q = TypeVar("Q", bound=Select[Any])
+
+
 def dialect_of(session: AsyncSession) -> str:
     """``sqlite`` or ``postgresql``: the few places that differ (row locks, id numbering) ask this."""
     return session.get_bind().dialect.name
+
+
+def skip_locked(query: Q, session: AsyncSession) -> Q:
+    """Row locks that other replicas skip over, so each due row is claimed by exactly one of them.
+    SQLite has one writer (``BEGIN IMMEDIATE``), so it needs none."""
+    return query.with_for_update(skip_locked=True) if dialect_of(session) == "postgresql" else query

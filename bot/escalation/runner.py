@@ -21,18 +21,17 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
 
 from prometheus_client import CollectorRegistry, Histogram
-from sqlalchemy import Select, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.alerts.incoming import AlertStatus
 from bot.alerts.models import AlertGroup
 from bot.clock import Clock, max_sleep
-from bot.db import transaction
+from bot.db import skip_locked, transaction
 from bot.escalation.engine import Paging, SharedLookups, reopen_snoozed, run_due_step
-from bot.escalation.models import Escalation, on_postgres
+from bot.escalation.models import Escalation
 from bot.heartbeat import Heartbeat
 
 log = logging.getLogger(__name__)
@@ -42,12 +41,6 @@ HOLD_SECONDS = 0.2  # longest a pass keeps the database's write lock before comm
 POLL_SECONDS = 2.0
 RETRY_BROKEN_STEP = timedelta(seconds=30)  # a step that raised is tried again this much later
 _MIN_SLEEP = 0.01
-Q = TypeVar("Q", bound=Select[Any])
-
-
-def _claim(query: Q, s: AsyncSession) -> Q:
-    """Row locks that other replicas skip over, so each due row is taken by exactly one of them."""
-    return query.with_for_update(skip_locked=True) if on_postgres(s) else query
 
 
 class EscalationRunner:
@@ -131,7 +124,7 @@ class EscalationRunner:
         async with transaction(self._sessions) as s:
             query = (select(Escalation).where(Escalation.next_at <= now)
                      .order_by(Escalation.next_at, Escalation.id).limit(BATCH))
-            due = list(await s.scalars(_claim(query, s)))
+            due = list(await s.scalars(skip_locked(query, s)))
             shared = SharedLookups(alerts=list(await s.scalars(
                 select(AlertGroup).where(AlertGroup.id.in_([e.group_id for e in due])))))
             for esc in due:
@@ -163,6 +156,6 @@ class EscalationRunner:
                      .where(AlertGroup.snoozed_until.is_not(None), AlertGroup.snoozed_until <= now,
                             AlertGroup.status == AlertStatus.FIRING)
                      .order_by(AlertGroup.snoozed_until).limit(BATCH))
-            ids = list(await s.scalars(_claim(query, s)))
+            ids = list(await s.scalars(skip_locked(query, s)))
             reopened = [gid for gid in ids if await reopen_snoozed(s, gid, now)]
         return len(reopened)

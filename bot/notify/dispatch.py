@@ -25,7 +25,7 @@ from sqlalchemy.orm import selectinload
 
 from bot.alerts.models import AlertEvent, AlertGroup, AlertStorm, Silence
 from bot.clock import Clock
-from bot.db import dialect_of, transaction
+from bot.db import dialect_of, skip_locked, transaction
 from bot.heartbeat import Heartbeat
 from bot.metrics import Metrics
 from bot.notify import storms
@@ -143,8 +143,7 @@ class Dispatcher:
         )
         async with transaction(self._sessions) as s:
             query = select(AlertGroup.id).where(due).order_by(AlertGroup.id).limit(BATCH)
-            if dialect_of(s) == "postgresql":
-                query = query.with_for_update(skip_locked=True)
+            query = skip_locked(query, s)
             ids = list(await s.scalars(query))
             if ids:
                 # Counting the attempt at claim time means a crash mid-post is visible on retry.

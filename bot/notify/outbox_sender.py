@@ -33,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.alerts.models import AlertGroup
 from bot.clock import Clock
-from bot.db import dialect_of, transaction
+from bot.db import skip_locked, transaction
 from bot.metrics import Metrics
 from bot.outbox import OutboxKind, OutboxMessage
 from bot.slack.blocks.outbox import failure_note
@@ -126,8 +126,7 @@ class OutboxSender:
                        or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until <= now))
                 .order_by(OutboxMessage.id).limit(BATCH)
             )
-            if dialect_of(s) == "postgresql":
-                query = query.with_for_update(skip_locked=True)
+            query = skip_locked(query, s)
             ids = list(await s.scalars(query))
             if ids:
                 await s.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(

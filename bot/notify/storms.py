@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.alerts.incoming import AlertStatus
 from bot.alerts.models import Alert, AlertEvent, AlertGroup, AlertStorm
-from bot.db import dialect_of, transaction
+from bot.db import dialect_of, skip_locked, transaction
 from bot.slack.blocks.common import clip, escape
 from bot.slack.blocks.storm import StormSummary
 
@@ -112,8 +112,7 @@ async def claim_due(sessions: async_sessionmaker[AsyncSession], now: datetime) -
     async with transaction(sessions) as s:
         await _end_quiet(s, now)
         query = select(AlertStorm.id).where(due).order_by(AlertStorm.id).limit(BATCH)
-        if dialect_of(s) == "postgresql":
-            query = query.with_for_update(skip_locked=True)
+        query = skip_locked(query, s)
         ids = list(await s.scalars(query))
         if ids:
             await s.execute(update(AlertStorm).where(AlertStorm.id.in_(ids)).values(
