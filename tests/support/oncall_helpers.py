@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import datetime
 
 from sqlalchemy import select
@@ -13,16 +12,15 @@ from tests.support.harness import Harness
 from tests.support.visible import visible_text
 
 
-async def oncall(h: Harness, text: str = "", *, user: str, channel: str = "platform-alerts",
-                 within: float = 1.0) -> str:
-    """Run `/oncall text` as ``user``; the visible text of the ephemeral answer, which must come in time."""
+async def oncall(h: Harness, text: str = "", *, user: str, channel: str = "platform-alerts") -> str:
+    """Run `/oncall text` as ``user``; the visible text of the one ephemeral answer.
+
+    How fast it comes is measured in bench/, not here: a timed assertion fails on a loaded CI machine.
+    """
     before = len(h.slack.ephemerals(user))
-    started = time.monotonic()
     resp = await h.driver.slash("/oncall", text, user_id=user, channel_id=h.slack.channel_id(channel))
     assert resp.status == 200, resp.text
     new = await h.slack.wait_for(lambda: h.slack.ephemerals(user)[before:] or None)
-    elapsed = time.monotonic() - started
-    assert elapsed < within, f"/oncall {text} took {elapsed:.2f}s"
     assert len(new) == 1, [e.text for e in new]
     return visible_text(new[0])
 
