@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -20,12 +19,13 @@ from bot.config import Config, Settings
 from bot.db import create_engine, migrate, session_factory
 from bot.incidents.kit import load_incident_kit
 from bot.incidents.open_items import open_incident_items
+from bot.inflight import finish
 from bot.logs import protect
 from bot.metrics import Metrics
 from bot.notify.dispatch import Dispatcher, RenderContext
 from bot.notify.handoffs import schedule_handoffs
 from bot.notify.incident_posts import register_incident_handlers
-from bot.notify.paging import build_paging
+from bot.notify.paging import STOP_TIMEOUT, build_paging
 from bot.notify.posts import register_post_handlers
 from bot.notify.weekly_summary import register_summary_handlers, schedule_weekly_summary
 from bot.oncall.open_items import OPEN_ITEMS_KEY, open_alerts
@@ -118,10 +118,9 @@ def create_bot(settings: Settings, config: Config, *, clock: Clock | None = None
             yield
         finally:
             await svc.escalation.close()  # lets a step in progress commit before the loop goes
+            svc.dispatcher.stop()  # and a pass in progress, before the engine is disposed
             for task in tasks:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+                await finish(task, STOP_TIMEOUT)
             scheduler.shutdown(wait=False)
             await svc.engine.dispose()
 

@@ -7,6 +7,7 @@ so tests and the demo know when a click has fully taken effect without sleeping.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -46,3 +47,12 @@ class Inflight:
                 return await fn(*args, **kwargs)
 
         return tracked  # type: ignore[return-value]
+
+
+async def finish(task: asyncio.Task[None], patience: float) -> None:
+    """Wait for a loop that was asked to stop to end its pass; cancel it if it takes longer."""
+    try:
+        await asyncio.wait_for(task, timeout=patience)
+    except TimeoutError:  # wait_for has cancelled it
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

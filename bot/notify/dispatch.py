@@ -83,6 +83,7 @@ class Dispatcher:
         self._storms = StormPoster(sessions=sessions, slack=self._slack, clock=clock, zone=render.zone,
                                    metrics=metrics, paused=self._paused)
         self._lock = asyncio.Lock()
+        self._stopping = False
         self.heartbeat = Heartbeat(POLL_SECONDS)  # ticks per pass; /readyz reports it
         self.outbox = OutboxSender(sessions=sessions, clock=clock, metrics=metrics, slack=self._slack)
         self.handlers: dict[OutboxKind, OutboxHandler] = self.outbox.handlers  # filled by the composition root
@@ -93,6 +94,12 @@ class Dispatcher:
         self.outbox.check_handlers()
 
     def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        """Let :meth:`run` return after the pass in progress: cancelled mid-query, aiosqlite's
+        worker thread would answer a loop that has closed ("Event loop is closed" at shutdown)."""
+        self._stopping = True
         self._wake.set()
 
     async def recover(self) -> None:
@@ -112,14 +119,18 @@ class Dispatcher:
 
     async def run(self) -> None:
         """Send due work whenever woken, and every few seconds for other replicas' work."""
-        await self.recover()
-        while True:
+        recovered = False
+        while not self._stopping:
             try:
+                if not recovered:
+                    await self.recover()
+                    recovered = True
                 await self.flush()
             except Exception:  # the loop must outlive any one bad row; the row records its error
                 log.exception("dispatcher pass failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), POLL_SECONDS)
+            if not self._stopping:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), POLL_SECONDS)
             self._wake.clear()
 
     async def flush(self) -> int:

@@ -8,12 +8,12 @@ runs as a task next to the dispatcher) and :meth:`PagingService.close`.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from dataclasses import dataclass, field
 
 from bot.escalation.engine import Paging
 from bot.escalation.models import Via
 from bot.escalation.runner import EscalationRunner
+from bot.inflight import finish
 from bot.notify.dispatch import RenderContext
 from bot.notify.pages import PageSender
 from bot.notify.slack import SlackNotifier
@@ -45,11 +45,7 @@ class PagingService:
     async def close(self) -> None:
         if self._task is not None:
             self.runner.stop()
-            try:
-                await asyncio.wait_for(self._task, timeout=STOP_TIMEOUT)
-            except TimeoutError:  # wait_for has cancelled it
-                with contextlib.suppress(asyncio.CancelledError):
-                    await self._task
+            await finish(self._task, STOP_TIMEOUT)
             self._task = None
         await self.sms.close()
 

@@ -12,6 +12,7 @@ Tests read what a user would see through the inspection API (:meth:`SlackStandIn
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import secrets
@@ -104,6 +105,16 @@ class _ResponseUrl:
 
 
 @dataclass
+class Hold:
+    """A call kept waiting: ``reached`` once it arrived, answered when :meth:`release` is called."""
+    reached: asyncio.Event = field(default_factory=asyncio.Event)
+    released: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def release(self) -> None:
+        self.released.set()
+
+
+@dataclass
 class _Fault:
     error: str
     status: int
@@ -146,6 +157,7 @@ class SlackStandIn(SandboxServer):
         self.socket = SocketModeServer(app_id=self.workspace.app_id, base_url=lambda: self.base_url)
         self._api.methods["apps.connections.open"] = lambda _args: self.socket.open_connection()
         self._faults: dict[str, list[_Fault]] = {}
+        self._holds: dict[str, Hold] = {}
         self._response_urls: dict[str, _ResponseUrl] = {}
         self._signal = ChangeSignal()
         self.calls: list[RecordedCall] = []
@@ -197,6 +209,12 @@ class SlackStandIn(SandboxServer):
             retry_after = 1
         self._faults.setdefault(method, []).append(_Fault(error, status, retry_after, times))
 
+    def hold(self, method: str) -> Hold:
+        """Keep the next call of ``method`` waiting, unanswered, until the returned hold is released:
+        a Slack that is slow at exactly the moment a test needs (a shutdown mid-post, say)."""
+        self._holds[method] = hold = Hold()
+        return hold
+
     def _take_fault(self, method: str) -> _Fault | None:
         for key in (method, "*"):
             queue = self._faults.get(key) or []
@@ -243,6 +261,9 @@ class SlackStandIn(SandboxServer):
             if handler is None:
                 raise SlackRefusal("unknown_method", req_method=method)
             self._tokens.check(method, token, args, self.workspace)
+            if (held := self._holds.pop(method, None)) is not None:
+                held.reached.set()
+                await held.released.wait()
             fault = self._take_fault(method)
             if fault is not None:
                 status = fault.status
