@@ -71,12 +71,13 @@ def build_services(settings: Settings, config: Config, *, clock: Clock | None = 
     svc.schedules = Schedules.load(config, base_dir=Path(settings.config_path).resolve().parent)
     svc.writer = IngestWriter(sessions=svc.sessions, config=config, clock=svc.clock, on_commit=svc.wake,
                               playbooks=lambda: svc.playbooks)
-    svc.slack = make_client(settings.slack_bot_token or "", settings.slack_api_url)
+    svc.slack = make_client(settings.slack_bot_token or "", settings.slack_api_url, errors=svc.metrics.slack_errors)
     kit = load_incident_kit(config)  # playbooks and the post-mortem template, checked now, not mid-incident
     svc.playbooks = kit.playbooks
     render = RenderContext(zone=config.zone(), names=svc.names,
                            playbook_name=lambda p: (found.name if (found := kit.playbook(p)) else None))
-    sender = make_client(settings.slack_bot_token or "", settings.slack_api_url, wait_on_rate_limit=False)
+    sender = make_client(settings.slack_bot_token or "", settings.slack_api_url, wait_on_rate_limit=False,
+                         errors=svc.metrics.slack_errors)
     svc.dispatcher = Dispatcher(sessions=svc.sessions, client=sender, clock=svc.clock, render=render,
                                 metrics=svc.metrics)
     register_post_handlers(svc.dispatcher, svc.slack, svc.metrics)  # outbox kinds "channel_post" and "dm"

@@ -18,12 +18,11 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import selectinload
 
-from bot.alerts.models import AlertEvent, AlertGroup, AlertStorm, Silence
+from bot.alerts.current import CurrentAlert, load_current
+from bot.alerts.models import AlertEvent, AlertGroup, AlertStorm
 from bot.clock import Clock
 from bot.db import dialect_of, skip_locked, transaction
 from bot.heartbeat import Heartbeat
@@ -35,7 +34,8 @@ from bot.notify.outbox_sender import OutboxHandler, OutboxSender
 from bot.notify.storm_posts import StormPoster
 from bot.outbox import OutboxKind, OutboxMessage
 from bot.slack.blocks.alert import AlertMessage, alert_blocks, fallback_text, metadata, thread_text
-from bot.slack.client import RateLimited, SlackCaller, SlackError
+from bot.slack.client import SlackClient
+from bot.slack.errors import MessageNotFound, RateLimited, SlackError
 from bot.slack.ids import METADATA_EVENT
 
 log = logging.getLogger(__name__)
@@ -51,18 +51,16 @@ class RenderContext:
     names: Mapping[str, str]
     playbook_name: Callable[[str], str | None]
 
+    def message(self, alert: CurrentAlert) -> AlertMessage:
+        """The alert message as it should look now: for the channel post and for page DMs alike."""
+        group = alert.group
+        return AlertMessage(group=group, alerts=alert.alerts, zone=self.zone, names=self.names,
+                            playbook_name=self.playbook_name(group.playbook) if group.playbook else None,
+                            silenced_until=alert.silenced_until)
+
 
 async def load_alert_message(s: AsyncSession, gid: int, render: RenderContext) -> AlertMessage:
-    """The alert message as it should look now: for the channel post and for page DMs alike."""
-    group = await s.scalar(select(AlertGroup).where(AlertGroup.id == gid).options(selectinload(AlertGroup.alerts)))
-    if group is None:
-        raise LookupError(f"alert group {gid} does not exist")
-    silence = await s.get(Silence, group.silence_id) if group.silence_id else None
-    return AlertMessage(
-        group=group, alerts=group.alerts, zone=render.zone, names=render.names,
-        playbook_name=render.playbook_name(group.playbook) if group.playbook else None,
-        silenced_until=silence.ends_at if silence and not silence.ended_early_at else None,
-    )
+    return render.message(await load_current(s, gid))
 
 
 def _backoff(attempts: int) -> timedelta:
@@ -70,11 +68,10 @@ def _backoff(attempts: int) -> timedelta:
 
 
 class Dispatcher:
-    def __init__(self, *, sessions: async_sessionmaker[AsyncSession], client: AsyncWebClient, clock: Clock,
+    def __init__(self, *, sessions: async_sessionmaker[AsyncSession], client: SlackClient, clock: Clock,
                  render: RenderContext, metrics: Metrics) -> None:
         self._sessions = sessions
-        self._client = client
-        self._slack = SlackCaller(client, metrics.slack_errors)
+        self._slack = client
         self._clock = clock
         self._render = render
         self._metrics = metrics
@@ -222,10 +219,8 @@ class Dispatcher:
         ts, channel_id = group.slack_ts, group.slack_channel_id
         if ts and channel_id:
             try:
-                await self._call("chat_update", channel=channel_id, ts=ts, blocks=blocks, text=text)
-            except SlackError as exc:
-                if exc.code != "message_not_found":
-                    raise
+                await self._slack.chat_update(channel=channel_id, ts=ts, blocks=blocks, text=text)
+            except MessageNotFound:
                 ts = None  # someone deleted it: post it again
         if not ts:
             # An earlier attempt may have posted and died before recording it: look before posting.
@@ -233,10 +228,10 @@ class Dispatcher:
             found = await self._find_posted(group) if retried else None
             if found:
                 channel_id, ts = found
-                await self._call("chat_update", channel=channel_id, ts=ts, blocks=blocks, text=text)
+                await self._slack.chat_update(channel=channel_id, ts=ts, blocks=blocks, text=text)
             else:
-                resp = await self._post(group.channel, blocks=blocks, text=text, metadata=metadata(gid),
-                                        unfurl_links=False, unfurl_media=False)
+                resp = await self._slack.post(group.channel, blocks=blocks, text=text, metadata=metadata(gid),
+                                             unfurl_links=False, unfurl_media=False)
                 channel_id, ts = resp["channel"], resp["ts"]
                 self._metrics.notifications.labels("slack", "alert").inc()
         async with transaction(self._sessions) as s:
@@ -247,25 +242,20 @@ class Dispatcher:
                 )
             )
 
-    async def _post(self, channel: str, **kwargs: Any) -> Any:
-        return await self._slack.post(channel, **kwargs)
-
     async def _find_posted(self, group: AlertGroup) -> tuple[str, str] | None:
         """After a crash between posting and recording, find our message instead of posting twice."""
         channel = group.slack_channel_id or group.channel
         try:
-            resp = await self._call("conversations_history", channel=channel, limit=200,
-                                    include_all_metadata=True, oldest=str(group.created_at.timestamp() - 60))
+            resp = await self._slack.conversations_history(channel=channel, limit=200, include_all_metadata=True,
+                                                           oldest=str(group.created_at.timestamp() - 60))
         except SlackError:
             return None
-        for m in resp.get("messages", []):
+        messages: list[dict[str, Any]] = resp.get("messages") or []
+        for m in messages:
             meta = m.get("metadata") or {}
             if meta.get("event_type") == METADATA_EVENT and meta.get("event_payload", {}).get("group_id") == group.id:
                 return resp.get("channel") or channel, m["ts"]
         return None
-
-    async def _call(self, method: str, **kwargs: Any) -> Any:
-        return await self._slack.call(method, **kwargs)
 
     # --- queued notifications ------------------------------------------------------------------
 
@@ -279,6 +269,6 @@ class Dispatcher:
         if not where.channel_id or not where.ts:
             raise Deferred()  # the message to reply to is not out yet
         text = where.prefix + thread_text(event, group, self._render.names, self._render.zone)
-        resp = await self._call("chat_postMessage", channel=where.channel_id, thread_ts=where.ts, text=text)
+        resp = await self._slack.chat_postMessage(channel=where.channel_id, thread_ts=where.ts, text=text)
         self._metrics.notifications.labels("slack", "thread").inc()
         return {"ts": resp["ts"]}

@@ -39,7 +39,7 @@ from bot.slack.blocks.incidents import (
     header_blocks,
     header_text,
 )
-from bot.slack.client import SlackError
+from bot.slack.errors import AlreadyInChannel, SlackError
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +98,7 @@ class IncidentSetup:
             name = channel_name(policy.channel_prefix, incident.title, incident.declared_at, policy.zone,
                                 attempt=attempt)
             try:
-                resp = await self.slack.call("conversations_create", name=name, is_private=False)
+                resp = await self.slack.client.conversations_create(name=name, is_private=False)
             except SlackError as exc:
                 if exc.transient:
                     raise
@@ -127,10 +127,10 @@ class IncidentSetup:
         problems = []
         for person in dict.fromkeys(people):  # one call each: one refusal must not stop the others
             try:
-                await self.slack.call("conversations_invite", channel=incident.channel_id, users=person)
+                await self.slack.client.conversations_invite(channel=incident.channel_id, users=person)
+            except AlreadyInChannel:
+                continue
             except SlackError as exc:
-                if exc.code in ("already_in_channel", "cant_invite_self"):
-                    continue
                 if exc.transient:
                     raise
                 problems.append(f"could not invite <@{person}> ({exc.code})")
@@ -152,7 +152,7 @@ class IncidentSetup:
                                      what="incident_header")
         problems = []
         try:
-            await self.slack.call("pins_add", channel=incident.channel_id, timestamp=resp["ts"])
+            await self.slack.client.pins_add(channel=incident.channel_id, timestamp=resp["ts"])
         except SlackError as exc:
             if exc.code != "already_pinned":
                 problems.append(f"could not pin the header ({exc.code})")
@@ -232,7 +232,7 @@ class IncidentSetup:
         problems = []
         for title, url in list(wanted.items())[:MAX_BOOKMARKS]:
             try:
-                await self.slack.call("bookmarks_add", channel_id=incident.channel_id, title=clip(title, 80),
+                await self.slack.client.bookmarks_add(channel_id=incident.channel_id, title=clip(title, 80),
                                       type="link", link=url)
             except SlackError as exc:
                 if exc.transient:

@@ -17,7 +17,6 @@ import asyncio
 import logging
 from typing import Any
 
-from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
 
 from bot.db import transaction
@@ -53,7 +52,7 @@ from bot.slack.blocks.incidents import (
     nudge_text,
     postmortem_reminder_blocks,
 )
-from bot.slack.client import SlackError
+from bot.slack.errors import AlreadyInChannel, SlackError
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +91,7 @@ class IncidentPosts:
                             severity_description=severity.description if severity else "",
                             playbook_name=playbook.name if playbook else None)
         try:
-            await self.slack.call("chat_update", channel=incident.channel_id, ts=incident.header_ts,
+            await self.slack.client.chat_update(channel=incident.channel_id, ts=incident.header_ts,
                                   text=header_text(incident), blocks=[b.to_dict() for b in header_blocks(card)])
         except SlackError as exc:  # the post itself went out; a stale header is fixed by the next change
             log.warning("could not refresh the header of incident %s: %s", incident.id, exc)
@@ -104,7 +103,7 @@ class IncidentPosts:
             await self.slack.post(incident.announcement_channel_id, thread_ts=incident.announcement_ts,
                                   text=mirror_text(entry, incident), what="incident_mirror")
             blocks = announcement_blocks(incident, self.kit.policy.zone)
-            await self.slack.call("chat_update", channel=incident.announcement_channel_id,
+            await self.slack.client.chat_update(channel=incident.announcement_channel_id,
                                   ts=incident.announcement_ts, text=announcement_text(incident),
                                   blocks=[b.to_dict() for b in blocks])
         except SlackError as exc:
@@ -141,11 +140,14 @@ class IncidentPosts:
         return result
 
     async def _invite(self, incident: Incident, person: str) -> None:
+        if incident.channel_id is None:
+            return
         try:
-            await self.slack.call("conversations_invite", channel=incident.channel_id, users=person)
+            await self.slack.client.conversations_invite(channel=incident.channel_id, users=person)
+        except AlreadyInChannel:
+            pass
         except SlackError as exc:
-            if exc.code != "already_in_channel":
-                log.info("could not invite %s to incident %s: %s", person, incident.id, exc.code)
+            log.info("could not invite %s to incident %s: %s", person, incident.id, exc.code)
 
     async def _redraw_checklist(self, incident: Incident, group: str) -> None:
         playbook = self.kit.playbook(incident.playbook)
@@ -156,7 +158,7 @@ class IncidentPosts:
             ticks = await checklist_state(s, incident.id)
         blocks = checklist_messages(playbook, incident.id, ticks, self.kit.policy.zone).get(group)
         if blocks:
-            await self.slack.call("chat_update", channel=incident.channel_id, ts=ts, text=f"Playbook: {playbook.name}"
+            await self.slack.client.chat_update(channel=incident.channel_id, ts=ts, text=f"Playbook: {playbook.name}"
                                   f" — {group}", blocks=[b.to_dict() for b in blocks])
 
     async def postmortem(self, item: OutboxMessage) -> dict[str, Any]:
@@ -175,15 +177,12 @@ class IncidentPosts:
                                   text=f"⚠️ The post-mortem draft could not be rendered: {exc}")
             return {"error": "template"}
         state = "Draft" if incident.is_resolved else "Interim draft (the incident is still open)"
-        try:
-            resp = await self.slack.client.files_upload_v2(
-                channel=incident.channel_id, content=document, filename=f"postmortem-{incident.channel_name}.md",
-                title=f"Post-mortem draft: {incident.title}",
-                initial_comment=f"📝 {state} of the post-mortem for incident #{incident.id}, written from the "
-                                "timeline. Fill in root cause, five whys and lessons, then mark it done.",
-            )
-        except SlackApiError as exc:
-            raise SlackError("files.upload", str(exc.response.get("error") or "upload_failed")) from None
+        resp = await self.slack.client.files_upload_v2(
+            channel=incident.channel_id, content=document, filename=f"postmortem-{incident.channel_name}.md",
+            title=f"Post-mortem draft: {incident.title}",
+            initial_comment=f"📝 {state} of the post-mortem for incident #{incident.id}, written from the "
+                            "timeline. Fill in root cause, five whys and lessons, then mark it done.",
+        )
         files = resp.get("files") or [{}]
         return {"file": files[0].get("id"), "bytes": len(document.encode())}
 
@@ -194,7 +193,7 @@ class IncidentPosts:
             if not user.startswith(("U", "W")):
                 continue
             try:
-                resp = await self.slack.call("users_info", user=user)
+                resp = await self.slack.client.users_info(user=user)
             except SlackError:
                 continue
             member = resp.get("user") or {}

@@ -5,7 +5,8 @@ Every row ends sent, or failed after its attempts — never stuck:
 - an attempt is counted when the row is claimed, so a crash mid-send (even one that kills the
   process every time) is counted too, and a handler can tell a retry (``attempts > 1``) from a
   first try and look for what an earlier attempt may already have posted;
-- whatever a handler raises — a Slack error, a Twilio outage, a bug — is recorded on the row
+- whatever a handler raises — a :class:`~bot.delivery.DeliveryError` (Slack's or Twilio's, which
+  says whether it is transient and how long to wait), a bug — is recorded on the row
   (``last_error``) and retried with a backoff; after its attempts the row is failed, which is
   logged in one line (kind, row id, error), counted in ``watchstander_outbox_failed_total{kind}``
   and, when the row belongs to an alert that has a message, said in that alert's thread;
@@ -34,10 +35,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.alerts.models import AlertGroup
 from bot.clock import Clock
 from bot.db import skip_locked, transaction
+from bot.delivery import DeliveryError
 from bot.metrics import Metrics
 from bot.outbox import OutboxKind, OutboxMessage
 from bot.slack.blocks.outbox import failure_note
-from bot.slack.client import SlackCaller, SlackError
+from bot.slack.client import SlackClient
+from bot.slack.errors import SlackError
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +78,7 @@ class Failure:
 
     @classmethod
     def of(cls, exc: Exception) -> Failure:
-        if isinstance(exc, SlackError):
+        if isinstance(exc, DeliveryError):
             wait = timedelta(seconds=exc.retry_after) if exc.retry_after else None
             return cls(exc.code, str(exc), MAX_ATTEMPTS if exc.transient else PERMANENT_ATTEMPTS, wait)
         name = type(exc).__name__
@@ -90,7 +93,7 @@ def _backoff(attempts: int) -> timedelta:
 
 class OutboxSender:
     def __init__(self, *, sessions: async_sessionmaker[AsyncSession], clock: Clock, metrics: Metrics,
-                 slack: SlackCaller) -> None:
+                 slack: SlackClient) -> None:
         self._sessions = sessions
         self._clock = clock
         self._metrics = metrics
@@ -192,8 +195,8 @@ class OutboxSender:
         if group is None or not group.slack_ts or not group.slack_channel_id:
             return
         try:
-            await self._slack.call("chat_postMessage", channel=group.slack_channel_id, thread_ts=group.slack_ts,
-                                   text=failure_note(item.kind, item.id, item.attempts, failure.error))
+            await self._slack.chat_postMessage(channel=group.slack_channel_id, thread_ts=group.slack_ts,
+                                               text=failure_note(item.kind, item.id, item.attempts, failure.error))
         except SlackError as exc:  # the log line and the metric above still say it
             log.warning("could not note the failure of outbox row #%s in its alert's thread: %s", item.id, exc)
 

@@ -16,7 +16,7 @@ left to the dispatcher's retries.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -24,17 +24,17 @@ from sqlalchemy import case, func, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.alerts.actions import record
+from bot.alerts.current import CurrentAlert, load_current
 from bot.alerts.incoming import AlertStatus
-from bot.alerts.models import AlertGroup
+from bot.alerts.models import Alert, AlertGroup
 from bot.clock import Clock
 from bot.config import Config
 from bot.db import transaction
 from bot.escalation.models import PageRecord, PageStatus, Via
 from bot.metrics import Metrics
-from bot.notify.dispatch import Deferred, Dispatcher, RenderContext, load_alert_message
+from bot.notify.dispatch import Deferred, Dispatcher
 from bot.notify.storms import storm_message
 from bot.outbox import OutboxKind, OutboxMessage
-from bot.slack.blocks.alert import AlertMessage
 
 log = logging.getLogger(__name__)
 
@@ -48,10 +48,11 @@ class ShownIn:
 
 @dataclass(frozen=True)
 class PageDelivery:
-    """One page to send, with what the notifier needs to word it."""
+    """One page to send, with what the notifier needs to word it (plain stored values: each
+    notifier words it for its medium)."""
 
     page: PageRecord
-    message: AlertMessage
+    alert: CurrentAlert
     phone: str | None
     retried: bool  # an earlier attempt may have reached the provider: look before sending
     # Where the alert is shown in its channel: its own message, or the storm message it is folded into.
@@ -59,7 +60,11 @@ class PageDelivery:
 
     @property
     def group(self) -> AlertGroup:
-        return self.message.group
+        return self.alert.group
+
+    @property
+    def alerts(self) -> Sequence[Alert]:
+        return self.alert.alerts
 
 
 @dataclass(frozen=True)
@@ -90,12 +95,10 @@ async def _shown_in(s: AsyncSession, group: AlertGroup) -> ShownIn | None:
 
 class PageSender:
     def __init__(self, *, sessions: async_sessionmaker[AsyncSession], clock: Clock, config: Config,
-                 render: RenderContext, metrics: Metrics, notifiers: Mapping[Via, Notifier],
-                 wake: Callable[[], None]) -> None:
+                 metrics: Metrics, notifiers: Mapping[Via, Notifier], wake: Callable[[], None]) -> None:
         self._sessions = sessions
         self._clock = clock
         self._config = config
-        self._render = render
         self._metrics = metrics
         self._notifiers = notifiers
         self._wake = wake
@@ -104,15 +107,15 @@ class PageSender:
         for via in Via:
             dispatcher.handlers[OutboxKind.page(via)] = self.send
 
-    async def _load(self, s: AsyncSession, page_id: int) -> tuple[PageRecord, AlertMessage]:
+    async def _load(self, s: AsyncSession, page_id: int) -> tuple[PageRecord, CurrentAlert]:
         page = await s.get_one(PageRecord, page_id)
-        return page, await load_alert_message(s, page.group_id, self._render)
+        return page, await load_current(s, page.group_id)
 
     async def send(self, item: OutboxMessage) -> dict[str, Any]:
         page_id = int(item.payload["page_id"])
         async with transaction(self._sessions) as s:
-            page, message = await self._load(s, page_id)
-            group = message.group
+            page, alert = await self._load(s, page_id)
+            group = alert.group
             if page.status != PageStatus.PENDING:
                 return {"page_id": page_id, "status": page.status}
             if group.status == AlertStatus.RESOLVED or (group.status == AlertStatus.ACKNOWLEDGED
@@ -125,7 +128,7 @@ class PageSender:
             retried = page.send_attempts > 0
             page.send_attempts += 1  # the write-ahead mark, committed before the provider is called
         person = self._config.person(page.person) if page.person else None
-        delivery = PageDelivery(page=page, message=message, phone=person.phone if person else None, retried=retried,
+        delivery = PageDelivery(page=page, alert=alert, phone=person.phone if person else None, retried=retried,
                                 shown_in=shown_in)
         try:
             sent = await self._notifiers[Via(page.via)].send(delivery)

@@ -55,10 +55,10 @@ def build_paging(svc: Services, render: RenderContext) -> PagingService:
     paging = Paging(config=svc.config, schedules=svc.schedules, sms_enabled=svc.settings.twilio_configured)
     runner = EscalationRunner(sessions=svc.sessions, clock=svc.clock, paging=paging, notify=svc.dispatcher.wake,
                               registry=svc.metrics.registry)
-    slack = SlackNotifier(svc.slack, svc.metrics, svc.clock)
+    slack = SlackNotifier(svc.slack, svc.clock, render)
     sms = SmsNotifier(svc.settings)
-    sender = PageSender(sessions=svc.sessions, clock=svc.clock, config=svc.config, render=render,
-                        metrics=svc.metrics, notifiers={Via.SLACK: slack, Via.CHANNEL: slack, Via.SMS: sms},
+    sender = PageSender(sessions=svc.sessions, clock=svc.clock, config=svc.config, metrics=svc.metrics,
+                        notifiers={Via.SLACK: slack, Via.CHANNEL: slack, Via.SMS: sms},
                         wake=svc.dispatcher.wake)
     sender.register(svc.dispatcher)
     return PagingService(paging=paging, runner=runner, sms=sms)

@@ -10,7 +10,7 @@ handlers send it. Payloads (JSON, built by the feature with its ``bot.slack.bloc
 
 ``text`` is required (notifications and screen readers use it); ``blocks`` are optional. The
 handler's result, stored on the row, is ``{"channel": "<id>", "ts": "<ts>"}`` so a later step can
-thread under or edit the message. Slack errors become :class:`~bot.slack.client.SlackError`, which
+thread under or edit the message. Slack errors are :class:`~bot.slack.errors.SlackError`, which
 the dispatcher retries (transient ones longer) and finally marks failed.
 """
 
@@ -18,20 +18,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_sdk.web.async_client import AsyncWebClient
-
 from bot.metrics import Metrics
 from bot.notify.dispatch import Dispatcher
 from bot.outbox import OutboxKind, OutboxMessage
-from bot.slack.client import SlackCaller
+from bot.slack.client import SlackClient
 
 CHANNEL_POST = OutboxKind.CHANNEL_POST
 DM = OutboxKind.DM
 
 
 class SlackPoster:
-    def __init__(self, client: AsyncWebClient, metrics: Metrics) -> None:
-        self._slack = SlackCaller(client, metrics.slack_errors)
+    def __init__(self, client: SlackClient, metrics: Metrics) -> None:
+        self._slack = client
         self._metrics = metrics
 
     async def channel_post(self, item: OutboxMessage) -> dict[str, Any]:
@@ -45,14 +43,11 @@ class SlackPoster:
 
     async def dm(self, item: OutboxMessage) -> dict[str, Any]:
         p = item.payload
-        opened = await self._call("conversations_open", users=p["user"])
+        opened = await self._slack.conversations_open(users=p["user"])
         channel = opened["channel"]["id"]
-        resp = await self._call("chat_postMessage", channel=channel, **_content(p))
+        resp = await self._slack.chat_postMessage(channel=channel, **_content(p))
         self._metrics.notifications.labels("slack", str(p.get("what") or DM)).inc()
         return {"channel": resp["channel"], "ts": resp["ts"]}
-
-    async def _call(self, method: str, **kwargs: Any) -> Any:
-        return await self._slack.call(method, **kwargs)
 
 
 def _content(payload: dict[str, Any]) -> dict[str, Any]:
@@ -62,7 +57,7 @@ def _content(payload: dict[str, Any]) -> dict[str, Any]:
     return args
 
 
-def register_post_handlers(dispatcher: Dispatcher, client: AsyncWebClient, metrics: Metrics) -> SlackPoster:
+def register_post_handlers(dispatcher: Dispatcher, client: SlackClient, metrics: Metrics) -> SlackPoster:
     poster = SlackPoster(client, metrics)
     dispatcher.handlers[CHANNEL_POST] = poster.channel_post
     dispatcher.handlers[DM] = poster.dm

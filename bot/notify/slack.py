@@ -8,23 +8,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
-
 from bot.clock import Clock
 from bot.escalation.models import Via
-from bot.metrics import Metrics
+from bot.notify.dispatch import RenderContext
 from bot.notify.pages import PageDelivery, PageRefused, Sent
 from bot.slack.blocks.escalation import channel_page, page_dm, page_metadata
-from bot.slack.client import SlackError, slack_error
+from bot.slack.client import SlackClient
+from bot.slack.errors import SlackError
 from bot.slack.ids import METADATA_PAGE
 
 
 class SlackNotifier:
-    def __init__(self, client: AsyncWebClient, metrics: Metrics, clock: Clock) -> None:
-        self._client = client
-        self._metrics = metrics
+    def __init__(self, client: SlackClient, clock: Clock, render: RenderContext) -> None:
+        self._slack = client
         self._clock = clock
+        self._render = render
         self._dm_channels: dict[str, str] = {}
 
     async def send(self, delivery: PageDelivery) -> Sent:
@@ -42,20 +40,16 @@ class SlackNotifier:
         assert person is not None
         channel = self._dm_channels.get(person)
         if channel is None:
-            opened = await self._call("conversations_open", users=person)
+            opened = await self._slack.conversations_open(users=person)
             channel = self._dm_channels[person] = str(opened["channel"]["id"])
-        text, blocks = page_dm(delivery.message, delivery.page)
+        text, blocks = page_dm(self._render.message(delivery.alert), delivery.page)
         return await self._post(delivery, channel, text=text, blocks=[b.to_dict() for b in blocks])
 
     async def _call_for_help(self, delivery: PageDelivery) -> Sent:
         group, shown = delivery.group, delivery.shown_in
         assert shown is not None
-        try:
-            link = await self._call("chat_getPermalink", channel=shown.channel_id, message_ts=shown.ts)
-            permalink: str | None = link.get("permalink")
-        except SlackError:
-            permalink = None  # the call for help matters more than the link
-        text, blocks = channel_page(delivery.message, waited=self._clock.now() - group.created_at, permalink=permalink,
+        permalink = await self._slack.permalink(shown.channel_id, shown.ts)  # the call for help matters more
+        text, blocks = channel_page(self._render.message(delivery.alert), waited=self._clock.now() - group.created_at, permalink=permalink,
                                     in_storm=shown.storm)
         return await self._post(delivery, shown.channel_id, text=text, blocks=[b.to_dict() for b in blocks])
 
@@ -65,23 +59,16 @@ class SlackNotifier:
             found = await self._find(channel, page_id)
             if found:
                 return Sent(f"{channel}:{found}")
-        resp = await self._call("chat_postMessage", channel=channel, metadata=page_metadata(page_id),
-                                unfurl_links=False, unfurl_media=False, **content)
+        resp = await self._slack.chat_postMessage(channel=channel, metadata=page_metadata(page_id),
+                                                  unfurl_links=False, unfurl_media=False, **content)
         return Sent(f"{resp['channel']}:{resp['ts']}")
 
     async def _find(self, channel: str, page_id: int) -> str | None:
         """Our post for this page among the channel's latest messages (it went out moments before the crash)."""
-        resp = await self._call("conversations_history", channel=channel, limit=200, include_all_metadata=True)
-        for m in resp.get("messages", []):
+        resp = await self._slack.conversations_history(channel=channel, limit=200, include_all_metadata=True)
+        messages: list[dict[str, Any]] = resp.get("messages") or []
+        for m in messages:
             meta = m.get("metadata") or {}
             if meta.get("event_type") == METADATA_PAGE and meta.get("event_payload", {}).get("page_id") == page_id:
                 return str(m["ts"])
         return None
-
-    async def _call(self, method: str, **kwargs: Any) -> Any:
-        try:
-            return await getattr(self._client, method)(**kwargs)
-        except SlackApiError as exc:
-            err = slack_error(method.replace("_", "."), exc)
-            self._metrics.slack_errors.labels(err.method, err.code).inc()
-            raise err from None

@@ -19,9 +19,9 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
 from bot.config import Settings
+from bot.delivery import DeliveryError
 from bot.escalation.sms_text import page_text
 from bot.notify.pages import PageDelivery, PageRefused, Sent
-from bot.slack.client import SlackError
 
 log = logging.getLogger(__name__)
 
@@ -29,19 +29,18 @@ TIMEOUT = 10.0  # seconds per Twilio API request
 LOOKBACK = timedelta(minutes=1)  # clock skew allowance: a page's message cannot predate the page
 
 
-class SmsUnavailable(SlackError):
-    """Twilio could not be reached or is overloaded (5xx, 429, timeout): try again later.
-
-    A :class:`~bot.slack.client.SlackError` only because that is what the outbox dispatcher
-    retries with backoff; the code says what happened (``twilio_20500``, ``connection_error``).
-    """
+class TwilioError(DeliveryError):
+    """Twilio did not take an SMS; ``code`` is Twilio's error code or what went wrong, never a number."""
 
     def __init__(self, code: str) -> None:
-        super().__init__("twilio.messages", code)
+        super().__init__(code, f"twilio.messages: {code}")
 
-    @property
-    def transient(self) -> bool:
-        return True
+
+class SmsUnavailable(TwilioError):
+    """Twilio could not be reached or is overloaded (5xx, 429, timeout): the outbox tries again
+    later; the code says what happened (``twilio_20500``, ``connection_error:TimeoutError``)."""
+
+    transient = True
 
 
 class _TimedHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
@@ -60,8 +59,7 @@ class _TimedHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
 
 
 def page_body(delivery: PageDelivery) -> str:
-    group = delivery.group
-    lead = delivery.message.alerts[0] if delivery.message.alerts else None
+    group, lead = delivery.group, delivery.alert.lead
     return page_text(severity=group.severity, title=group.title, service=lead.service if lead else None,
                      description=lead.description if lead else "", code=delivery.page.code or 0)
 

@@ -22,7 +22,8 @@ from bot.clock import Clock
 from bot.metrics import Metrics
 from bot.notify import storms
 from bot.slack.blocks.storm import StormSummary, storm_blocks, storm_metadata, storm_text
-from bot.slack.client import RateLimited, SlackCaller, SlackError
+from bot.slack.client import SlackClient
+from bot.slack.errors import MessageNotFound, RateLimited, SlackError
 from bot.slack.ids import METADATA_STORM
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,7 @@ def _backoff(attempts: int) -> timedelta:
 
 
 class StormPoster:
-    def __init__(self, *, sessions: async_sessionmaker[AsyncSession], slack: SlackCaller, clock: Clock,
+    def __init__(self, *, sessions: async_sessionmaker[AsyncSession], slack: SlackClient, clock: Clock,
                  zone: ZoneInfo, metrics: Metrics, paused: dict[str, datetime]) -> None:
         """``paused``: the dispatcher's channels under a Slack rate limit, until when (shared both ways)."""
         self._sessions = sessions
@@ -81,13 +82,12 @@ class StormPoster:
                                    "text": storm_text(summary)}
         if storm.slack_ts and storm.slack_channel_id:
             try:
-                await self._slack.call("chat_update", channel=storm.slack_channel_id, ts=storm.slack_ts, **content)
+                await self._slack.chat_update(channel=storm.slack_channel_id, ts=storm.slack_ts, **content)
                 return storm.slack_channel_id, storm.slack_ts
-            except SlackError as exc:
-                if exc.code != "message_not_found":
-                    raise  # someone deleted it: post it again, below
+            except MessageNotFound:
+                pass  # someone deleted it: post it again, below
         elif storm.sync_attempts > 1 and (found := await self._find_posted(storm)):
-            await self._slack.call("chat_update", channel=found[0], ts=found[1], **content)
+            await self._slack.chat_update(channel=found[0], ts=found[1], **content)
             return found
         resp = await self._slack.post(storm.channel, metadata=storm_metadata(storm.id), **content)
         self._metrics.notifications.labels("slack", "storm").inc()
@@ -96,11 +96,12 @@ class StormPoster:
     async def _find_posted(self, storm: AlertStorm) -> tuple[str, str] | None:
         """An earlier attempt may have posted and died before recording it: look before posting."""
         try:
-            resp = await self._slack.call("conversations_history", channel=storm.channel, limit=200,
-                                          include_all_metadata=True, oldest=str(storm.started_at.timestamp() - 60))
+            resp = await self._slack.conversations_history(channel=storm.channel, limit=200, include_all_metadata=True,
+                                                           oldest=str(storm.started_at.timestamp() - 60))
         except SlackError:
             return None
-        for m in resp.get("messages", []):
+        messages: list[dict[str, Any]] = resp.get("messages") or []
+        for m in messages:
             meta = m.get("metadata") or {}
             if meta.get("event_type") == METADATA_STORM and meta.get("event_payload", {}).get("storm_id") == storm.id:
                 return str(resp.get("channel") or storm.channel), str(m["ts"])

@@ -23,7 +23,6 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.cron import CronTrigger
-from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -37,7 +36,6 @@ from bot.reports.weekly import due_week, is_recorded, record_week
 from bot.reports.window import ReportWindow
 from bot.services import Services
 from bot.slack.blocks.report import ReportView, report_message
-from bot.slack.client import SlackError
 
 log = logging.getLogger(__name__)
 
@@ -123,12 +121,9 @@ async def upload_chart(svc: Services, spec: ChartSpec, *, channel: str, thread_t
     """Draw the chart (off the event loop: matplotlib is CPU work) and upload it; the file id."""
     png = await asyncio.to_thread(render_chart, spec.per_day, title=spec.title, zone_label=spec.zone,
                                   first_from=spec.first_from, last_until=spec.last_until)
-    try:
-        resp = await svc.slack.files_upload_v2(channel=channel, thread_ts=thread_ts, content=png,
-                                               filename=spec.filename, title=spec.title, initial_comment=comment,
-                                               alt_txt=f"Bar chart: {spec.title.lower()}, days in {spec.zone}")
-    except SlackApiError as exc:
-        raise SlackError("files.upload", str(exc.response.get("error") or "upload_failed")) from None
+    resp = await svc.slack.files_upload_v2(channel=channel, thread_ts=thread_ts, content=png, filename=spec.filename,
+                                           title=spec.title, initial_comment=comment,
+                                           alt_txt=f"Bar chart: {spec.title.lower()}, days in {spec.zone}")
     files = resp.get("files") or [{}]
     svc.metrics.notifications.labels("slack", "summary_chart").inc()
     return str(files[0].get("id") or "") or None

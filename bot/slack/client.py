@@ -1,94 +1,138 @@
-"""The one place the Slack Web API client is built, and Slack errors become typed exceptions."""
+"""The one door to the Slack Web API: every call the bot makes goes through :class:`SlackClient`.
+
+It is slack_sdk's ``AsyncWebClient`` with two things added, so callers keep its typed methods:
+
+- every failed call raises one of the typed errors of :mod:`bot.slack.errors` (and is counted
+  once, here, in ``watchstander_slack_api_errors_total``); slack_sdk's retry handlers still retry 5xx,
+  dropped connections and (unless told not to) 429 before that;
+- the moves the bot repeats: post into a channel it may have to join first, open a modal or tell
+  the user why it did not open, answer only the person who clicked or typed a command.
+
+Listeners use the bot's instance (``SlackDeps.slack``), not the ``client`` Bolt passes them: Bolt
+builds a plain ``AsyncWebClient`` per request, which would skip all of the above.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
-from slack_sdk.errors import SlackApiError
+import aiohttp
+from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
     AsyncServerErrorRetryHandler,
 )
+from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
+
+from bot.slack.errors import NotInChannel, SlackError, SlackUnreachable, slack_error
+
+if TYPE_CHECKING:
+    from prometheus_client import Counter
+
+log = logging.getLogger(__name__)
+
+Tell = Callable[[str], Awaitable[object]]  # says something to the one person who asked
+Respond = Callable[..., Awaitable[object]]  # Bolt's respond(): the interaction's response_url
 
 
-def make_client(token: str, base_url: str, *, timeout: int = 10, wait_on_rate_limit: bool = True) -> AsyncWebClient:
-    """A Web API client that retries 5xx and dropped connections, and 429 after its Retry-After.
+def make_client(token: str, base_url: str, *, timeout: int = 10, wait_on_rate_limit: bool = True,
+                retries: bool = True, errors: Counter | None = None) -> SlackClient:
+    """A client that retries 5xx and dropped connections, and 429 after its Retry-After.
 
     ``wait_on_rate_limit=False`` is for the alert dispatcher, which must see a 429 at once: it
     pauses that channel and folds new alerts into a storm message instead of sleeping.
+    ``retries=False`` is for the readiness probe, which wants Slack's state now. ``errors``: the
+    counter (labelled method, error) that every failed call increments.
     """
     if not base_url.endswith("/"):
         base_url += "/"
-    handlers: list[AsyncRetryHandler] = [
-        AsyncServerErrorRetryHandler(max_retry_count=2),
-        AsyncConnectionErrorRetryHandler(max_retry_count=2),
-    ]
-    if wait_on_rate_limit:
-        handlers.insert(0, AsyncRateLimitErrorRetryHandler(max_retry_count=2))
-    return AsyncWebClient(token=token, base_url=base_url, timeout=timeout, retry_handlers=handlers)
+    handlers: list[AsyncRetryHandler] = []
+    if retries:
+        handlers = [AsyncServerErrorRetryHandler(max_retry_count=2), AsyncConnectionErrorRetryHandler(max_retry_count=2)]
+        if wait_on_rate_limit:
+            handlers.insert(0, AsyncRateLimitErrorRetryHandler(max_retry_count=2))
+    return SlackClient(token=token, base_url=base_url, timeout=timeout, retry_handlers=handlers, errors=errors)
 
 
-class SlackError(Exception):
-    """A Slack Web API call failed; ``code`` is Slack's error name (``channel_not_found``…)."""
+class SlackClient(AsyncWebClient):
+    def __init__(self, *, errors: Counter | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._errors = errors
 
-    def __init__(self, method: str, code: str, retry_after: float | None = None) -> None:
-        super().__init__(f"{method}: {code}")
-        self.method = method
-        self.code = code
-        self.retry_after = retry_after
-
-    @property
-    def transient(self) -> bool:
-        return self.code in TRANSIENT
-
-
-class RateLimited(SlackError):
-    pass
-
-
-TRANSIENT = frozenset({
-    "ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout",
-    "http_error", "connection_error",
-})
-
-
-def slack_error(method: str, exc: SlackApiError) -> SlackError:
-    response = exc.response
-    status = getattr(response, "status_code", 200)
-    code = str(response.get("error") or f"http_{status}") if response is not None else "http_error"
-    if status == 429 or code == "ratelimited":
-        header = (response.headers or {}).get("Retry-After") or (response.headers or {}).get("retry-after")
-        return RateLimited(method, "ratelimited", float(header) if header else 1.0)
-    if status >= 500:
-        code = "service_unavailable"
-    return SlackError(method, code)
-
-
-class SlackCaller:
-    """Web API calls with Slack's errors turned into :class:`SlackError` and counted once, here."""
-
-    def __init__(self, client: AsyncWebClient, errors: Any = None) -> None:
-        self.client = client
-        self._errors = errors  # prometheus Counter labelled (method, error), or None
-
-    async def call(self, method: str, **kwargs: Any) -> Any:
+    async def api_call(self, api_method: str, **kwargs: Any) -> AsyncSlackResponse:
         try:
-            return await getattr(self.client, method)(**kwargs)
+            return await super().api_call(api_method, **kwargs)
         except SlackApiError as exc:
-            err = slack_error(method.replace("_", "."), exc)
-            if self._errors is not None:
-                self._errors.labels(err.method, err.code).inc()
-            raise err from None
+            raise self._counted(exc if isinstance(exc, SlackError) else slack_error(api_method, exc)) from None
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:  # after the connection retries
+            raise self._counted(SlackUnreachable(api_method, type(exc).__name__)) from None
 
-    async def post(self, channel: str, **kwargs: Any) -> Any:
+    async def files_upload_v2(self, **kwargs: Any) -> AsyncSlackResponse:
+        """The upload to the URL Slack hands out is not a Web API call; its failure is one too."""
+        try:
+            return await super().files_upload_v2(**kwargs)
+        except SlackRequestError as exc:
+            log.debug("files.upload failed: %s", exc)
+            raise self._counted(SlackError("files.upload", "upload_failed")) from None
+
+    def _counted(self, err: SlackError) -> SlackError:
+        if self._errors is not None:
+            self._errors.labels(err.method, err.code).inc()
+        return err
+
+    # --- the repeated moves --------------------------------------------------------------------
+
+    async def post(self, channel: str, **kwargs: Any) -> AsyncSlackResponse:
         """chat.postMessage; joins a public channel the bot is not in yet and tries again."""
         try:
-            return await self.call("chat_postMessage", channel=channel, **kwargs)
-        except SlackError as exc:
-            if exc.code != "not_in_channel":
-                raise
-        await self.call("conversations_join", channel=channel)  # public channels only; else invite the bot
-        return await self.call("chat_postMessage", channel=channel, **kwargs)
+            return await self.chat_postMessage(channel=channel, **kwargs)
+        except NotInChannel:
+            pass
+        await self.conversations_join(channel=channel)  # public channels only; else invite the bot
+        return await self.chat_postMessage(channel=channel, **kwargs)
+
+    async def open_modal(self, trigger_id: str | None, view: View, *, tell: Tell | None,
+                         what: str = "the form") -> bool:
+        """views.open. When Slack will not open it — most often ``expired_trigger_id``: the click
+        or command reached us after Slack's three seconds — the user is told so through ``tell``
+        and False is returned; with ``tell=None`` the caller explains (and may do something else)."""
+        code = "no_trigger_id"  # Slack sent none: there is nothing to open it with
+        if trigger_id:
+            try:
+                await self.views_open(trigger_id=trigger_id, view=view)
+                return True
+            except SlackError as exc:
+                code = exc.code
+        log.warning("could not open %s (%s): %s", what, view.callback_id, code)
+        if tell is not None:
+            await tell(f"⚠️ Slack would not open {what} ({code}); please try again.")
+        return False
+
+    async def permalink(self, channel: str, ts: str) -> str | None:
+        """The message's link, or None when Slack cannot say (a link is never worth failing for)."""
+        try:
+            resp = await self.chat_getPermalink(channel=channel, message_ts=ts)
+        except SlackError:
+            return None
+        link = resp.get("permalink")
+        return str(link) if link else None
+
+
+async def answer(respond: Respond, text: str, **kwargs: Any) -> None:
+    """Answer a click or command so only the person who made it sees it, leaving the message be."""
+    await respond(text=text, response_type="ephemeral", replace_original=False, **kwargs)
+
+
+def teller(respond: Respond) -> Tell:
+    """:func:`answer` through ``respond``, as the ``tell`` that :meth:`SlackClient.open_modal` takes."""
+
+    async def tell(text: str) -> None:
+        await answer(respond, text)
+
+    return tell

@@ -15,7 +15,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from slack_bolt.context.async_context import AsyncBoltContext
-from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
@@ -25,6 +24,7 @@ from bot.incidents.kit import IncidentKit
 from bot.incidents.playbooks import Playbook
 from bot.notify.incident_slack import IncidentSlack
 from bot.services import Services
+from bot.slack.client import SlackClient
 from bot.slack.incident_commands import kit_of
 
 _KEY = "watchstander_deps"  # the one context key; read only through deps()
@@ -38,7 +38,7 @@ class SlackDeps:
     sessions: async_sessionmaker[AsyncSession]
     clock: Clock
     wake: Callable[[], None]  # tell the senders new work was committed
-    slack: AsyncWebClient
+    slack: SlackClient
     incident_slack: IncidentSlack
     kit: IncidentKit
     playbooks: tuple[Playbook, ...]
@@ -55,7 +55,7 @@ class SlackDeps:
 
     @classmethod
     def of(cls, svc: Services) -> SlackDeps:
-        slack: AsyncWebClient = svc.slack
+        slack: SlackClient = svc.slack
         paging: Paging = svc.escalation.paging
         return cls(config=svc.config, sessions=svc.sessions, clock=svc.clock, wake=svc.wake, slack=slack,
                    incident_slack=IncidentSlack(slack, svc.metrics), kit=kit_of(svc),

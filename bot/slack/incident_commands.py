@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
-from slack_sdk.errors import SlackApiError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import transaction
@@ -25,6 +24,7 @@ from bot.services import Services
 from bot.slack.blocks.common import clip, escape
 from bot.slack.blocks.incident_lists import help_blocks, list_blocks, timeline_blocks
 from bot.slack.blocks.incident_modals import DeclareContext, DeclareDefaults, declare_modal
+from bot.slack.client import teller
 from bot.slack.commands import Reply, SlashContext, SubcommandHandler
 from bot.slack.incident_people import looks_like_person, resolve_user
 
@@ -76,10 +76,7 @@ class IncidentCommands:
         defaults = DeclareDefaults(commander=ctx.user_id, title=ctx.text)
         view = declare_modal(defaults, DeclareContext(origin_channel=ctx.channel_id), self.kit.policy.severities,
                              [t.name for t in svc.config.teams])
-        try:
-            await svc.slack.views_open(trigger_id=ctx.trigger_id, view=view)
-        except SlackApiError as exc:  # e.g. expired_trigger_id when Slack was slow to deliver the command
-            return refuse(f"Slack would not open the form ({exc.response.get('error')}); please try again.")
+        await svc.slack.open_modal(ctx.trigger_id, view, tell=teller(ctx.respond))
         return None
 
     async def list(self, svc: Services, ctx: SlashContext) -> Reply:

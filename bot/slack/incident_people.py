@@ -6,10 +6,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
-
 from bot.config import Config
+from bot.slack.client import SlackClient
+from bot.slack.errors import SlackError
 from bot.slack.mentions import looks_like_person, person_id
 
 _ANY_ID = re.compile(r"^<@([UW][A-Z0-9]{2,})(?:\|[^>]*)?>$|^([UW][A-Z0-9]{2,})$")
@@ -23,7 +22,7 @@ def _names(member: dict[str, Any]) -> set[str]:
     return {str(v).lower() for v in values if v}
 
 
-async def resolve_user(client: AsyncWebClient, token: str, config: Config) -> str | None:
+async def resolve_user(client: SlackClient, token: str, config: Config) -> str | None:
     """A mention or ID as is; ``@name`` from the config's people, else from the workspace's users."""
     token = token.strip()
     if m := _ANY_ID.match(token):
@@ -42,5 +41,5 @@ async def resolve_user(client: AsyncWebClient, token: str, config: Config) -> st
             cursor = (page.get("response_metadata") or {}).get("next_cursor")
             if not cursor:
                 return None
-    except SlackApiError:
+    except SlackError:
         return None

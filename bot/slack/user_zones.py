@@ -14,13 +14,12 @@ import logging
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
-
 from bot.clock import Clock
 from bot.config import Config
 from bot.oncall.status import person_zone
 from bot.services import Services
+from bot.slack.client import SlackClient
+from bot.slack.errors import SlackError
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +29,7 @@ LOOKUP_TIMEOUT = 1.5  # seconds; past this the configured zone answers instead
 
 
 class UserZones:
-    def __init__(self, client: AsyncWebClient, clock: Clock, config: Config, *, ttl: timedelta = TTL) -> None:
+    def __init__(self, client: SlackClient, clock: Clock, config: Config, *, ttl: timedelta = TTL) -> None:
         self._client = client
         self._clock = clock
         self._config = config
@@ -58,7 +57,7 @@ class UserZones:
     async def _lookup(self, user_id: str) -> ZoneInfo | None:
         try:
             resp = await asyncio.wait_for(self._client.users_info(user=user_id), LOOKUP_TIMEOUT)
-        except (SlackApiError, TimeoutError, OSError) as exc:
+        except (SlackError, TimeoutError) as exc:  # TimeoutError: our own wait, not the client's
             log.info("users.info failed for %s (%s); using the configured zone", user_id, type(exc).__name__)
             return None
         tz = (resp.get("user") or {}).get("tz")

@@ -12,18 +12,16 @@ import asyncio
 import hmac
 import time
 
-import aiohttp
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import func, select, text
 
 from bot.alerts.models import AlertGroup
 from bot.heartbeat import Heartbeat, Loop
 from bot.services import Services
-from bot.slack.client import slack_error
+from bot.slack.client import make_client
+from bot.slack.errors import SlackError, SlackUnreachable
 from bot.web.keys import SERVICES, STATE, WebState
 
 SLACK_CHECK_TTL = 60.0  # a working token is checked again after this long; a failing one at every probe
@@ -59,15 +57,15 @@ async def _database_problem(svc: Services) -> str | None:
 
 async def _check_slack(svc: Services, state: WebState) -> None:
     """One auth.test, without the retries the senders use: a probe wants Slack's state now."""
-    client = AsyncWebClient(token=svc.settings.slack_bot_token, base_url=svc.slack.base_url,
-                            timeout=int(CHECK_TIMEOUT))
+    client = make_client(svc.settings.slack_bot_token or "", svc.slack.base_url, timeout=int(CHECK_TIMEOUT),
+                         retries=False)
     try:
         resp = await client.auth_test()
         state.slack_error = None if resp.get("ok") else str(resp.get("error"))
-    except SlackApiError as exc:
-        state.slack_error = slack_error("auth.test", exc).code
-    except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-        state.slack_error = f"unreachable: {type(exc).__name__}"
+    except SlackUnreachable as exc:
+        state.slack_error = f"unreachable: {exc.cause}"
+    except SlackError as exc:
+        state.slack_error = exc.code
     state.slack_checked_at = time.monotonic()
 
 

@@ -312,3 +312,14 @@ async def test_the_matching_playbook_opens_from_the_alert(harness: Harness) -> N
     [view] = harness.slack.open_views(ALICE)
     text = "\n".join(str(b.get("text", {}).get("text", "")) for b in view.blocks)
     assert "High error rate" in text and "*🔎 Investigate*\n1. " in text and "*🩹 Mitigate*" in text
+
+
+async def test_a_playbook_slack_will_not_open_is_explained(harness: Harness) -> None:
+    await fire(harness, am_alert("HighErrorRate", labels={"severity": "warning"}))
+    [msg] = harness.slack.messages("platform-alerts")
+    harness.slack.fail_next("views.open", error="expired_trigger_id")  # the click reached us after Slack's 3 s
+    await harness.driver.click(msg, AlertAction.PLAYBOOK, user_id=ALICE)
+    await harness.drain()
+    assert harness.slack.open_views(ALICE) == []
+    assert [e.text for e in harness.slack.ephemerals(ALICE)] == [
+        "⚠️ Slack would not open the playbook (expired_trigger_id); please try again."]

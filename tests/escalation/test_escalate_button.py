@@ -108,3 +108,17 @@ async def test_escalating_a_resolved_alert_from_an_old_page_dm_says_so(pager: Ha
     [note] = await pager.slack.wait_for(lambda: pager.slack.ephemerals(ALICE))
     assert note.text == "Alert #1 is already resolved; there is nobody to escalate to."
     assert pager.slack.open_views(ALICE) == []
+
+
+async def test_a_dialog_slack_will_not_open_runs_the_next_step_and_says_so(pager: Harness,
+                                                                         twilio: TwilioStandIn) -> None:
+    msg = await fire(pager)
+    pager.clock.advance(timedelta(minutes=1))
+    pager.slack.fail_next("views.open", error="expired_trigger_id")  # the click reached us after Slack's 3 s
+    before = sent(pager, twilio)
+    resp = await pager.driver.click(msg, AlertAction.ESCALATE, user_id=CAROL)
+    assert resp.status == 200
+    await pager.drain()
+    assert pager.slack.open_views(CAROL) == []
+    assert [e.text for e in pager.slack.ephemerals(CAROL)] == ["Could not open the Escalate dialog, so step 2 runs now."]
+    assert new_since(before, sent(pager, twilio)) == ["SMS Alice"]

@@ -14,7 +14,6 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncAck, AsyncBoltContext, AsyncRespond
-from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import select
 
 from bot.alerts import actions
@@ -22,6 +21,7 @@ from bot.alerts.models import AlertGroup
 from bot.db import transaction
 from bot.slack.blocks.common import actor_text
 from bot.slack.blocks.playbook import playbook_modal
+from bot.slack.client import answer, teller
 from bot.slack.deps import SlackDeps, deps
 from bot.slack.ids import AlertAction, OverflowChoice
 from bot.slack.listeners.shapes import BlockActions, read
@@ -58,8 +58,7 @@ def _refusal(d: SlackDeps, outcome: actions.ActionOutcome) -> str:
 
 async def run(d: SlackDeps, respond: AsyncRespond, group_id: int | None, op: str, user: str, **kw: Any) -> None:
     if group_id is None:
-        await respond(text="That button does not name an alert; it may come from an old message.",
-                      response_type="ephemeral", replace_original=False)
+        await answer(respond, "That button does not name an alert; it may come from an old message.")
         return
     try:
         async with transaction(d.sessions) as s:
@@ -69,11 +68,11 @@ async def run(d: SlackDeps, respond: AsyncRespond, group_id: int | None, op: str
             else:
                 outcome = await getattr(actions, op)(s, group_id, actor=user, via="slack", now=now, **kw)
     except actions.AlertNotFound as exc:
-        await respond(text=f"{exc}.", response_type="ephemeral", replace_original=False)
+        await answer(respond, f"{exc}.")
         return
     d.wake()
     if not outcome.changed:
-        await respond(text=_refusal(d, outcome), response_type="ephemeral", replace_original=False)
+        await answer(respond, _refusal(d, outcome))
 
 
 async def on_button(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond,
@@ -121,12 +120,10 @@ async def on_storm_ack_all(ack: AsyncAck, body: dict[str, Any], respond: AsyncRe
         async with transaction(d.sessions) as s:
             acked += (await actions.acknowledge(s, gid, actor=user, via="slack", now=d.clock.now())).changed
     d.wake()
-    await respond(text=f"Acknowledged {acked} firing alert(s) of this storm.", response_type="ephemeral",
-                  replace_original=False)
+    await answer(respond, f"Acknowledged {acked} firing alert(s) of this storm.")
 
 
-async def on_playbook(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond,
-                      context: AsyncBoltContext) -> None:
+async def on_playbook(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext) -> None:
     await ack()
     if (click := await read(BlockActions, body, "playbook button", respond)) is None:
         return
@@ -136,10 +133,10 @@ async def on_playbook(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClien
         group = await s.get(AlertGroup, gid) if gid is not None else None
     playbook = next((p for p in d.playbooks if group is not None and p.id == group.playbook), None)
     if group is None or playbook is None:
-        await respond(text="That playbook is no longer available.", response_type="ephemeral",
-                      replace_original=False)
+        await answer(respond, "That playbook is no longer available.")
         return
-    await client.views_open(trigger_id=click.trigger_id, view=playbook_modal(playbook, group.title))
+    await d.slack.open_modal(click.trigger_id, playbook_modal(playbook, group.title), tell=teller(respond),
+                             what="the playbook")
 
 
 def register(app: Listeners) -> None:

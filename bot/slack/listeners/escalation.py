@@ -11,7 +11,6 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncAck, AsyncBoltContext, AsyncRespond
-from slack_sdk.errors import SlackApiError
 
 from bot.alerts.incoming import AlertStatus
 from bot.alerts.models import AlertGroup
@@ -27,6 +26,7 @@ from bot.escalation.engine import (
 from bot.escalation.models import RunStatus
 from bot.escalation.policy import Policy
 from bot.slack.blocks.escalation import escalate_modal
+from bot.slack.client import answer
 from bot.slack.deps import SlackDeps, deps
 from bot.slack.ids import AlertAction, Callback, EscalateField
 from bot.slack.listeners.shapes import BlockActions, read
@@ -68,31 +68,24 @@ async def on_escalate(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond
     value = click.action.value or ""
     group_id = int(value) if value.isascii() and value.isdigit() and len(value) <= 9 else None
     if group_id is None:
-        await respond(text="That button does not name an alert; it may come from an old message.",
-                      response_type="ephemeral", replace_original=False)
+        await answer(respond, "That button does not name an alert; it may come from an old message.")
         return
     async with d.sessions() as s:
         group = await s.get(AlertGroup, group_id)
         esc = await escalation_for(s, group_id)
     if group is None or group.status == AlertStatus.RESOLVED:
         what = "does not exist" if group is None else "is already resolved"
-        await respond(text=f"Alert #{group_id} {what}; there is nobody to escalate to.",
-                      response_type="ephemeral", replace_original=False)
+        await answer(respond, f"Alert #{group_id} {what}; there is nobody to escalate to.")
         return
     next_step = _next_step(esc.policy, esc.status, esc.next_step) if esc else None
     view = escalate_modal(group, next_step=next_step, teams=d.teams)
-    try:
-        await d.slack.views_open(trigger_id=click.trigger_id, view=view.to_dict())
+    if await d.slack.open_modal(click.trigger_id, view, tell=None, what="the Escalate dialog"):
         return
-    except SlackApiError as exc:  # e.g. expired_trigger_id: the click was slow to reach us
-        log.warning("could not open the Escalate dialog: %s", exc.response.get("error"))
-    if next_step is None:
-        await respond(text="Could not open the Escalate dialog; please click Escalate again.",
-                      response_type="ephemeral", replace_original=False)
+    if next_step is None:  # the click was too slow to reach us, most likely; the person may click again
+        await answer(respond, "Could not open the Escalate dialog; please click Escalate again.")
         return
     report = await escalate(d, group_id, user=user)
-    await respond(text=f"Could not open the Escalate dialog, so step {report.step} runs now.",
-                  response_type="ephemeral", replace_original=False)
+    await answer(respond, f"Could not open the Escalate dialog, so step {report.step} runs now.")
 
 
 async def on_submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], context: AsyncBoltContext) -> None:

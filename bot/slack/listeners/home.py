@@ -9,12 +9,11 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from slack_sdk.errors import SlackApiError
-
 from bot.oncall.open_items import OpenItemsQuery, gather_open_items, providers_from
 from bot.oncall.status import all_statuses, next_shift_of
 from bot.services import Services
 from bot.slack.blocks.home import HomeContent, home_view
+from bot.slack.errors import SlackError
 from bot.slack.listeners.shapes import AppHomeOpened, read
 from bot.slack.user_zones import user_zones
 
@@ -37,8 +36,8 @@ async def publish_home(svc: Services, user: str) -> None:
                                  now=now, base_url=svc.settings.base_public_url))
     try:
         await svc.slack.views_publish(user_id=user, view=view.to_dict())
-    except SlackApiError as exc:
-        log.warning("could not publish the App Home for %s: %s", user, exc.response.get("error"))
+    except SlackError as exc:
+        log.warning("could not publish the App Home for %s: %s", user, exc.code)
 
 
 def register(app: Listeners, svc: Services) -> None:

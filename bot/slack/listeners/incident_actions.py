@@ -19,7 +19,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncAck, AsyncBoltContext, AsyncRespond
-from slack_sdk.errors import SlackApiError
 from slack_sdk.models.views import View
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -41,6 +40,7 @@ from bot.slack.blocks.incident_modals import (
     status_modal,
     submitted,
 )
+from bot.slack.client import answer, teller
 from bot.slack.deps import SlackDeps, deps
 from bot.slack.ids import METADATA_EVENT, AlertAction, Callback, IncidentAction, IncidentField, IncidentModal
 
@@ -62,12 +62,7 @@ def _int(value: object) -> int | None:
 
 
 async def open_view(d: SlackDeps, body: dict[str, Any], view: View, respond: AsyncRespond) -> None:
-    try:
-        await d.slack.views_open(trigger_id=body["trigger_id"], view=view)
-    except SlackApiError as exc:  # e.g. expired_trigger_id when Slack was slow to deliver the click
-        log.warning("could not open %s: %s", view.callback_id, exc.response.get("error"))
-        await respond(text=f"⚠️ Slack would not open the form ({exc.response.get('error')}); please try again.",
-                      response_type="ephemeral", replace_original=False)
+    await d.slack.open_modal(body["trigger_id"], view, tell=teller(respond))
 
 
 async def open_declare(d: SlackDeps, body: dict[str, Any], defaults: DeclareDefaults, context: DeclareContext,
@@ -93,7 +88,7 @@ async def act(d: SlackDeps, respond: AsyncRespond, change: Callable[[AsyncSessio
         async with transaction(d.sessions) as s:
             await change(s, d.clock.now())
     except lifecycle.IncidentError as exc:
-        await respond(text=f"⚠️ {exc}", response_type="ephemeral", replace_original=False)
+        await answer(respond, f"⚠️ {exc}")
         return
     d.wake()
 
@@ -110,8 +105,7 @@ async def on_alert_declare(ack: AsyncAck, body: dict[str, Any], respond: AsyncRe
     group_id = _int(body["actions"][0].get("value"))
     defaults = await defaults_from_alert(d, group_id, user) if group_id is not None else None
     if group_id is None or defaults is None:
-        await respond(text="That button does not name an alert; it may come from an old message.",
-                      response_type="ephemeral", replace_original=False)
+        await answer(respond, "That button does not name an alert; it may come from an old message.")
         return
     channel = (body.get("channel") or {}).get("id")
     declare = DeclareContext(origin_channel=channel, group_ids=[group_id])
@@ -218,7 +212,7 @@ async def on_modal_button(ack: AsyncAck, body: dict[str, Any], respond: AsyncRes
         incident = await s.get(Incident, incident_id) if incident_id is not None else None
     if incident is None or incident.is_resolved:
         why = "is already resolved" if incident else "does not exist any more"
-        await respond(text=f"⚠️ That incident {why}.", response_type="ephemeral", replace_original=False)
+        await answer(respond, f"⚠️ That incident {why}.")
         return
     builders = {
         IncidentAction.POST_UPDATE: lambda: status_modal(incident),

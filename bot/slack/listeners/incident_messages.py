@@ -14,7 +14,7 @@ from bot.incidents.lifecycle import incident_for_channel
 from bot.incidents.timeline import message_deleted, message_edited, record_message
 from bot.notify.incident_slack import IncidentSlack
 from bot.services import Services
-from bot.slack.client import SlackError
+from bot.slack.errors import SlackError
 from bot.slack.listeners.shapes import ReactionAdded, read
 
 if TYPE_CHECKING:
@@ -33,12 +33,14 @@ class TimelineMessages:
     async def _find(self, channel: str, ts: str) -> dict[str, Any] | None:
         """The message itself; reactions do not carry it. Thread replies are not in the history."""
         try:
-            history = await self.slack.call("conversations_history", channel=channel, latest=ts, oldest=ts,
-                                            inclusive=True, limit=1)
-            found = [m for m in history.get("messages", []) if m.get("ts") == ts]
+            history = await self.slack.client.conversations_history(channel=channel, latest=ts, oldest=ts,
+                                                                    inclusive=True, limit=1)
+            messages: list[dict[str, Any]] = history.get("messages") or []
+            found = [m for m in messages if m.get("ts") == ts]
             if not found:
-                replies = await self.slack.call("conversations_replies", channel=channel, ts=ts, limit=50)
-                found = [m for m in replies.get("messages", []) if m.get("ts") == ts]
+                replies = await self.slack.client.conversations_replies(channel=channel, ts=ts, limit=50)
+                messages = replies.get("messages") or []
+                found = [m for m in messages if m.get("ts") == ts]
         except SlackError as exc:
             log.warning("could not read message %s in %s: %s", ts, channel, exc.code)
             return None

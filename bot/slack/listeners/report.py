@@ -11,16 +11,14 @@ import logging
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from slack_sdk.errors import SlackApiError
-
 from bot.durations import DurationError, parse_duration
 from bot.notify.weekly_summary import chart_payload, chart_spec, summary_for, upload_chart
 from bot.reports.window import ReportWindow, summary_zone_name
 from bot.services import Services
 from bot.slack.blocks.common import escape
 from bot.slack.blocks.report import ReportView, report_message
-from bot.slack.client import SlackError
 from bot.slack.commands import Reply, SlashContext
+from bot.slack.errors import SlackError
 from bot.slack.listeners.oncall import reply_args
 
 log = logging.getLogger(__name__)
@@ -71,7 +69,7 @@ async def report(svc: Services, ctx: SlashContext) -> Reply | None:
             opened = await svc.slack.conversations_open(users=ctx.user_id)
             await upload_chart(svc, chart_spec(chart_payload(summary)), channel=opened["channel"]["id"],
                                comment=f"📈 Alerts per day, last {days} days (your `/oncall report`).")
-        except (SlackError, SlackApiError) as exc:  # the figures were shown; only the picture is missing
+        except SlackError as exc:  # the figures were shown; only the picture is missing
             log.warning("could not send the /oncall report chart: %s", exc)
             await ctx.respond(**reply_args(Reply(text="⚠️ The chart could not be sent to your DM; "
                                                       "the figures above are complete.")))

@@ -15,6 +15,8 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from slack_bolt.async_app import AsyncRespond
 
+from bot.slack.client import answer
+
 log = logging.getLogger(__name__)
 
 NOT_UNDERSTOOD = "That button's data was not understood, so nothing was changed. Please try again from a fresh message."
@@ -100,7 +102,7 @@ async def read(shape: type[S], payload: Any, what: str, respond: AsyncRespond | 
         log.warning("ignored a Slack %s whose payload is not understood: %s", what, problems(exc))
     if respond is not None and getattr(respond, "response_url", None):
         try:
-            await respond(text=message, response_type="ephemeral", replace_original=False)
+            await answer(respond, message)
         except Exception as exc:  # a response_url we cannot reach: the log line above is all we can do
             log.warning("could not tell the person their Slack %s was not understood: %s", what, type(exc).__name__)
     return None
