@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from bot.alerts.models import AlertEvent, AlertGroup
 from bot.escalation.models import PageRecord
+from bot.outbox import OutboxKind, OutboxMessage
 from bot.sandbox.slack import SlackStandIn
 from bot.sandbox.twilio import TwilioStandIn
 from tests.escalation.conftest import twilio_settings
@@ -122,3 +123,24 @@ async def test_twilio_down_is_retried_and_the_page_sent_once(pager: Harness, twi
         await pager.drain()
     assert len(pages_to(twilio, ALICE)) == 1
     assert PUBLIC_URL in (pages_to(twilio, ALICE)[0].status_callback or "")
+
+
+async def test_a_long_twilio_outage_is_waited_out_not_given_up_like_a_refusal(pager: Harness,
+                                                                             twilio: TwilioStandIn) -> None:
+    """Twilio's 5xx is a transient delivery error: the outbox keeps trying past the three attempts
+    an error that will repeat gets, and the page goes out once Twilio is back."""
+    msg = await fire(pager)
+    twilio.fail_next(503, times=5)  # the first send, then each retry's look-up before sending again
+    pager.clock.advance(timedelta(minutes=5))
+    await pager.drain()
+    async with pager.bot.services.sessions() as s:
+        row = (await s.scalars(select(OutboxMessage).where(OutboxMessage.kind == OutboxKind.PAGE_SMS))).one()
+    assert row.last_error == "twilio.messages: twilio_20503" and row.sent_at is None
+    for _ in range(6):
+        pager.clock.advance(timedelta(minutes=1))  # past each backoff (2 s, 4 s … 32 s)
+        await pager.drain()
+    assert len(pages_to(twilio, ALICE)) == 1
+    async with pager.bot.services.sessions() as s:
+        row = await s.get_one(OutboxMessage, row.id)
+    assert row.attempts == 6 and row.sent_at is not None and row.failed_at is None
+    assert not any("SMS to Alice failed" in t or "gave up" in t for t in thread_texts(pager, msg))
