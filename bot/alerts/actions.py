@@ -13,14 +13,25 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.alerts.events import (
+    Acknowledged,
+    AnyEventDetail,
+    EventKind,
+    Resolved,
+    SilencedSimilar,
+    Snoozed,
+    Unacknowledged,
+)
 from bot.alerts.incoming import AlertStatus
 from bot.alerts.models import Alert, AlertEvent, AlertGroup, Silence
 from bot.outbox import OutboxKind, enqueue
 
 # Events that also get a short reply in the alert message's thread.
 THREAD_EVENTS = frozenset({
-    "acknowledged", "unacknowledged", "resolved", "snoozed", "silenced_similar", "reopened",
-    "paged", "page_failed", "page_skipped", "not_escalated",  # escalation (bot.escalation)
+    EventKind.ACKNOWLEDGED, EventKind.UNACKNOWLEDGED, EventKind.RESOLVED, EventKind.SNOOZED,
+    EventKind.SILENCED_SIMILAR, EventKind.REOPENED,
+    # escalation (bot.escalation)
+    EventKind.PAGED, EventKind.PAGE_FAILED, EventKind.PAGE_SKIPPED, EventKind.NOT_ESCALATED,
 })
 
 
@@ -35,12 +46,12 @@ class AlertNotFound(LookupError):
     pass
 
 
-async def record(session: AsyncSession, group: AlertGroup, kind: str, now: datetime, *, actor: str | None = None,
-                 via: str | None = None, alert: Alert | None = None, **detail: Any) -> AlertEvent:
-    event = AlertEvent(group_id=group.id, alert_id=alert.id if alert else None, at=now, kind=kind,
-                       actor=actor, via=via, detail=detail)
+async def record(session: AsyncSession, group: AlertGroup, detail: AnyEventDetail, now: datetime, *,
+                 actor: str | None = None, via: str | None = None, alert: Alert | None = None) -> AlertEvent:
+    """Add the event (its kind is the detail's); kinds in :data:`THREAD_EVENTS` also get a thread reply."""
+    event = AlertEvent.of(group, detail, now, actor=actor, via=via, alert=alert)
     session.add(event)
-    if kind in THREAD_EVENTS:
+    if detail.KIND in THREAD_EVENTS:
         await reply_in_thread(session, group, event, now)
     return event
 
@@ -78,7 +89,7 @@ async def acknowledge_group(session: AsyncSession, group: AlertGroup, now: datet
     group.snoozed_until = None
     touch(group, now)
     await _set_members(session, group, AlertStatus.ACKNOWLEDGED, now)
-    await record(session, group, "acknowledged", now, actor=actor, via=via)
+    await record(session, group, Acknowledged(), now, actor=actor, via=via)
 
 
 async def resolve_group(session: AsyncSession, group: AlertGroup, now: datetime, *, actor: str, via: str) -> None:
@@ -89,7 +100,7 @@ async def resolve_group(session: AsyncSession, group: AlertGroup, now: datetime,
     group.snoozed_until = None
     touch(group, now)
     await _set_members(session, group, AlertStatus.RESOLVED, now)
-    await record(session, group, "resolved", now, actor=actor, via=via)
+    await record(session, group, Resolved(), now, actor=actor, via=via)
 
 
 async def _claim(session: AsyncSession, group_id: int, allowed: tuple[AlertStatus, ...], values: dict[str, Any],
@@ -129,7 +140,7 @@ async def acknowledge(session: AsyncSession, group_id: int, *, actor: str, via: 
         group = await _load(session, group_id)
         return ActionOutcome(group, False, _already(group))
     await _set_members(session, group, AlertStatus.ACKNOWLEDGED, now)
-    await record(session, group, "acknowledged", now, actor=actor, via=via)
+    await record(session, group, Acknowledged(), now, actor=actor, via=via)
     return ActionOutcome(group, True)
 
 
@@ -143,7 +154,7 @@ async def unacknowledge(session: AsyncSession, group_id: int, *, actor: str, via
         return ActionOutcome(group, False, "not acknowledged" if group.status == AlertStatus.FIRING
                              else "already resolved")
     await _set_members(session, group, AlertStatus.FIRING, now)
-    await record(session, group, "unacknowledged", now, actor=actor, via=via)
+    await record(session, group, Unacknowledged(), now, actor=actor, via=via)
     return ActionOutcome(group, True)
 
 
@@ -155,7 +166,7 @@ async def resolve(session: AsyncSession, group_id: int, *, actor: str, via: str,
     if group is None:
         return ActionOutcome(await _load(session, group_id), False, "already resolved")
     await _set_members(session, group, AlertStatus.RESOLVED, now)
-    await record(session, group, "resolved", now, actor=actor, via=via)
+    await record(session, group, Resolved(), now, actor=actor, via=via)
     return ActionOutcome(group, True)
 
 
@@ -167,8 +178,8 @@ async def snooze(session: AsyncSession, group_id: int, *, actor: str, via: str, 
     if group is None:
         group = await _load(session, group_id)
         return ActionOutcome(group, False, _already(group))
-    await record(session, group, "snoozed", now, actor=actor, via=via, until=until.isoformat(),
-                 minutes=int(duration.total_seconds() // 60))
+    await record(session, group, Snoozed(until=until, minutes=int(duration.total_seconds() // 60)), now,
+                 actor=actor, via=via)
     return ActionOutcome(group, True)
 
 
@@ -192,8 +203,8 @@ async def silence_similar(session: AsyncSession, group_id: int, *, actor: str, d
     if group.status != AlertStatus.RESOLVED and group.silence_id is None:
         group.silence_id = silence.id
         touch(group, now)
-    await record(session, group, "silenced_similar", now, actor=actor, via="slack", silence_id=silence.id,
-                 until=silence.ends_at.isoformat(), matchers=silence.matchers)
+    detail = SilencedSimilar(silence_id=silence.id, until=silence.ends_at, matchers=silence.matchers)
+    await record(session, group, detail, now, actor=actor, via="slack")
     return ActionOutcome(group, True), silence
 
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from bot.alerts.actions import acknowledge_group, resolve_group, touch
+from bot.alerts.events import AlertResolved, AnyEventDetail, Received, Repeated, Silenced
 from bot.alerts.incoming import AlertStatus, IncomingAlert, ParsedNotification, Severity
 from bot.alerts.matchers import labels_match
 from bot.alerts.models import Alert, AlertEvent, AlertGroup, Silence
@@ -61,8 +61,8 @@ def route(config: Config, integration: Integration, labels: dict[str, str]) -> t
     return team.name, team.channel
 
 
-def max_severity(severities: list[str]) -> str:
-    return max(severities, key=lambda s: SEVERITY_ORDER.index(Severity(s))) if severities else "high"
+def max_severity(severities: list[Severity]) -> Severity:
+    return max(severities, key=SEVERITY_ORDER.index) if severities else Severity.HIGH
 
 
 @dataclass(frozen=True)
@@ -183,9 +183,8 @@ class _Batch:
             for key in keys[i:i + 500]:
                 self.groups_by_key[key] = found.get(key)  # None: known to have no open group
 
-    def _event(self, group: AlertGroup, kind: str, alert: Alert | None, **detail: Any) -> None:
-        self.session.add(AlertEvent(group=group, alert=alert, at=self.now, kind=kind, actor=self.source,
-                                    via="source", detail=detail))
+    def _event(self, group: AlertGroup, detail: AnyEventDetail, alert: Alert | None) -> None:
+        self.session.add(AlertEvent.of(group, detail, self.now, actor=self.source, via="source", alert=alert))
 
     async def apply(self, incoming: IncomingAlert, group_key: str | None, tally: _Tally) -> Alert | None:
         existing = self.open_alerts.get(incoming.fingerprint)
@@ -198,7 +197,7 @@ class _Batch:
             existing.resolved_at = incoming.ends_at if incoming.ends_at and incoming.ends_at <= now else now
             existing.last_seen_at = now
             del self.open_alerts[incoming.fingerprint]
-            self._event(group, "alert_resolved", existing)
+            self._event(group, AlertResolved(), existing)
             if all(a.status == AlertStatus.RESOLVED for a in group.alerts):
                 await self.session.flush()
                 await resolve_group(self.session, group, now, actor=self.source, via="source")
@@ -222,7 +221,7 @@ class _Batch:
             _apply(existing, incoming)
             existing.count += 1
             existing.last_seen_at = now
-            self._event(existing.group, "repeated", existing, count=existing.count)
+            self._event(existing.group, Repeated(count=existing.count), existing)
             touch(existing.group, now)
             tally.changed(existing.group)
             return existing
@@ -232,7 +231,7 @@ class _Batch:
             integration=self.integration.name, fingerprint=incoming.fingerprint,
             status=AlertStatus.ACKNOWLEDGED if group.status == AlertStatus.ACKNOWLEDGED else AlertStatus.FIRING,
             starts_at=incoming.starts_at or now, received_at=now, last_seen_at=now, count=1,
-            title=incoming.title, severity=incoming.severity.value,
+            title=incoming.title, severity=incoming.severity,
         )
         _apply(alert, incoming)
         group.alerts.append(alert)
@@ -240,7 +239,7 @@ class _Batch:
             tally.joined.append(group)
         self.open_alerts[incoming.fingerprint] = alert
         group.severity = max_severity([group.severity, alert.severity])
-        self._event(group, "received", alert, severity=alert.severity, title=alert.title)
+        self._event(group, Received(severity=alert.severity, title=alert.title), alert)
         return alert
 
     async def _group_for(self, incoming: IncomingAlert, group_key: str | None, tally: _Tally) -> AlertGroup:
@@ -265,7 +264,7 @@ class _Batch:
         silence = next((s for s in self.silences if labels_match(s.matchers, labels)), None)
         group = AlertGroup(
             integration=self.integration.name, group_key=key, team=team, channel=channel, title=incoming.title,
-            severity=incoming.severity.value, status=AlertStatus.FIRING, created_at=self.now,
+            severity=incoming.severity, status=AlertStatus.FIRING, created_at=self.now,
             updated_at=self.now, silence_id=silence.id if silence else None, version=1, posted_version=0,
             alerts=[],
         )
@@ -275,14 +274,14 @@ class _Batch:
         self.groups_by_key[key] = group
         tally.new_groups.append(group)
         if silence is not None:
-            self.session.add(AlertEvent(group=group, at=self.now, kind="silenced", actor=silence.created_by,
-                                        detail={"silence_id": silence.id}))
+            self.session.add(AlertEvent.of(group, Silenced(silence_id=silence.id), self.now,
+                                           actor=silence.created_by))
         return group
 
 
 def _apply(alert: Alert, incoming: IncomingAlert) -> None:
     alert.title = incoming.title
-    alert.severity = incoming.severity.value
+    alert.severity = incoming.severity
     alert.description = incoming.description
     alert.service = incoming.service
     alert.labels = dict(incoming.labels)

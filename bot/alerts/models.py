@@ -14,9 +14,11 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from bot.db import Base
+from bot.alerts.events import AnyEventDetail, EventKind, parse_detail
+from bot.alerts.incoming import AlertStatus, Severity
+from bot.db import Base, EnumString
 
-OPEN = text("status != 'resolved'")
+OPEN = text(f"status != '{AlertStatus.RESOLVED}'")
 
 
 class AlertGroup(Base):
@@ -28,8 +30,8 @@ class AlertGroup(Base):
     team: Mapped[str | None] = mapped_column(String(64))
     channel: Mapped[str] = mapped_column(String(128))
     title: Mapped[str] = mapped_column(String(300))
-    severity: Mapped[str] = mapped_column(String(16))
-    status: Mapped[str] = mapped_column(String(16), default="firing")
+    severity: Mapped[Severity] = mapped_column(EnumString(Severity, 16))
+    status: Mapped[AlertStatus] = mapped_column(EnumString(AlertStatus, 16), default=AlertStatus.FIRING)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     acknowledged_at: Mapped[datetime | None]
@@ -102,9 +104,9 @@ class Alert(Base):
     group_id: Mapped[int] = mapped_column(ForeignKey("alert_groups.id"), index=True)
     integration: Mapped[str] = mapped_column(String(64))
     fingerprint: Mapped[str] = mapped_column(String(512))
-    status: Mapped[str] = mapped_column(String(16), default="firing")
+    status: Mapped[AlertStatus] = mapped_column(EnumString(AlertStatus, 16), default=AlertStatus.FIRING)
     title: Mapped[str] = mapped_column(String(300))
-    severity: Mapped[str] = mapped_column(String(16))
+    severity: Mapped[Severity] = mapped_column(EnumString(Severity, 16))
     description: Mapped[str] = mapped_column(Text, default="")
     service: Mapped[str | None] = mapped_column(String(200))
     labels: Mapped[dict[str, Any]] = mapped_column(default=dict)
@@ -140,13 +142,23 @@ class AlertEvent(Base):
     group_id: Mapped[int] = mapped_column(ForeignKey("alert_groups.id"))
     alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id"))
     at: Mapped[datetime]
-    kind: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[EventKind] = mapped_column(EnumString(EventKind, 32))
     actor: Mapped[str | None] = mapped_column(String(128))
     via: Mapped[str | None] = mapped_column(String(32))
-    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)  # the kind's model, see details()
 
     group: Mapped[AlertGroup] = relationship()
     alert: Mapped[Alert | None] = relationship()
+
+    @classmethod
+    def of(cls, group: AlertGroup, detail: AnyEventDetail, at: datetime, *, actor: str | None = None,
+           via: str | None = None, alert: Alert | None = None) -> AlertEvent:
+        """A new event; its kind is the detail's."""
+        return cls(group=group, alert=alert, at=at, kind=detail.KIND, actor=actor, via=via, detail=detail.stored())
+
+    def details(self) -> AnyEventDetail:
+        """The detail as its kind's model, validated (``pydantic.ValidationError`` if it is not one)."""
+        return parse_detail(self.kind, self.detail)
 
     __table_args__ = (
         Index("ix_alert_events_group_at", "group_id", "at"),

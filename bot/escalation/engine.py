@@ -15,6 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.alerts.actions import record, reply_in_thread, touch
+from bot.alerts.events import Escalated, NotEscalated, PageSkipped, Reopened
 from bot.alerts.incoming import AlertStatus, Severity
 from bot.alerts.models import AlertGroup, Silence
 from bot.config import Config
@@ -90,7 +91,7 @@ async def start_escalation(session: AsyncSession, config: Config, group: AlertGr
         esc = Escalation(group_id=group.id, team=group.team, policy={"steps": [], "repeat": 0},
                          started_at=now, next_at=None, status=RunStatus.UNOWNED, updated_at=now)
         session.add(esc)
-        await record(session, group, "not_escalated", now, reason="no_team")
+        await record(session, group, NotEscalated(reason="no_team"), now)
         return esc
     return await begin_run(session, group, Policy.for_team(team), team.name, group.created_at, now)
 
@@ -157,8 +158,8 @@ async def _run_step(session: AsyncSession, esc: Escalation, group: AlertGroup, p
     at = Position(esc.round, esc.next_step)
     step, round_ = at.step + 1, at.round + 1
     if step > 1 or round_ > 1 or by:
-        event = await record(session, group, "escalated", now, actor=by, via=via if by else None, step=step,
-                             round=round_, by=by, team=team)
+        event = await record(session, group, Escalated(step=step, round=round_, by=by, team=team), now, actor=by,
+                             via=via if by else None)
         if by:
             await reply_in_thread(session, group, event, now)
     ctx = StepContext(session=session, config=paging.config, schedules=paging.schedules,
@@ -169,8 +170,8 @@ async def _run_step(session: AsyncSession, esc: Escalation, group: AlertGroup, p
         result = await resolve(ctx, target)
         if result.skipped:
             skipped.append(result.skipped)
-            await record(session, group, "page_skipped", now, step=step, round=round_, target=target,
-                         reason=result.skipped)
+            await record(session, group, PageSkipped(step=step, round=round_, target=target, reason=result.skipped),
+                         now)
         for recipient in result.recipients:
             if recipient in seen:  # sms:primary and sms:<same person> in one step: one page
                 continue
@@ -234,7 +235,7 @@ async def page_person(session: AsyncSession, group_id: int, person: str, paging:
     group = await session.get_one(AlertGroup, group_id)
     if group.status == AlertStatus.RESOLVED:
         raise NothingToEscalate(f"alert #{group_id} is already resolved")
-    event = await record(session, group, "escalated", now, actor=by, via="slack", step=None, by=by, person=person)
+    event = await record(session, group, Escalated(by=by, person=person), now, actor=by, via="slack")
     await reply_in_thread(session, group, event, now)
     pages = [await create_page(session, group, Recipient(person, Via.SLACK), now, step=None, round_=None,
                                requested_by=by)]
@@ -264,7 +265,7 @@ async def reopen_snoozed(session: AsyncSession, group_id: int, now: datetime) ->
     if result.rowcount != 1:  # type: ignore[attr-defined]
         return False
     group = await session.get_one(AlertGroup, group_id, populate_existing=True)
-    await record(session, group, "reopened", now)
+    await record(session, group, Reopened(), now)
     esc = await escalation_for(session, group_id)
     if esc is not None and esc.policy.get("steps") and esc.status != RunStatus.UNOWNED:
         await begin_run(session, group, Policy.from_json(esc.policy), esc.team or "", now, now, esc)

@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.alerts.actions import record
+from bot.alerts.events import Received
 from bot.alerts.incoming import AlertStatus, Severity
 from bot.alerts.models import Alert, AlertGroup
 from bot.config import Config
@@ -45,7 +46,7 @@ async def page_team(session: AsyncSession, config: Config, team_name: str, messa
                   count=1)
     session.add(alert)
     await session.flush()
-    await record(session, group, "received", now, actor=by, via="slack", alert=alert, severity=alert.severity,
-                 title=title)
+    await record(session, group, Received(severity=alert.severity, title=title), now, actor=by, via="slack",
+                 alert=alert)
     await begin_run(session, group, Policy.for_team(team), team.name, now, now)
     return group

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.alerts.models import AlertGroup
-from bot.db import Base
+from bot.db import Base, EnumString
 
 
 class RunStatus(StrEnum):
@@ -56,7 +56,7 @@ class Escalation(Base):
     round: Mapped[int] = mapped_column(default=0)
     next_step: Mapped[int] = mapped_column(default=0)
     next_at: Mapped[datetime | None]
-    status: Mapped[str] = mapped_column(String(16), default=RunStatus.ACTIVE)
+    status: Mapped[RunStatus] = mapped_column(EnumString(RunStatus, 16), default=RunStatus.ACTIVE)
     steps_run: Mapped[int] = mapped_column(default=0)
     updated_at: Mapped[datetime]
 
@@ -69,11 +69,11 @@ class PageRecord(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     group_id: Mapped[int] = mapped_column(ForeignKey("alert_groups.id"))
     person: Mapped[str | None] = mapped_column(String(32))
-    via: Mapped[str] = mapped_column(String(16))
+    via: Mapped[Via] = mapped_column(EnumString(Via, 16))
     step: Mapped[int | None]   # 1-based; None for a page someone asked for by name
     round: Mapped[int | None]  # 1-based
     code: Mapped[int | None]   # the SMS short code, unique among the person's open pages
-    status: Mapped[str] = mapped_column(String(16), default=PageStatus.PENDING)
+    status: Mapped[PageStatus] = mapped_column(EnumString(PageStatus, 16), default=PageStatus.PENDING)
     send_attempts: Mapped[int] = mapped_column(default=0)
     twilio_sid: Mapped[str | None] = mapped_column(String(64))
     slack_ref: Mapped[str | None] = mapped_column(String(64))  # "<channel id>:<ts>" of the DM or @here post

@@ -16,6 +16,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.alerts.actions import record
+from bot.alerts.events import Paged, PageFailed
 from bot.alerts.incoming import AlertStatus
 from bot.alerts.models import AlertGroup
 from bot.escalation.models import PageRecord, PageStatus, Via, on_postgres
@@ -98,8 +99,8 @@ async def create_page(session: AsyncSession, group: AlertGroup, recipient: Recip
                       code=code, created_at=now, requested_by=requested_by)
     session.add(page)
     await session.flush()
-    await record(session, group, "paged", now, actor=recipient.person, via=recipient.via, step=step, round=round_,
-                 page_id=page.id, by=requested_by)
+    await record(session, group, Paged(step=step, round=round_, page_id=page.id, by=requested_by), now,
+                 actor=recipient.person, via=recipient.via)
     # The page id is new, so its key cannot exist yet: no need for enqueue()'s look-before-insert.
     session.add(OutboxMessage(key=f"page:{page.id}", kind=OutboxKind.page(recipient.via), group_id=group.id,
                               payload={"page_id": page.id}, created_at=now, due_at=now))
@@ -126,6 +127,6 @@ async def record_delivery_status(session: AsyncSession, *, page_id: int | None, 
         page.status, page.error = PageStatus.FAILED, error_code or status
     if first_failure:
         group = await session.get_one(AlertGroup, page.group_id)
-        await record(session, group, "page_failed", now, actor=page.person, via=page.via,
-                     error=error_code or status, page_id=page.id, status=status)
+        await record(session, group, PageFailed(error=error_code or status, page_id=page.id, status=status), now,
+                     actor=page.person, via=page.via)
     return page

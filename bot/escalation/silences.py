@@ -18,6 +18,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.alerts.actions import record, touch
+from bot.alerts.events import Silenced
 from bot.alerts.incoming import AlertStatus
 from bot.alerts.matchers import labels_match
 from bot.alerts.models import Alert, AlertGroup, Silence
@@ -113,7 +114,7 @@ async def quiet(session: AsyncSession, group: AlertGroup, silence: Silence, now:
     """Put an open alert under a silence: its message says so, and its history records it."""
     group.silence_id = silence.id
     touch(group, now)
-    await record(session, group, "silenced", now, actor=silence.created_by, silence_id=silence.id)
+    await record(session, group, Silenced(silence_id=silence.id), now, actor=silence.created_by)
 
 
 async def add_silence(session: AsyncSession, request: SilenceRequest, *, actor: str, now: datetime) -> tuple[Silence, int]:

@@ -17,6 +17,7 @@ from typing import Literal
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.alerts.events import EventKind, Paged, detail_as
 from bot.alerts.models import Alert, AlertEvent
 from bot.incidents.lifecycle import action_items, roles_of
 from bot.incidents.models import Incident, IncidentAlert, TimelineEntry
@@ -56,7 +57,7 @@ class KeyTimes:
 async def first_acknowledgement(session: AsyncSession, incident_id: int) -> datetime | None:
     at: datetime | None = await session.scalar(
         select(func.min(AlertEvent.at)).join(IncidentAlert, IncidentAlert.group_id == AlertEvent.group_id)
-        .where(IncidentAlert.incident_id == incident_id, AlertEvent.kind == "acknowledged")
+        .where(IncidentAlert.incident_id == incident_id, AlertEvent.kind == EventKind.ACKNOWLEDGED)
     )
     return at
 
@@ -83,10 +84,11 @@ async def people_paged(session: AsyncSession, incident_id: int,
                        names: Mapping[str, str]) -> tuple[PersonPaged, ...]:
     groups = {g.id: g for g in await linked_groups(session, incident_id)}
     pages = []
-    for event in await alert_events(session, list(groups), frozenset({"paged"})):
+    for event in await alert_events(session, list(groups), frozenset({EventKind.PAGED})):
         how: Literal["slack", "sms"] = "sms" if event.via == "sms" else "slack"
+        paged = detail_as(Paged, event.kind, event.detail)
         pages.append(PersonPaged(who=_name(names, event.actor), how=how, at=event.at,
-                                 step=event.detail.get("step"), alert=groups[event.group_id].title))
+                                 step=paged.step, alert=groups[event.group_id].title))
     return tuple(pages)
 
 

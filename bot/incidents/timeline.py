@@ -16,11 +16,29 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, assert_never
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.alerts.events import (
+    Acknowledged,
+    AlertResolved,
+    Escalated,
+    EventKind,
+    NotEscalated,
+    Paged,
+    PageFailed,
+    PageSkipped,
+    Received,
+    Reopened,
+    Repeated,
+    Resolved,
+    Silenced,
+    SilencedSimilar,
+    Snoozed,
+    Unacknowledged,
+)
 from bot.alerts.models import AlertEvent, AlertGroup
 from bot.incidents.models import Incident, IncidentAlert, TimelineEntry
 from bot.outbox import OutboxKind, enqueue
@@ -29,10 +47,11 @@ ENTRY_OUTBOX_KIND = OutboxKind.INCIDENT_ENTRY
 MAX_TEXT = 3000  # what a person typed or pinned, as kept on the timeline
 
 # Alert history worth reading in an incident's timeline, and the kind it shows as.
-ALERT_EVENT_KINDS = {
-    "received": "alert", "acknowledged": "ack", "unacknowledged": "ack", "resolved": "alert resolved",
-    "alert_resolved": "alert resolved", "paged": "page", "escalated": "escalation", "page_failed": "page",
-    "snoozed": "alert", "silenced_similar": "alert",
+ALERT_EVENT_KINDS: dict[EventKind, str] = {
+    EventKind.RECEIVED: "alert", EventKind.ACKNOWLEDGED: "ack", EventKind.UNACKNOWLEDGED: "ack",
+    EventKind.RESOLVED: "alert resolved", EventKind.ALERT_RESOLVED: "alert resolved", EventKind.PAGED: "page",
+    EventKind.ESCALATED: "escalation", EventKind.PAGE_FAILED: "page", EventKind.SNOOZED: "alert",
+    EventKind.SILENCED_SIMILAR: "alert",
 }
 
 Person = Callable[[str], str]
@@ -141,31 +160,36 @@ def describe(entry: TimelineEntry, person: Person, quote: Quote) -> str:
 
 
 def describe_alert_event(event: AlertEvent, title: str, person: Person, quote: Quote) -> str:
-    d = event.detail
-    step = f" (step {d['step']})" if d.get("step") else ""
-    match event.kind:
-        case "received":
+    """An alert's event in an incident's timeline (the kinds in :data:`ALERT_EVENT_KINDS`)."""
+    match event.details():
+        case Received():
             return f"Alert fired: {quote(title)}"
-        case "acknowledged":
+        case Acknowledged():
             return f"Acknowledged alert {quote(title)}"
-        case "unacknowledged":
+        case Unacknowledged():
             return f"Took back the acknowledgement of {quote(title)}"
-        case "resolved" | "alert_resolved":
+        case Resolved() | AlertResolved():
             return f"Alert resolved: {quote(title)}"
-        case "paged":
+        case Paged(step=step):
             who = person(event.actor) if event.actor else "someone"
             how = {"sms": "SMS", "channel": "a channel post"}.get(event.via or "", "Slack")
-            return f"Paged {who} by {how}{step} for {quote(title)}"
-        case "escalated":
-            return f"Escalated {quote(title)}{step}"
-        case "page_failed":
+            return f"Paged {who} by {how}{_step(step)} for {quote(title)}"
+        case Escalated(step=step):
+            return f"Escalated {quote(title)}{_step(step)}"
+        case PageFailed(error=error):
             who = person(event.actor) if event.actor else "someone"
-            why = f": {quote(str(d['error']))}" if d.get("error") else ""
+            why = f": {quote(error)}" if error else ""
             return f"Page to {who} failed{why} ({quote(title)})"
-        case "snoozed":
+        case Snoozed():
             return f"Snoozed alert {quote(title)}"
-        case _:
+        case SilencedSimilar() | Repeated() | Silenced() | Reopened() | PageSkipped() | NotEscalated():
             return f"{event.kind.replace('_', ' ').capitalize()}: {quote(title)}"
+        case never:
+            assert_never(never)
+
+
+def _step(step: int | None) -> str:
+    return f" (step {step})" if step else ""
 
 
 async def linked_groups(session: AsyncSession, incident_id: int) -> list[AlertGroup]:
@@ -177,7 +201,7 @@ async def linked_groups(session: AsyncSession, incident_id: int) -> list[AlertGr
 
 
 async def alert_events(session: AsyncSession, group_ids: list[int],
-                       kinds: frozenset[str] | None = None) -> list[AlertEvent]:
+                       kinds: frozenset[EventKind] | None = None) -> list[AlertEvent]:
     if not group_ids:
         return []
     wanted = kinds if kinds is not None else frozenset(ALERT_EVENT_KINDS)
@@ -198,7 +222,7 @@ async def timeline_rows(session: AsyncSession, incident: Incident, *, person: Pe
     for event in await alert_events(session, list(groups)):
         text = describe_alert_event(event, groups[event.group_id].title, person, quote)
         # A page's actor is the person paged; Watchstander is who did it.
-        actor = None if event.kind in ("paged", "page_failed") else event.actor
+        actor = None if event.kind in (EventKind.PAGED, EventKind.PAGE_FAILED) else event.actor
         row = TimelineRow(at=event.at, kind=ALERT_EVENT_KINDS.get(event.kind, "alert"), actor=actor, text=text)
         keyed.append((event.at, 0, event.id, row))
     for entry in entries:

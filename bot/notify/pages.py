@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.alerts.actions import record
 from bot.alerts.current import CurrentAlert, load_current
+from bot.alerts.events import PageFailed
 from bot.alerts.incoming import AlertStatus
 from bot.alerts.models import Alert, AlertGroup
 from bot.clock import Clock
@@ -157,6 +158,6 @@ class PageSender:
             page = await s.get_one(PageRecord, page_id)
             page.status, page.error = PageStatus.FAILED, refusal.code
             group = await s.get_one(AlertGroup, page.group_id)
-            await record(s, group, "page_failed", now, actor=page.person, via=page.via, error=refusal.code,
-                         page_id=page.id, status=refusal.status)
+            await record(s, group, PageFailed(error=refusal.code, page_id=page.id, status=refusal.status), now,
+                         actor=page.person, via=page.via)
         self._wake()

@@ -18,6 +18,7 @@ from sqlalchemy import ColumnElement, case, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.alerts.events import EventKind
 from bot.alerts.incoming import AlertStatus
 from bot.alerts.models import Alert, AlertEvent, AlertGroup, AlertStorm
 from bot.db import dialect_of, skip_locked, transaction
@@ -32,7 +33,8 @@ BATCH = 20
 # What a folded alert still says in a thread (the storm message's): its paging. Acknowledgements and
 # resolutions are counted in the storm message instead, so that acknowledging 2,000 alerts at once
 # does not queue 2,000 replies behind Slack's rate limit.
-STORM_THREAD_EVENTS = frozenset({"paged", "page_failed", "page_skipped", "not_escalated"})
+STORM_THREAD_EVENTS = frozenset({EventKind.PAGED, EventKind.PAGE_FAILED, EventKind.PAGE_SKIPPED,
+                                 EventKind.NOT_ESCALATED})
 
 
 async def fold(sessions: async_sessionmaker[AsyncSession], *, channel: str, group_ids: list[int], now: datetime,

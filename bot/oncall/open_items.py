@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.alerts.incoming import AlertStatus
 from bot.alerts.models import AlertGroup
 
 MAX_ITEMS = 25
@@ -61,12 +62,12 @@ async def open_alerts(session: AsyncSession, query: OpenItemsQuery) -> list[Open
     if not wanted:
         return []
     rows = await session.scalars(
-        select(AlertGroup).where(AlertGroup.status != "resolved", or_(*wanted))
+        select(AlertGroup).where(AlertGroup.status != AlertStatus.RESOLVED, or_(*wanted))
         .order_by(AlertGroup.created_at, AlertGroup.id).limit(query.limit)
     )
     return [
         OpenItem(kind="alert", ref=f"#{g.id}", title=g.title, since=g.created_at, status=g.status,
-                 severity=g.severity, owner=g.acknowledged_by if g.status == "acknowledged" else None,
+                 severity=g.severity, owner=g.acknowledged_by if g.status == AlertStatus.ACKNOWLEDGED else None,
                  channel_id=g.slack_channel_id)
         for g in rows
     ]

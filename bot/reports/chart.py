@@ -16,10 +16,13 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
 
+from bot.alerts.incoming import Severity
+
 SEVERITY_COLOURS = {  # the severity marks' colours as Slack draws them
-    "critical": "#DD2E44", "high": "#F4900C", "medium": "#FDCB58", "low": "#55ACEE", "info": "#E6E7E8",
+    Severity.CRITICAL: "#DD2E44", Severity.HIGH: "#F4900C", Severity.MEDIUM: "#FDCB58", Severity.LOW: "#55ACEE",
+    Severity.INFO: "#E6E7E8",
 }
-SEVERITY_ORDER = ("critical", "high", "medium", "low", "info")
+SEVERITY_ORDER = tuple(Severity)
 WIDTH_PX, HEIGHT_PX, DPI = 1000, 500, 100
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -69,7 +72,7 @@ def render_chart(per_day: Sequence[tuple[date, Mapping[str, int]]], *, title: st
     for severity in present or SEVERITY_ORDER:
         heights = [counts.get(severity, 0) for _d, counts in per_day]
         ax.bar(positions, heights, bottom=bottoms, width=0.7, label=severity,
-               color=SEVERITY_COLOURS[severity], edgecolor="#99AAB5" if severity == "info" else "none",
+               color=SEVERITY_COLOURS[severity], edgecolor="#99AAB5" if severity == Severity.INFO else "none",
                linewidth=0.8)
         bottoms = [b + h for b, h in zip(bottoms, heights, strict=True)]
     if len(per_day) <= 14:  # a total over each bar, while they are wide enough to carry one

@@ -14,11 +14,12 @@ from datetime import datetime
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.alerts.events import EventKind
 from bot.alerts.models import Alert, AlertEvent, AlertGroup
 from bot.incidents.models import Incident
 from bot.reports.window import ReportWindow
 
-PAGED = "paged"
+PAGED = EventKind.PAGED
 PERSON_VIAS = ("slack", "sms")  # a "channel" page is an @here post, not a person
 
 
@@ -91,7 +92,7 @@ class EscalationReach:
 
 async def far_escalations(session: AsyncSession, window: ReportWindow, *, min_step: int) -> list[EscalationReach]:
     """Alert groups whose pages in ``window`` went out by SMS or reached step ``min_step`` or later."""
-    step = AlertEvent.detail["step"].as_integer()
+    step = AlertEvent.detail["step"].as_integer()  # bot.alerts.events.Paged.step
     furthest = func.max(step)
     sms = func.max(case((AlertEvent.via == "sms", 1), else_=0))
     rows = await session.execute(
@@ -119,7 +120,7 @@ async def noisiest(session: AsyncSession, window: ReportWindow, *, limit: int) -
     rows = await session.execute(
         select(Alert.title, Alert.service, count)
         .join(Alert, Alert.id == AlertEvent.alert_id)
-        .where(AlertEvent.kind.in_(("received", "repeated")), AlertEvent.at >= window.start,
+        .where(AlertEvent.kind.in_((EventKind.RECEIVED, EventKind.REPEATED)), AlertEvent.at >= window.start,
                AlertEvent.at < window.end)
         .group_by(Alert.title, Alert.service)
         .order_by(count.desc(), Alert.title)

@@ -17,6 +17,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import func, select, text
 
+from bot.alerts.incoming import AlertStatus
 from bot.alerts.models import AlertGroup
 from bot.heartbeat import Heartbeat, Loop
 from bot.services import Services
@@ -120,7 +121,7 @@ async def metrics(request: web.Request) -> web.Response:
             return web.json_response({"error": "metrics need Authorization: Bearer <METRICS_TOKEN>"}, status=401)
     async with svc.sessions() as s:
         open_groups = await s.scalar(select(func.count()).select_from(AlertGroup)
-                                     .where(AlertGroup.status != "resolved"))
+                                     .where(AlertGroup.status != AlertStatus.RESOLVED))
     svc.metrics.open_alerts.set(open_groups or 0)
     body = generate_latest(svc.metrics.registry)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

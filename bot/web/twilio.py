@@ -15,6 +15,7 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from bot.db import transaction
+from bot.escalation.models import PageStatus
 from bot.escalation.pages import open_codes, record_delivery_status
 from bot.escalation.replies import answer_reply, list_codes
 from bot.escalation.sms_reply import NotUnderstood, parse_reply
@@ -109,7 +110,7 @@ async def delivery_status(request: web.Request) -> web.Response:
     async with transaction(svc.sessions) as s:
         page = await record_delivery_status(s, page_id=_page_id(request.query.get("page", "")), sid=sid,
                                             status=status, error_code=form.get("ErrorCode"), now=svc.clock.now())
-    if page is not None and page.status == "failed":
+    if page is not None and page.status == PageStatus.FAILED:
         svc.wake()
     return web.Response(status=204)
 

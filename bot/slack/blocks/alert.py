@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, assert_never
 from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import (
@@ -22,13 +22,32 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.alerts.incoming import AlertStatus
+from bot.alerts.events import (
+    Acknowledged,
+    AlertResolved,
+    Escalated,
+    NotEscalated,
+    Paged,
+    PageFailed,
+    PageSkipped,
+    Received,
+    Reopened,
+    Repeated,
+    Resolved,
+    Silenced,
+    SilencedSimilar,
+    Snoozed,
+    Unacknowledged,
+)
+from bot.alerts.incoming import AlertStatus, Severity
 from bot.alerts.models import Alert, AlertEvent, AlertGroup
 from bot.durations import format_duration
+from bot.escalation.models import Via
 from bot.slack.blocks.common import actor_text, clip, escape, slack_date
 from bot.slack.ids import METADATA_EVENT, AlertAction, OverflowChoice
 
-SEVERITY_MARK = {"critical": "🔴", "high": "🟠", "medium": "🟡", "low": "🔵", "info": "⚪"}
+SEVERITY_MARK: dict[str, str] = {Severity.CRITICAL: "🔴", Severity.HIGH: "🟠", Severity.MEDIUM: "🟡", Severity.LOW: "🔵",
+                                  Severity.INFO: "⚪"}
 MAX_LISTED = 10
 
 
@@ -64,7 +83,7 @@ def fallback_text(msg: AlertMessage) -> str:
     g = msg.group
     service = _first(msg.alerts, "service")
     where = f" ({service})" if service else ""
-    state = {"firing": "Firing", "acknowledged": "Acknowledged", "resolved": "Resolved"}[g.status]
+    state = g.status.capitalize()
     return f"{SEVERITY_MARK.get(g.severity, '')} {g.severity.upper()} {g.title}{where}: {state}"
 
 
@@ -190,60 +209,69 @@ def thread_text(event: AlertEvent, group: AlertGroup, names: Mapping[str, str], 
     """The short reply posted in the alert's thread for each change."""
     who = actor_text(event.actor, event.via, names)
     after = format_duration(event.at - group.created_at)
-    d = event.detail
-    match event.kind:
-        case "acknowledged":
+    match event.details():
+        case Acknowledged():
             return f"👀 Acknowledged by {who} after {after}."
-        case "unacknowledged":
+        case Unacknowledged():
             return f"↩️ {who} took the acknowledgement back; the alert is firing again."
-        case "resolved":
+        case Resolved():
             return f"✅ Resolved by {who} after {after}."
-        case "snoozed":
-            until = datetime.fromisoformat(d["until"])
-            return f"💤 Snoozed by {who} for {d.get('minutes', '?')}m, until {slack_date(until, '{time}', zone)}."
-        case "silenced_similar":
-            until = datetime.fromisoformat(d["until"])
-            matchers = ", ".join(f"{k}={v}" for k, v in d.get("matchers", {}).items())
-            return (f"🔕 {who} silenced similar alerts ({escape(matchers)}) until "
+        case Snoozed(until=until, minutes=minutes):
+            return f"💤 Snoozed by {who} for {minutes}m, until {slack_date(until, '{time}', zone)}."
+        case SilencedSimilar(until=until, matchers=matchers):
+            shown = ", ".join(f"{k}={v}" for k, v in matchers.items())
+            return (f"🔕 {who} silenced similar alerts ({escape(shown)}) until "
                     f"{slack_date(until, '{date_short_pretty} {time}', zone)}; they are recorded, not notified.")
-        case "reopened":
+        case Reopened():
             return "🚨 The snooze ended and the alert is still firing."
-        case "paged" | "page_failed" | "page_skipped" | "escalated" | "not_escalated":
-            return paging_text(event, names)
-        case _:
-            return escape(str(d.get("text", event.kind)))
+        case Paged() | PageFailed() | PageSkipped() | Escalated() | NotEscalated() as detail:
+            return paging_text(event, detail, names)
+        case Received() | Repeated() | AlertResolved() | Silenced():  # not replied in the thread
+            return escape(event.kind)
+        case never:
+            assert_never(never)
 
 
-def _where(d: Mapping[str, Any]) -> str:
-    if d.get("step") is None:
-        return f"asked for by <@{d['by']}>" if d.get("by") else "asked for by name"
-    return f"step {d['step']}" + (f", round {d['round']}" if (d.get("round") or 1) > 1 else "")
+def _where(step: int | None, round_: int | None, by: str | None) -> str:
+    if step is None:
+        return f"asked for by <@{by}>" if by else "asked for by name"
+    return f"step {step}" + (f", round {round_}" if (round_ or 1) > 1 else "")
 
 
-def paging_text(event: AlertEvent, names: Mapping[str, str]) -> str:
+def paging_text(event: AlertEvent, detail: Paged | PageFailed | PageSkipped | Escalated | NotEscalated,
+                names: Mapping[str, str]) -> str:
     """Thread replies for escalation: who was paged how, what failed or was skipped, who escalated."""
-    d = event.detail
     name = names.get(event.actor or "", event.actor or "someone")
-    match event.kind, event.via:
-        case "paged", "sms":
-            return f"📱 Paging {escape(name)} by SMS ({_where(d)})"
-        case "paged", "channel":
-            return f"📣 Calling the channel with @here ({_where(d)})"
-        case "paged", _:
-            return f"📟 Paging <@{event.actor}> ({_where(d)})"
-        case "page_failed", "sms":
-            return f"⚠️ SMS to {escape(name)} failed: {d.get('status') or 'refused'} ({d.get('error')}). The escalation goes on."
-        case "page_failed", "channel":
-            return f"⚠️ The @here post failed ({d.get('error')}). The escalation goes on."
-        case "page_failed", _:
-            return f"⚠️ Slack DM to {escape(name)} failed ({d.get('error')}). The escalation goes on."
-        case "page_skipped", _:
-            return f"⚠️ Step {d.get('step')}: could not page {d.get('target')}: {escape(str(d.get('reason')))}."
-        case "not_escalated", _:
+    match detail:
+        case Paged(step=step, round=round_, by=by):
+            match event.via:
+                case Via.SMS:
+                    return f"📱 Paging {escape(name)} by SMS ({_where(step, round_, by)})"
+                case Via.CHANNEL:
+                    return f"📣 Calling the channel with @here ({_where(step, round_, by)})"
+            return f"📟 Paging <@{event.actor}> ({_where(step, round_, by)})"
+        case PageFailed(error=error, status=status):
+            match event.via:
+                case Via.SMS:
+                    return (f"⚠️ SMS to {escape(name)} failed: {status or 'refused'} ({error}). "
+                            "The escalation goes on.")
+                case Via.CHANNEL:
+                    return f"⚠️ The @here post failed ({error}). The escalation goes on."
+            return f"⚠️ Slack DM to {escape(name)} failed ({error}). The escalation goes on."
+        case PageSkipped(step=step, target=target, reason=reason):
+            return f"⚠️ Step {step}: could not page {target}: {escape(reason)}."
+        case NotEscalated():
             return "ℹ️ No team owns this alert, so nobody is paged. Add a route for it in the config to page a team."
+        case Escalated():
+            return _escalated_text(event, detail, names)
+        case never:
+            assert_never(never)
+
+
+def _escalated_text(event: AlertEvent, d: Escalated, names: Mapping[str, str]) -> str:
     who = actor_text(event.actor, event.via, names)
-    if d.get("team"):
-        return f"⏫ {who} handed this to team *{escape(str(d['team']))}*; its escalation policy starts now."
-    if d.get("person"):
-        return f"⏫ {who} asked for <@{d['person']}>."
-    return f"⏫ {who} escalated: step {d.get('step')} runs now."
+    if d.team:
+        return f"⏫ {who} handed this to team *{escape(d.team)}*; its escalation policy starts now."
+    if d.person:
+        return f"⏫ {who} asked for <@{d.person}>."
+    return f"⏫ {who} escalated: step {d.step} runs now."

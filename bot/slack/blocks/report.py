@@ -15,6 +15,7 @@ from datetime import datetime, timedelta, tzinfo
 
 from slack_sdk.models.blocks import Block, DividerBlock, HeaderBlock, MarkdownTextObject, SectionBlock
 
+from bot.alerts.incoming import Severity
 from bot.durations import format_config_duration, format_duration
 from bot.oncall.report_text import when
 from bot.oncall.shifts import Shift
@@ -102,7 +103,7 @@ def _response_times(s: WeeklySummary) -> SectionBlock:
               f"*Time to resolve*\n{_stats_line(s.time_to_resolve, 'resolved')}"]
     target = s.critical_ack
     if target.target is not None:
-        head = f"{SEVERITY_MARK['critical']} *Critical acknowledged within {format_config_duration(target.target)}*"
+        head = f"{SEVERITY_MARK[Severity.CRITICAL]} *Critical acknowledged within {format_config_duration(target.target)}*"
         share = target.share
         body = (f"*{round(share * 100)}%* ({target.met} of {target.total})" if share is not None
                 else "No critical alert needed one")

@@ -18,12 +18,13 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from bot.alerts.incoming import AlertStatus, Severity
 from bot.durations import format_duration
 from bot.slack.blocks.alert import SEVERITY_MARK
 from bot.slack.blocks.common import clip, escape, slack_date
 from bot.slack.ids import METADATA_STORM, AlertAction
 
-SEVERITIES = ("critical", "high", "medium", "low", "info")
+SEVERITIES = tuple(Severity)
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ def storm_text(s: StormSummary) -> str:
 def storm_blocks(s: StormSummary, zone: ZoneInfo) -> list[Block]:
     severities = " · ".join(f"{SEVERITY_MARK[k]} {s.by_severity[k]:,} {k}" for k in SEVERITIES
                             if s.by_severity.get(k))
-    states = " · ".join(f"{s.by_status.get(k, 0):,} {k}" for k in ("firing", "acknowledged", "resolved"))
+    states = " · ".join(f"{s.by_status.get(k, 0):,} {k}" for k in AlertStatus)
     since = slack_date(s.started_at, "{date_short_pretty} {time}", zone)
     blocks: list[Block] = [
         HeaderBlock(text=PlainTextObject(text=clip(storm_text(s), 150), emoji=True)),
@@ -78,7 +79,7 @@ def storm_blocks(s: StormSummary, zone: ZoneInfo) -> list[Block]:
         note = ("Slack allows about one message per second in a channel, so new alerts here are summarised in "
                 "this message instead of queued. Every alert is stored and escalates as usual.")
     blocks.append(ContextBlock(elements=[MarkdownTextObject(text=note)]))
-    if s.by_status.get("firing"):
+    if s.by_status.get(AlertStatus.FIRING):
         blocks.append(ActionsBlock(block_id=f"storm_actions:{s.storm_id}", elements=[
             ButtonElement(text="Acknowledge all firing", action_id=AlertAction.STORM_ACK_ALL,
                           value=str(s.storm_id), style="primary"),

@@ -17,6 +17,7 @@ from slack_bolt.async_app import AsyncAck, AsyncBoltContext, AsyncRespond
 from sqlalchemy import select
 
 from bot.alerts import actions
+from bot.alerts.incoming import AlertStatus
 from bot.alerts.models import AlertGroup
 from bot.db import transaction
 from bot.slack.blocks.common import actor_text
@@ -47,10 +48,10 @@ def _group_id(value: str) -> int | None:
 
 def _refusal(d: SlackDeps, outcome: actions.ActionOutcome) -> str:
     g = outcome.group
-    if g.status == "resolved" and g.resolved_by:
+    if g.status == AlertStatus.RESOLVED and g.resolved_by:
         by = actor_text(g.resolved_by, g.resolved_via, d.names)
         return f"Alert #{g.id} {outcome.reason} by {by}."
-    if g.status == "acknowledged" and g.acknowledged_by and outcome.reason.startswith("already"):
+    if g.status == AlertStatus.ACKNOWLEDGED and g.acknowledged_by and outcome.reason.startswith("already"):
         by = actor_text(g.acknowledged_by, g.acknowledged_via, d.names)
         return f"Alert #{g.id} is {outcome.reason} by {by}."
     return f"Alert #{g.id}: nothing to do, it is {outcome.reason}."
@@ -114,7 +115,7 @@ async def on_storm_ack_all(ack: AsyncAck, body: dict[str, Any], respond: AsyncRe
     user = click.user.id
     async with d.sessions() as s:
         firing = list(await s.scalars(select(AlertGroup.id).where(AlertGroup.storm_id == storm_id,
-                                                                  AlertGroup.status == "firing")))
+                                                                  AlertGroup.status == AlertStatus.FIRING)))
     acked = 0
     for gid in firing:  # one short transaction each, so clicks and webhooks interleave
         async with transaction(d.sessions) as s:
