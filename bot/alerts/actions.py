@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import select, update
@@ -24,7 +25,7 @@ from bot.alerts.events import (
 )
 from bot.alerts.incoming import AlertStatus
 from bot.alerts.models import Alert, AlertEvent, AlertGroup, Silence
-from bot.outbox import OutboxKind, enqueue
+from bot.outbox import OutboxKind, ThreadReply, enqueue
 
 # Events that also get a short reply in the alert message's thread.
 THREAD_EVENTS = frozenset({
@@ -35,11 +36,22 @@ THREAD_EVENTS = frozenset({
 })
 
 
+class Unchanged(StrEnum):
+    """Why an action changed nothing; the value is the words the person who asked is told."""
+
+    ALREADY_ACKNOWLEDGED = "already acknowledged"
+    ALREADY_RESOLVED = "already resolved"
+    NOT_ACKNOWLEDGED = "not acknowledged"
+
+
 @dataclass(frozen=True)
 class ActionOutcome:
     group: AlertGroup
-    changed: bool
-    reason: str = ""  # why nothing changed, for the person who asked
+    unchanged: Unchanged | None = None  # None: the action changed the alert
+
+    @property
+    def changed(self) -> bool:
+        return self.unchanged is None
 
 
 class AlertNotFound(LookupError):
@@ -62,7 +74,7 @@ async def reply_in_thread(session: AsyncSession, group: AlertGroup, event: Alert
     if has_message:
         await session.flush()
         await enqueue(session, key=f"thread:{event.id}", kind=OutboxKind.ALERT_THREAD, group_id=group.id,
-                      payload={"event_id": event.id}, now=now)
+                      payload=ThreadReply(event_id=event.id), now=now)
 
 
 def touch(group: AlertGroup, now: datetime) -> None:
@@ -125,10 +137,10 @@ async def _load(session: AsyncSession, group_id: int) -> AlertGroup:
     return group
 
 
-def _already(group: AlertGroup) -> str:
+def _already(group: AlertGroup) -> Unchanged:
     if group.status == AlertStatus.RESOLVED:
-        return "already resolved"
-    return "already acknowledged"
+        return Unchanged.ALREADY_RESOLVED
+    return Unchanged.ALREADY_ACKNOWLEDGED
 
 
 async def acknowledge(session: AsyncSession, group_id: int, *, actor: str, via: str, now: datetime) -> ActionOutcome:
@@ -138,10 +150,10 @@ async def acknowledge(session: AsyncSession, group_id: int, *, actor: str, via: 
     }, now)
     if group is None:
         group = await _load(session, group_id)
-        return ActionOutcome(group, False, _already(group))
+        return ActionOutcome(group, _already(group))
     await _set_members(session, group, AlertStatus.ACKNOWLEDGED, now)
     await record(session, group, Acknowledged(), now, actor=actor, via=via)
-    return ActionOutcome(group, True)
+    return ActionOutcome(group)
 
 
 async def unacknowledge(session: AsyncSession, group_id: int, *, actor: str, via: str,
@@ -151,11 +163,11 @@ async def unacknowledge(session: AsyncSession, group_id: int, *, actor: str, via
     }, now)
     if group is None:
         group = await _load(session, group_id)
-        return ActionOutcome(group, False, "not acknowledged" if group.status == AlertStatus.FIRING
-                             else "already resolved")
+        return ActionOutcome(group, Unchanged.NOT_ACKNOWLEDGED if group.status == AlertStatus.FIRING
+                             else Unchanged.ALREADY_RESOLVED)
     await _set_members(session, group, AlertStatus.FIRING, now)
     await record(session, group, Unacknowledged(), now, actor=actor, via=via)
-    return ActionOutcome(group, True)
+    return ActionOutcome(group)
 
 
 async def resolve(session: AsyncSession, group_id: int, *, actor: str, via: str, now: datetime) -> ActionOutcome:
@@ -164,10 +176,10 @@ async def resolve(session: AsyncSession, group_id: int, *, actor: str, via: str,
         "snoozed_until": None,
     }, now)
     if group is None:
-        return ActionOutcome(await _load(session, group_id), False, "already resolved")
+        return ActionOutcome(await _load(session, group_id), Unchanged.ALREADY_RESOLVED)
     await _set_members(session, group, AlertStatus.RESOLVED, now)
     await record(session, group, Resolved(), now, actor=actor, via=via)
-    return ActionOutcome(group, True)
+    return ActionOutcome(group)
 
 
 async def snooze(session: AsyncSession, group_id: int, *, actor: str, via: str, duration: timedelta,
@@ -177,10 +189,10 @@ async def snooze(session: AsyncSession, group_id: int, *, actor: str, via: str, 
     group = await _claim(session, group_id, (AlertStatus.FIRING,), {"snoozed_until": until}, now)
     if group is None:
         group = await _load(session, group_id)
-        return ActionOutcome(group, False, _already(group))
+        return ActionOutcome(group, _already(group))
     await record(session, group, Snoozed(until=until, minutes=int(duration.total_seconds() // 60)), now,
                  actor=actor, via=via)
-    return ActionOutcome(group, True)
+    return ActionOutcome(group)
 
 
 def similar_matchers(alert: Alert) -> dict[str, str]:
@@ -205,7 +217,7 @@ async def silence_similar(session: AsyncSession, group_id: int, *, actor: str, d
         touch(group, now)
     detail = SilencedSimilar(silence_id=silence.id, until=silence.ends_at, matchers=silence.matchers)
     await record(session, group, detail, now, actor=actor, via="slack")
-    return ActionOutcome(group, True), silence
+    return ActionOutcome(group), silence
 
 
 async def create_silence(session: AsyncSession, *, matchers: dict[str, str], duration: timedelta, actor: str,

@@ -42,7 +42,7 @@ IsoDatetime = Annotated[datetime, PlainSerializer(lambda at: at.isoformat(), ret
 
 
 class EventDetail(BaseModel):
-    """The detail of one kind of event. Unset (None) fields are not stored."""
+    """The detail of one kind of event. Fields the producer did not set are not stored."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
@@ -50,7 +50,7 @@ class EventDetail(BaseModel):
 
     def stored(self) -> dict[str, Any]:
         """The JSON the ``detail`` column keeps."""
-        return self.model_dump(mode="json", exclude_none=True)
+        return self.model_dump(mode="json", exclude_unset=True)
 
 
 class Received(EventDetail):

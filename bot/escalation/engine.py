@@ -235,7 +235,7 @@ async def page_person(session: AsyncSession, group_id: int, person: str, paging:
     group = await session.get_one(AlertGroup, group_id)
     if group.status == AlertStatus.RESOLVED:
         raise NothingToEscalate(f"alert #{group_id} is already resolved")
-    event = await record(session, group, Escalated(by=by, person=person), now, actor=by, via="slack")
+    event = await record(session, group, Escalated(step=None, by=by, person=person), now, actor=by, via="slack")
     await reply_in_thread(session, group, event, now)
     pages = [await create_page(session, group, Recipient(person, Via.SLACK), now, step=None, round_=None,
                                requested_by=by)]

@@ -21,7 +21,7 @@ from bot.alerts.incoming import AlertStatus
 from bot.alerts.models import AlertGroup
 from bot.escalation.models import PageRecord, PageStatus, Via, on_postgres
 from bot.escalation.targets import Recipient
-from bot.outbox import OutboxKind, OutboxMessage
+from bot.outbox import OutboxKind, PageSend, outbox_row
 
 # Two digits are quick to type on a phone at 3 a.m.; longer codes only for someone with many open pages.
 CODE_RANGES = (range(10, 100), range(100, 1000), range(1000, 10000), range(10000, 100000))
@@ -102,8 +102,8 @@ async def create_page(session: AsyncSession, group: AlertGroup, recipient: Recip
     await record(session, group, Paged(step=step, round=round_, page_id=page.id, by=requested_by), now,
                  actor=recipient.person, via=recipient.via)
     # The page id is new, so its key cannot exist yet: no need for enqueue()'s look-before-insert.
-    session.add(OutboxMessage(key=f"page:{page.id}", kind=OutboxKind.page(recipient.via), group_id=group.id,
-                              payload={"page_id": page.id}, created_at=now, due_at=now))
+    session.add(outbox_row(key=f"page:{page.id}", kind=OutboxKind.page(recipient.via), group_id=group.id,
+                           payload=PageSend(page_id=page.id), now=now))
     return page
 
 

@@ -30,7 +30,7 @@ from bot.incidents.playbooks import ChecklistItem, Playbook, match_playbook
 from bot.incidents.policy import MITIGATED, IncidentPolicy, UnknownSeverity
 from bot.incidents.reminders import schedule_nudge, schedule_postmortem_reminder
 from bot.incidents.timeline import record
-from bot.outbox import OutboxKind, enqueue
+from bot.outbox import IncidentRef, OutboxKind, PostmortemDraft, enqueue
 
 SETUP_OUTBOX_KIND = OutboxKind.INCIDENT_SETUP
 POSTMORTEM_OUTBOX_KIND = OutboxKind.INCIDENT_POSTMORTEM
@@ -171,7 +171,7 @@ async def declare(session: AsyncSession, *, policy: IncidentPolicy, title: str, 
     for group in groups:
         await _link(session, incident, group, actor=reporter, now=now)
     await enqueue(session, key=f"incident-setup:{incident.id}", kind=SETUP_OUTBOX_KIND,
-                  payload={"incident_id": incident.id}, now=now)
+                  payload=IncidentRef(incident_id=incident.id), now=now)
     await schedule_nudge(session, incident, update_every=policy.update_every(severity), now=now)
     return incident
 
@@ -334,7 +334,7 @@ async def request_postmortem(session: AsyncSession, *, incident_id: int, now: da
                              requested_by: str | None = None) -> None:
     """Queue a (re-)render of the post-mortem draft; ``reason`` makes the request unique."""
     await enqueue(session, key=f"incident-postmortem:{incident_id}:{reason}", kind=POSTMORTEM_OUTBOX_KIND,
-                  payload={"incident_id": incident_id, "requested_by": requested_by}, now=now)
+                  payload=PostmortemDraft(incident_id=incident_id, requested_by=requested_by), now=now)
 
 
 async def mark_postmortem_done(session: AsyncSession, *, incident_id: int, actor: str,

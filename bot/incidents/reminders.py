@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.incidents.models import Incident
-from bot.outbox import OutboxKind, enqueue
+from bot.outbox import IncidentRef, OutboxKind, enqueue
 
 NUDGE_KIND = OutboxKind.INCIDENT_NUDGE
 POSTMORTEM_REMINDER_KIND = OutboxKind.INCIDENT_POSTMORTEM_REMINDER
@@ -34,7 +34,7 @@ async def schedule_nudge(session: AsyncSession, incident: Incident, *, update_ev
                          now: datetime) -> datetime:
     due = nudge_due(incident, update_every)
     await enqueue(session, key=f"incident-nudge:{incident.id}:{due.isoformat()}", kind=NUDGE_KIND,
-                  payload={"incident_id": incident.id}, now=now, due_at=due)
+                  payload=IncidentRef(incident_id=incident.id), now=now, due_at=due)
     return due
 
 
@@ -62,7 +62,8 @@ async def nudge_sent(session: AsyncSession, incident: Incident, *, update_every:
 
 async def schedule_postmortem_reminder(session: AsyncSession, incident: Incident, *, now: datetime) -> None:
     await enqueue(session, key=f"incident-postmortem-reminder:{incident.id}", kind=POSTMORTEM_REMINDER_KIND,
-                  payload={"incident_id": incident.id}, now=now, due_at=now + POSTMORTEM_REMINDER_AFTER)
+                  payload=IncidentRef(incident_id=incident.id), now=now,
+                  due_at=now + POSTMORTEM_REMINDER_AFTER)
 
 
 def postmortem_reminder_wanted(incident: Incident | None) -> bool:

@@ -41,7 +41,7 @@ from bot.alerts.events import (
 )
 from bot.alerts.models import AlertEvent, AlertGroup
 from bot.incidents.models import Incident, IncidentAlert, TimelineEntry
-from bot.outbox import OutboxKind, enqueue
+from bot.outbox import IncidentEntryPost, OutboxKind, enqueue
 
 ENTRY_OUTBOX_KIND = OutboxKind.INCIDENT_ENTRY
 MAX_TEXT = 3000  # what a person typed or pinned, as kept on the timeline
@@ -82,7 +82,7 @@ async def record(session: AsyncSession, incident: Incident, kind: str, *, at: da
     await session.flush()
     if post:
         await enqueue(session, key=f"incident-entry:{entry.id}", kind=ENTRY_OUTBOX_KIND,
-                      payload={"incident_id": incident.id, "entry_id": entry.id}, now=at)
+                      payload=IncidentEntryPost(incident_id=incident.id, entry_id=entry.id), now=at)
     return entry
 
 

@@ -32,7 +32,7 @@ from bot.notify.outbox_sender import Deferred as Deferred
 from bot.notify.outbox_sender import MissingOutboxHandlers as MissingOutboxHandlers
 from bot.notify.outbox_sender import OutboxHandler, OutboxSender
 from bot.notify.storm_posts import StormPoster
-from bot.outbox import OutboxKind, OutboxMessage
+from bot.outbox import OutboxKind, OutboxMessage, ThreadReply
 from bot.slack.blocks.alert import AlertMessage, alert_blocks, fallback_text, metadata, thread_text
 from bot.slack.client import SlackClient
 from bot.slack.errors import MessageNotFound, RateLimited, SlackError
@@ -261,7 +261,7 @@ class Dispatcher:
 
     async def _send_thread_reply(self, item: OutboxMessage) -> dict[str, Any]:
         async with self._sessions() as s:
-            event = await s.get_one(AlertEvent, item.payload["event_id"])
+            event = await s.get_one(AlertEvent, ThreadReply.of(item).event_id)
             group = await s.get_one(AlertGroup, event.group_id)
             where = await storms.thread_of(s, group, event)
         if where is None:

@@ -76,12 +76,12 @@ async def _enqueue_posts(svc: Services, session: AsyncSession, handoff: Handoff,
     key = f"oncall-handoff:{team.name}:{handoff.at.isoformat()}"
     post = handoff_post(handoff, names=svc.names, zone=team_zone(svc.config, team), now=now)
     await enqueue(session, key=f"{key}:channel", kind=CHANNEL_POST, now=now,
-                  payload=post.payload(channel=team.channel, what="handoff"))
+                  payload=post.post(channel=team.channel, what="handoff"))
     incoming = handoff.status.primary
     dm = handoff_dm(handoff, zone=dm_zone, now=now) if dm_zone is not None else None
     if dm is not None and incoming is not None:
         await enqueue(session, key=f"{key}:dm", kind=DM, now=now,
-                      payload=dm.payload(user=incoming.person, what="handoff"))
+                      payload=dm.dm(user=incoming.person, what="handoff"))
 
 
 def schedule_handoffs(scheduler: BaseScheduler, svc: Services) -> None:

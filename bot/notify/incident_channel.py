@@ -28,7 +28,7 @@ from bot.incidents.naming import channel_name
 from bot.incidents.timeline import linked_groups
 from bot.notify.incident_slack import IncidentSlack
 from bot.oncall.service import on_call
-from bot.outbox import OutboxMessage
+from bot.outbox import IncidentRef, OutboxMessage
 from bot.services import Services
 from bot.slack.blocks.common import clip, escape
 from bot.slack.blocks.incidents import (
@@ -73,7 +73,7 @@ class IncidentSetup:
             return incident
 
     async def __call__(self, item: OutboxMessage) -> dict[str, Any]:
-        incident = await self._load(int(item.payload["incident_id"]))
+        incident = await self._load(IncidentRef.of(item).incident_id)
         steps: dict[str, Callable[[Incident], Awaitable[Incident | None]]] = {
             "channel": self._channel, "invites": self._invites, "header": self._header, "alerts": self._alerts,
             "checklist": self._checklist, "bookmarks": self._bookmarks, "announce": self._announce,

@@ -38,7 +38,7 @@ from bot.incidents.timeline import ENTRY_OUTBOX_KIND
 from bot.notify.dispatch import Deferred
 from bot.notify.incident_channel import IncidentSetup
 from bot.notify.incident_slack import IncidentSlack
-from bot.outbox import OutboxMessage
+from bot.outbox import IncidentEntryPost, IncidentRef, OutboxMessage, PostmortemDraft
 from bot.services import Services
 from bot.slack.blocks.incidents import (
     IncidentCard,
@@ -112,11 +112,12 @@ class IncidentPosts:
     # --- handlers ------------------------------------------------------------------------------
 
     async def entry(self, item: OutboxMessage) -> dict[str, Any]:
-        incident = await self._ready(int(item.payload["incident_id"]))
+        payload = IncidentEntryPost.of(item)
+        incident = await self._ready(payload.incident_id)
         if incident is None:
             return {"skipped": "no channel"}
         async with self.svc.sessions() as s:
-            entry = await s.get(TimelineEntry, int(item.payload["entry_id"]))
+            entry = await s.get(TimelineEntry, payload.entry_id)
             durations = (await key_times(s, incident)).durations if entry and entry.kind == "resolved" else None
         if entry is None:  # removed since (a deleted message): nothing to show
             return {"skipped": "gone"}
@@ -162,7 +163,7 @@ class IncidentPosts:
                                   f" — {group}", blocks=[b.to_dict() for b in blocks])
 
     async def postmortem(self, item: OutboxMessage) -> dict[str, Any]:
-        incident = await self._ready(int(item.payload["incident_id"]))
+        incident = await self._ready(PostmortemDraft.of(item).incident_id)
         if incident is None or incident.channel_id is None:
             return {"skipped": "no channel"}
         now = self.svc.clock.now()
@@ -203,7 +204,7 @@ class IncidentPosts:
         return names
 
     async def nudge(self, item: OutboxMessage) -> dict[str, Any]:
-        incident_id = int(item.payload["incident_id"])
+        incident_id = IncidentRef.of(item).incident_id
         now = self.svc.clock.now()
         async with self.svc.sessions() as s:
             incident = await s.get(Incident, incident_id)
@@ -228,7 +229,7 @@ class IncidentPosts:
         return {"nudged": incident.commander}
 
     async def postmortem_reminder(self, item: OutboxMessage) -> dict[str, Any]:
-        incident_id = int(item.payload["incident_id"])
+        incident_id = IncidentRef.of(item).incident_id
         async with self.svc.sessions() as s:
             incident = await s.get(Incident, incident_id)
         if not postmortem_reminder_wanted(incident):

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import String, func, or_, select, type_coerce, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -53,6 +53,11 @@ MAX_DEFER = timedelta(days=1)
 ERROR_CHARS = 300
 
 OutboxHandler = Callable[[OutboxMessage], Awaitable[dict[str, Any]]]
+
+# The kind column as stored, which may be a kind this version does not know (a newer replica's):
+# such a row is failed from its columns, since it cannot be loaded as an OutboxMessage.
+STORED_KIND = type_coerce(OutboxMessage.kind, String())
+KNOWN_KINDS = frozenset(kind.value for kind in OutboxKind)
 
 
 class Deferred(Exception):
@@ -138,14 +143,14 @@ class OutboxSender:
 
     async def _send_one(self, item_id: int) -> None:
         async with self._sessions() as s:
-            item = await s.get_one(OutboxMessage, item_id)
-        # No transaction is open while the handler talks to Slack or Twilio.
-        try:
-            handler = self.handlers[OutboxKind(item.kind)]
-        except (ValueError, KeyError):
-            await self._failed(item_id, Failure(f"no handler for outbox kind {item.kind!r}",
-                                                f"no handler for outbox kind {item.kind!r}", MAX_ATTEMPTS))
+            stored_kind = await s.scalar(select(STORED_KIND).where(OutboxMessage.id == item_id))
+            handler = self.handlers.get(OutboxKind(stored_kind)) if stored_kind in KNOWN_KINDS else None
+            item = await s.get_one(OutboxMessage, item_id) if handler is not None else None
+        if handler is None or item is None:
+            error = f"no handler for outbox kind {stored_kind!r}"
+            await self._failed(item_id, Failure(error, error, MAX_ATTEMPTS))
             return
+        # No transaction is open while the handler talks to Slack or Twilio.
         try:
             result = await handler(item)
         except Deferred as wait:
@@ -172,33 +177,32 @@ class OutboxSender:
     async def _failed(self, item_id: int, failure: Failure) -> None:
         now = self._clock.now()
         async with transaction(self._sessions) as s:
-            item = await s.get_one(OutboxMessage, item_id)
-            item.last_error = failure.detail
-            if item.attempts < failure.limit:
-                wait = failure.wait or _backoff(item.attempts)
-                item.claimed_until = now + wait
-                log.warning("outbox row #%s (%s) attempt %s failed, next try in %ss: %s", item.id, item.kind,
-                            item.attempts, int(wait.total_seconds()), failure.detail)
+            attempts, group_id, kind = (await s.execute(
+                select(OutboxMessage.attempts, OutboxMessage.group_id, STORED_KIND)
+                .where(OutboxMessage.id == item_id))).one()
+            row = update(OutboxMessage).where(OutboxMessage.id == item_id)
+            if attempts < failure.limit:
+                wait = failure.wait or _backoff(attempts)
+                await s.execute(row.values(last_error=failure.detail, claimed_until=now + wait))
+                log.warning("outbox row #%s (%s) attempt %s failed, next try in %ss: %s", item_id, kind,
+                            attempts, int(wait.total_seconds()), failure.detail)
                 return
-            item.failed_at, item.claimed_until = now, None
-        log.error("outbox row #%s (%s) failed after %s attempt(s): %s", item.id, item.kind, item.attempts,
-                  failure.detail)
-        self._metrics.outbox_failed.labels(item.kind).inc()
-        await self._tell_thread(item, failure)
+            await s.execute(row.values(last_error=failure.detail, failed_at=now, claimed_until=None))
+        log.error("outbox row #%s (%s) failed after %s attempt(s): %s", item_id, kind, attempts, failure.detail)
+        self._metrics.outbox_failed.labels(kind).inc()
+        if group_id is not None:
+            await self._tell_thread(group_id, failure_note(kind, item_id, attempts, failure.error), item_id)
 
-    async def _tell_thread(self, item: OutboxMessage, failure: Failure) -> None:
+    async def _tell_thread(self, group_id: int, note: str, item_id: int) -> None:
         """Say so in the alert's thread, where the people who care about the alert look."""
-        if item.group_id is None:
-            return
         async with self._sessions() as s:
-            group = await s.get(AlertGroup, item.group_id)
+            group = await s.get(AlertGroup, group_id)
         if group is None or not group.slack_ts or not group.slack_channel_id:
             return
         try:
-            await self._slack.chat_postMessage(channel=group.slack_channel_id, thread_ts=group.slack_ts,
-                                               text=failure_note(item.kind, item.id, item.attempts, failure.error))
+            await self._slack.chat_postMessage(channel=group.slack_channel_id, thread_ts=group.slack_ts, text=note)
         except SlackError as exc:  # the log line and the metric above still say it
-            log.warning("could not note the failure of outbox row #%s in its alert's thread: %s", item.id, exc)
+            log.warning("could not note the failure of outbox row #%s in its alert's thread: %s", item_id, exc)
 
     async def _measure(self) -> None:
         """The age of the oldest row that is due and neither sent nor failed (0 when none is)."""

@@ -35,7 +35,7 @@ from bot.escalation.models import PageRecord, PageStatus, Via
 from bot.metrics import Metrics
 from bot.notify.dispatch import Deferred, Dispatcher
 from bot.notify.storms import storm_message
-from bot.outbox import OutboxKind, OutboxMessage
+from bot.outbox import OutboxKind, OutboxMessage, PageSend
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +113,7 @@ class PageSender:
         return page, await load_current(s, page.group_id)
 
     async def send(self, item: OutboxMessage) -> dict[str, Any]:
-        page_id = int(item.payload["page_id"])
+        page_id = PageSend.of(item).page_id
         async with transaction(self._sessions) as s:
             page, alert = await self._load(s, page_id)
             group = alert.group

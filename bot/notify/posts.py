@@ -2,13 +2,8 @@
 
 Any feature that must tell someone something durably (handoffs, override announcements,
 escalation DMs) writes an outbox row in the same transaction as its change and lets these
-handlers send it. Payloads (JSON, built by the feature with its ``bot.slack.blocks`` builder)::
-
-    channel_post: {"channel": "<name or id>", "text": "...", "blocks": [...]?, "thread_ts": "..."?,
-                   "what": "<metric label>"?}
-    dm:           {"user": "U…", "text": "...", "blocks": [...]?, "what": "<metric label>"?}
-
-``text`` is required (notifications and screen readers use it); ``blocks`` are optional. The
+handlers send it. Payloads (:class:`~bot.outbox.ChannelPost`, :class:`~bot.outbox.DirectMessage`)
+are built by the feature with its ``bot.slack.blocks`` builder (``Rendered.post()``, ``.dm()``). The
 handler's result, stored on the row, is ``{"channel": "<id>", "ts": "<ts>"}`` so a later step can
 thread under or edit the message. Slack errors are :class:`~bot.slack.errors.SlackError`, which
 the dispatcher retries (transient ones longer) and finally marks failed.
@@ -20,7 +15,7 @@ from typing import Any
 
 from bot.metrics import Metrics
 from bot.notify.dispatch import Dispatcher
-from bot.outbox import OutboxKind, OutboxMessage
+from bot.outbox import ChannelPost, DirectMessage, OutboxKind, OutboxMessage, SlackContent
 from bot.slack.client import SlackClient
 
 CHANNEL_POST = OutboxKind.CHANNEL_POST
@@ -33,27 +28,27 @@ class SlackPoster:
         self._metrics = metrics
 
     async def channel_post(self, item: OutboxMessage) -> dict[str, Any]:
-        p = item.payload
+        p = ChannelPost.of(item)
         args = _content(p)
-        if p.get("thread_ts"):
-            args["thread_ts"] = p["thread_ts"]
-        resp = await self._slack.post(p["channel"], **args)
-        self._metrics.notifications.labels("slack", str(p.get("what") or CHANNEL_POST)).inc()
+        if p.thread_ts:
+            args["thread_ts"] = p.thread_ts
+        resp = await self._slack.post(p.channel, **args)
+        self._metrics.notifications.labels("slack", p.what or CHANNEL_POST).inc()
         return {"channel": resp["channel"], "ts": resp["ts"]}
 
     async def dm(self, item: OutboxMessage) -> dict[str, Any]:
-        p = item.payload
-        opened = await self._slack.conversations_open(users=p["user"])
+        p = DirectMessage.of(item)
+        opened = await self._slack.conversations_open(users=p.user)
         channel = opened["channel"]["id"]
         resp = await self._slack.chat_postMessage(channel=channel, **_content(p))
-        self._metrics.notifications.labels("slack", str(p.get("what") or DM)).inc()
+        self._metrics.notifications.labels("slack", p.what or DM).inc()
         return {"channel": resp["channel"], "ts": resp["ts"]}
 
 
-def _content(payload: dict[str, Any]) -> dict[str, Any]:
-    args: dict[str, Any] = {"text": payload["text"], "unfurl_links": False, "unfurl_media": False}
-    if payload.get("blocks"):
-        args["blocks"] = payload["blocks"]
+def _content(payload: SlackContent) -> dict[str, Any]:
+    args: dict[str, Any] = {"text": payload.text, "unfurl_links": False, "unfurl_media": False}
+    if payload.blocks:
+        args["blocks"] = payload.blocks
     return args
 
 

@@ -16,8 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -29,7 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from bot.db import transaction
 from bot.notify.dispatch import Deferred
 from bot.notify.posts import CHANNEL_POST
-from bot.outbox import OutboxKind, OutboxMessage, enqueue
+from bot.outbox import Chart, OutboxKind, OutboxMessage, SummaryChart, enqueue
 from bot.reports.chart import render_chart
 from bot.reports.summary import WeeklySummary, compute_summary
 from bot.reports.weekly import due_week, is_recorded, record_week
@@ -73,10 +72,10 @@ async def run_due_summary(svc: Services) -> bool:
             if not await record_week(s, week, channel=channel, now=now):
                 return False
             await enqueue(s, key=f"{key}:post", kind=CHANNEL_POST, now=now,
-                          payload=message.payload(channel=channel, what="weekly_summary"))
+                          payload=message.post(channel=channel, what="weekly_summary"))
             if summary.total:
                 await enqueue(s, key=f"{key}:chart", kind=SUMMARY_CHART, now=now,
-                              payload={"post_key": f"{key}:post", **chart_payload(summary)})
+                              payload=chart_payload(chart_of(summary), post_key=f"{key}:post"))
     except IntegrityError:
         return False  # another replica recorded the week between our check and our insert
     log.info("queued the weekly summary for %s", week.window.start.isoformat())
@@ -87,39 +86,26 @@ async def run_due_summary(svc: Services) -> bool:
 # --- the chart ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ChartSpec:
-    """What the chart shows, as stored in an outbox payload."""
-
-    per_day: list[tuple[date, dict[str, int]]]
-    title: str
-    zone: str
-    filename: str
-    first_from: str | None = None  # the first day is covered from this local time on
-    last_until: str | None = None  # the last day up to this local time
-
-
-def chart_payload(summary: WeeklySummary) -> dict[str, Any]:
+def chart_of(summary: WeeklySummary) -> Chart:
     first, last = summary.per_day[0][0], summary.per_day[-1][0]
     start, end = (summary.window.start.astimezone(summary.zone).time(),
                   summary.window.end.astimezone(summary.zone).time())
-    return {"days": [[d.isoformat(), counts] for d, counts in summary.per_day],
-            "title": f"Alerts per day by severity, {first:%a} {first.day} {first:%b} – {last:%a} {last.day} {last:%b %Y}",
-            "zone": str(summary.zone), "filename": f"alerts-{first.isoformat()}-to-{last.isoformat()}.png",
-            "first_from": f"{start:%H:%M}" if start != time(0) else None,
-            "last_until": f"{end:%H:%M}" if end != time(0) else None}
+    return Chart(
+        days=summary.per_day,
+        title=f"Alerts per day by severity, {first:%a} {first.day} {first:%b} – {last:%a} {last.day} {last:%b %Y}",
+        zone=str(summary.zone), filename=f"alerts-{first.isoformat()}-to-{last.isoformat()}.png",
+        first_from=f"{start:%H:%M}" if start != time(0) else None,
+        last_until=f"{end:%H:%M}" if end != time(0) else None)
 
 
-def chart_spec(payload: dict[str, Any]) -> ChartSpec:
-    return ChartSpec(per_day=[(date.fromisoformat(d), dict(counts)) for d, counts in payload["days"]],
-                     title=str(payload["title"]), zone=str(payload["zone"]), filename=str(payload["filename"]),
-                     first_from=payload.get("first_from"), last_until=payload.get("last_until"))
+def chart_payload(chart: Chart, *, post_key: str) -> SummaryChart:
+    return SummaryChart.model_validate({**chart.model_dump(), "post_key": post_key})
 
 
-async def upload_chart(svc: Services, spec: ChartSpec, *, channel: str, thread_ts: str | None = None,
+async def upload_chart(svc: Services, spec: Chart, *, channel: str, thread_ts: str | None = None,
                        comment: str | None = None) -> str | None:
     """Draw the chart (off the event loop: matplotlib is CPU work) and upload it; the file id."""
-    png = await asyncio.to_thread(render_chart, spec.per_day, title=spec.title, zone_label=spec.zone,
+    png = await asyncio.to_thread(render_chart, spec.days, title=spec.title, zone_label=spec.zone,
                                   first_from=spec.first_from, last_until=spec.last_until)
     resp = await svc.slack.files_upload_v2(channel=channel, thread_ts=thread_ts, content=png, filename=spec.filename,
                                            title=spec.title, initial_comment=comment,
@@ -134,12 +120,13 @@ def register_summary_handlers(svc: Services) -> None:
 
     async def send_chart(item: OutboxMessage) -> dict[str, Any]:
         async with svc.sessions() as s:
-            post = await s.scalar(select(OutboxMessage).where(OutboxMessage.key == item.payload["post_key"]))
+            chart = SummaryChart.of(item)
+            post = await s.scalar(select(OutboxMessage).where(OutboxMessage.key == chart.post_key))
         if post is None or post.failed_at is not None:
             return {"skipped": "the summary itself was not posted"}
         if post.sent_at is None:
             raise Deferred()
-        file_id = await upload_chart(svc, chart_spec(item.payload), channel=post.result["channel"],
+        file_id = await upload_chart(svc, chart, channel=post.result["channel"],
                                      thread_ts=post.result["ts"])
         return {"file": file_id}
 

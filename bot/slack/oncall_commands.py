@@ -261,7 +261,7 @@ class OncallCommands:
         key = f"oncall-override:{change.row.id}:{event}"
         post = override_announcement(change, actor=actor, zone=team_zone(self.svc.config, team), now=now)
         await enqueue(session, key=f"{key}:channel", kind=CHANNEL_POST, now=now,
-                      payload=post.payload(channel=team.channel, what="override"))
+                      payload=post.post(channel=team.channel, what="override"))
         for person, dm in override_dms(change, actor=actor, zone_of=self.zones.known, now=now).items():
             await enqueue(session, key=f"{key}:dm:{person}", kind=DM, now=now,
-                          payload=dm.payload(user=person, what="override"))
+                          payload=dm.dm(user=person, what="override"))

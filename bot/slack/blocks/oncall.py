@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
-from typing import Any
 
 from slack_sdk.models.blocks import Block, ContextBlock, DividerBlock, MarkdownTextObject, SectionBlock
 
@@ -22,6 +21,7 @@ from bot.oncall.overrides import OverrideChange
 from bot.oncall.report_text import Style, calendar_url, span_text, status_lines, team_title, when
 from bot.oncall.shifts import Origin, Role, Shift
 from bot.oncall.status import TeamStatus
+from bot.outbox import ChannelPost, DirectMessage
 from bot.slack.blocks.alert import SEVERITY_MARK
 from bot.slack.blocks.common import clip, escape
 
@@ -35,9 +35,13 @@ class Rendered:
     text: str
     blocks: list[Block] = field(default_factory=list)
 
-    def payload(self, **extra: Any) -> dict[str, Any]:
-        """For an outbox ``channel_post`` / ``dm`` row (see ``bot.notify.posts``)."""
-        return {"text": self.text, "blocks": [b.to_dict() for b in self.blocks], **extra}
+    def post(self, *, channel: str, what: str) -> ChannelPost:
+        """For an outbox ``channel_post`` row (see ``bot.notify.posts``)."""
+        return ChannelPost(channel=channel, what=what, text=self.text, blocks=[b.to_dict() for b in self.blocks])
+
+    def dm(self, *, user: str, what: str) -> DirectMessage:
+        """For an outbox ``dm`` row (see ``bot.notify.posts``)."""
+        return DirectMessage(user=user, what=what, text=self.text, blocks=[b.to_dict() for b in self.blocks])
 
 
 def section(text: str) -> SectionBlock:

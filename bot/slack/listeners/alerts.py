@@ -50,11 +50,12 @@ def _refusal(d: SlackDeps, outcome: actions.ActionOutcome) -> str:
     g = outcome.group
     if g.status == AlertStatus.RESOLVED and g.resolved_by:
         by = actor_text(g.resolved_by, g.resolved_via, d.names)
-        return f"Alert #{g.id} {outcome.reason} by {by}."
-    if g.status == AlertStatus.ACKNOWLEDGED and g.acknowledged_by and outcome.reason.startswith("already"):
+        return f"Alert #{g.id} {outcome.unchanged} by {by}."
+    if g.status == AlertStatus.ACKNOWLEDGED and g.acknowledged_by and outcome.unchanged in (
+            actions.Unchanged.ALREADY_ACKNOWLEDGED, actions.Unchanged.ALREADY_RESOLVED):
         by = actor_text(g.acknowledged_by, g.acknowledged_via, d.names)
-        return f"Alert #{g.id} is {outcome.reason} by {by}."
-    return f"Alert #{g.id}: nothing to do, it is {outcome.reason}."
+        return f"Alert #{g.id} is {outcome.unchanged} by {by}."
+    return f"Alert #{g.id}: nothing to do, it is {outcome.unchanged}."
 
 
 async def run(d: SlackDeps, respond: AsyncRespond, group_id: int | None, op: str, user: str, **kw: Any) -> None:

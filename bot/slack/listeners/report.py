@@ -12,7 +12,7 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from bot.durations import DurationError, parse_duration
-from bot.notify.weekly_summary import chart_payload, chart_spec, summary_for, upload_chart
+from bot.notify.weekly_summary import chart_of, summary_for, upload_chart
 from bot.reports.window import ReportWindow, summary_zone_name
 from bot.services import Services
 from bot.slack.blocks.common import escape
@@ -67,7 +67,7 @@ async def report(svc: Services, ctx: SlashContext) -> Reply | None:
     if summary.total:
         try:
             opened = await svc.slack.conversations_open(users=ctx.user_id)
-            await upload_chart(svc, chart_spec(chart_payload(summary)), channel=opened["channel"]["id"],
+            await upload_chart(svc, chart_of(summary), channel=opened["channel"]["id"],
                                comment=f"📈 Alerts per day, last {days} days (your `/oncall report`).")
         except SlackError as exc:  # the figures were shown; only the picture is missing
             log.warning("could not send the /oncall report chart: %s", exc)
