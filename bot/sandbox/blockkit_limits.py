@@ -78,11 +78,7 @@ class _Checker:
         self.max_len(element.get("action_id"), 255, f"{path}/action_id")
         self.text_object(element.get("placeholder"), f"{path}/placeholder", limit=150, types=_PLAIN, required=False)
         if kind == "button":
-            self.text_object(element.get("text"), f"{path}/text", limit=75, types=_PLAIN)
-            self.max_len(element.get("value"), 2000, f"{path}/value")
-            self.max_len(element.get("url"), 3000, f"{path}/url")
-            if element.get("style") not in (None, "primary", "danger"):
-                self.fail("must be a valid enum value", f"{path}/style")
+            self._button(element, path)
         elif kind == "overflow":
             for i, option in enumerate(self.array(element.get("options"), f"{path}/options", max_items=5, min_items=2)):
                 self.option(option, f"{path}/options/{i}")
@@ -101,6 +97,13 @@ class _Checker:
         elif kind == "image":
             self.max_len(element.get("image_url"), 3000, f"{path}/image_url")
             self.max_len(element.get("alt_text"), 2000, f"{path}/alt_text")
+
+    def _button(self, element: dict[str, Any], path: str) -> None:
+        self.text_object(element.get("text"), f"{path}/text", limit=75, types=_PLAIN)
+        self.max_len(element.get("value"), 2000, f"{path}/value")
+        self.max_len(element.get("url"), 3000, f"{path}/url")
+        if element.get("style") not in (None, "primary", "danger"):
+            self.fail("must be a valid enum value", f"{path}/style")
 
     def elements_with_unique_action_ids(self, elements: list[Any], path: str) -> None:
         seen: set[str] = set()

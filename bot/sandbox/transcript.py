@@ -40,6 +40,34 @@ def _text(obj: Any) -> str:
     return str(obj.get("text", "")) if isinstance(obj, dict) else str(obj or "")
 
 
+def _section_lines(block: dict[str, Any], names: dict[str, str]) -> list[str]:
+    lines: list[str] = []
+    if block.get("text"):
+        lines += plain(_text(block["text"]), names).split("\n")
+    fields = [plain(_text(f), names).replace("\n", ": ", 1) for f in block.get("fields", [])]
+    for i in range(0, len(fields), 2):
+        lines.append("   ".join(f.ljust(34) for f in fields[i:i + 2]).rstrip())
+    if block.get("accessory", {}).get("type") == "checkboxes":
+        for opt in block["accessory"].get("options", []):
+            lines.append(f"  ☐ {plain(_text(opt.get('text')), names)}")
+    return lines
+
+
+def _actions_lines(block: dict[str, Any], names: dict[str, str]) -> list[str]:
+    lines: list[str] = []
+    labels = []
+    for e in block.get("elements", []):
+        if e.get("type") == "button":
+            labels.append(f"[{_text(e.get('text'))}]")
+        elif e.get("type") == "overflow":
+            labels.append("[⋯]")
+        elif e.get("type") == "checkboxes":
+            lines += [f"  ☐ {plain(_text(o.get('text')), names)}" for o in e.get("options", [])]
+    if labels:
+        lines.append(" ".join(labels))
+    return lines
+
+
 def render_blocks(blocks: list[dict[str, Any]], names: dict[str, str]) -> list[str]:
     lines: list[str] = []
     for block in blocks:
@@ -47,27 +75,11 @@ def render_blocks(blocks: list[dict[str, Any]], names: dict[str, str]) -> list[s
         if kind == "header":
             lines.append(f"▌ {_text(block.get('text'))}")
         elif kind == "section":
-            if block.get("text"):
-                lines += plain(_text(block["text"]), names).split("\n")
-            fields = [plain(_text(f), names).replace("\n", ": ", 1) for f in block.get("fields", [])]
-            for i in range(0, len(fields), 2):
-                lines.append("   ".join(f.ljust(34) for f in fields[i:i + 2]).rstrip())
-            if block.get("accessory", {}).get("type") == "checkboxes":
-                for opt in block["accessory"].get("options", []):
-                    lines.append(f"  ☐ {plain(_text(opt.get('text')), names)}")
+            lines += _section_lines(block, names)
         elif kind == "context":
             lines.append(plain(" ".join(_text(e) for e in block.get("elements", [])), names))
         elif kind == "actions":
-            labels = []
-            for e in block.get("elements", []):
-                if e.get("type") == "button":
-                    labels.append(f"[{_text(e.get('text'))}]")
-                elif e.get("type") == "overflow":
-                    labels.append("[⋯]")
-                elif e.get("type") == "checkboxes":
-                    lines += [f"  ☐ {plain(_text(o.get('text')), names)}" for o in e.get("options", [])]
-            if labels:
-                lines.append(" ".join(labels))
+            lines += _actions_lines(block, names)
         elif kind == "divider":
             lines.append("─" * 40)
     return lines
