@@ -41,7 +41,7 @@ from pydantic import (
 
 from bot.alerts.incoming import Severity
 from bot.alerts.matchers import labels_match
-from bot.config import _line_for, _lines
+from bot.config.loading import key_lines, line_for
 
 PLAYBOOKS_ENV = "WATCHSTANDER_PLAYBOOKS"
 PLAYBOOK_SUFFIXES = (".yaml", ".yml")
@@ -256,7 +256,7 @@ def _parse_file(path: Path, problems: list[PlaybookProblem]) -> Playbook | None:
         return None
 
     lines: dict[Loc, int] = {}
-    _lines(node, (), lines)
+    key_lines(node, (), lines)
     found = len(problems)
     duplicates: list[tuple[Loc, int]] = []
     _duplicate_keys(node, (), duplicates)
@@ -277,7 +277,7 @@ def _parse_file(path: Path, problems: list[PlaybookProblem]) -> Playbook | None:
             if match_is_mapping and loc[:2] == ("match", 0):
                 loc = ("match", *loc[2:])  # the author wrote one mapping, not a list; point at it
             key = ".".join(map(str, loc)) or "(top level)"
-            problems.append(PlaybookProblem(name, _line_for(loc, lines), key, _message(err)))
+            problems.append(PlaybookProblem(name, line_for(loc, lines), key, _message(err)))
         return None
     return playbook if len(problems) == found else None
 

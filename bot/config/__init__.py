@@ -1,0 +1,58 @@
+"""The bot's configuration: the YAML file (``schema``, read by ``loading``) and the environment (``settings``).
+
+Import from here; the submodules are how the code is split, not part of the API.
+"""
+
+from bot.config.loading import ConfigError, ConfigProblem, env_references, load_config, parse_config
+from bot.config.schema import (
+    DEFAULT_ESCALATION,
+    DEFAULT_INCIDENT_SEVERITIES,
+    E164,
+    TARGET,
+    WEEKDAYS,
+    Config,
+    EscalationStep,
+    Handoff,
+    IcalSchedule,
+    IncidentSeverity,
+    Integration,
+    OutOfHours,
+    Person,
+    RotationSchedule,
+    Route,
+    SeverityPolicy,
+    SlackConfig,
+    SummaryConfig,
+    Team,
+)
+from bot.config.settings import Settings, SettingsError, settings_from_env
+
+__all__ = [
+    "Config",
+    "ConfigError",
+    "ConfigProblem",
+    "DEFAULT_ESCALATION",
+    "DEFAULT_INCIDENT_SEVERITIES",
+    "E164",
+    "env_references",
+    "EscalationStep",
+    "Handoff",
+    "IcalSchedule",
+    "IncidentSeverity",
+    "Integration",
+    "load_config",
+    "OutOfHours",
+    "parse_config",
+    "Person",
+    "RotationSchedule",
+    "Route",
+    "Settings",
+    "settings_from_env",
+    "SettingsError",
+    "SeverityPolicy",
+    "SlackConfig",
+    "SummaryConfig",
+    "TARGET",
+    "Team",
+    "WEEKDAYS",
+]

@@ -1,0 +1,333 @@
+"""The YAML config file's schema: every section, its defaults, and the checks across sections."""
+
+from __future__ import annotations
+
+import hmac
+import re
+from datetime import date, time, timedelta
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
+
+from bot.alerts.incoming import Severity
+from bot.durations import DurationError, parse_duration
+
+# --- field types -------------------------------------------------------------------------------
+
+
+def _duration(value: Any) -> timedelta:
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise ValueError("expected a duration such as 30s, 5m, 2h or 1d")
+    if isinstance(value, int):
+        raise ValueError(f"{value} has no unit; write e.g. {value}m or {value}s")
+    try:
+        return parse_duration(value)
+    except DurationError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def _zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Europe/Berlin") from None
+    return value
+
+
+def _clock_time(value: Any) -> time:
+    if isinstance(value, time):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        # YAML 1.1 reads an unquoted 09:00 as the sexagesimal number 540.
+        return time(value // 60 % 24, value % 60)
+    m = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*", str(value))
+    if not m or int(m.group(1)) > 23 or int(m.group(2)) > 59:
+        raise ValueError(f"expected a time of day such as \"09:00\", got {value!r}")
+    return time(int(m.group(1)), int(m.group(2)))
+
+
+Duration = Annotated[timedelta, BeforeValidator(_duration)]
+TimeZoneName = Annotated[str, AfterValidator(_zone)]
+ClockTime = Annotated[time, BeforeValidator(_clock_time)]
+SlackUserId = Annotated[str, Field(pattern=r"^[UW][A-Z0-9]{2,}$")]
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+TARGET = re.compile(r"^(slack|sms):(primary|backup|channel|[UW][A-Z0-9]{2,})$")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- sections ----------------------------------------------------------------------------------
+
+
+class SlackConfig(_Model):
+    alerts_channel: str = "alerts"
+    incidents_channel: str = "incidents"
+    summary_channel: str = "ops-weekly"
+    incident_channel_prefix: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,20}$")] = "inc"
+    admins: list[SlackUserId] = []
+
+
+class Person(_Model):
+    slack_id: SlackUserId
+    name: str
+    phone: str | None = None
+    timezone: TimeZoneName | None = None
+
+    @field_validator("phone")
+    @classmethod
+    def _e164(cls, v: str | None) -> str | None:
+        if v is not None and not E164.match(v):
+            raise ValueError("phone must be in E.164 form, e.g. \"+15550000001\" (quote it in YAML)")
+        return v
+
+
+class Handoff(_Model):
+    weekday: int | None  # 0 = Monday; None for daily / N-hour rotations
+    at: time
+
+
+def _handoff(value: Any) -> Any:
+    if isinstance(value, Handoff):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return Handoff(weekday=None, at=_clock_time(value))
+    parts = str(value).strip().lower().split()
+    if len(parts) == 2 and parts[0][:3] in WEEKDAYS:
+        return Handoff(weekday=WEEKDAYS.index(parts[0][:3]), at=_clock_time(parts[1]))
+    if len(parts) == 1:
+        return Handoff(weekday=None, at=_clock_time(parts[0]))
+    raise ValueError(f"expected \"mon 09:00\" or \"09:00\", got {value!r}")
+
+
+class RotationSchedule(_Model):
+    rotation: str = "weekly"
+    handoff: Annotated[Handoff, BeforeValidator(_handoff)] = Handoff(weekday=0, at=time(9, 0))
+    timezone: TimeZoneName | None = None
+    start: date
+    primary: Annotated[list[SlackUserId], Field(min_length=1)]
+    backup: list[SlackUserId] = []
+
+    @field_validator("rotation")
+    @classmethod
+    def _rotation(cls, v: str) -> str:
+        if v in ("weekly", "daily"):
+            return v
+        try:
+            step = parse_duration(v)
+        except DurationError:
+            raise ValueError("rotation must be weekly, daily, or a duration such as 12h") from None
+        if step < timedelta(hours=1):
+            raise ValueError("a rotation shorter than 1h is not a rotation; use e.g. 12h")
+        return v
+
+    @property
+    def shift_length(self) -> timedelta:
+        if self.rotation == "weekly":
+            return timedelta(weeks=1)
+        if self.rotation == "daily":
+            return timedelta(days=1)
+        return parse_duration(self.rotation)
+
+
+class IcalSchedule(_Model):
+    ical: str
+    timezone: TimeZoneName | None = None
+
+
+class EscalationStep(_Model):
+    after: Duration
+    notify: Annotated[list[str], Field(min_length=1)]
+
+    @field_validator("notify")
+    @classmethod
+    def _targets(cls, v: list[str]) -> list[str]:
+        for target in v:
+            if not TARGET.match(target) or target == "sms:channel":
+                raise ValueError(
+                    f"unknown target {target!r}; use slack:primary, slack:backup, slack:<USERID>, "
+                    "slack:channel, sms:primary, sms:backup or sms:<USERID>"
+                )
+        return v
+
+
+DEFAULT_ESCALATION = [
+    EscalationStep(after=timedelta(0), notify=["slack:primary"]),
+    EscalationStep(after=timedelta(minutes=5), notify=["sms:primary"]),
+    EscalationStep(after=timedelta(minutes=10), notify=["sms:backup", "slack:backup"]),
+    EscalationStep(after=timedelta(minutes=20), notify=["slack:channel"]),
+]
+
+
+class Team(_Model):
+    name: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")]
+    channel: str
+    schedule: RotationSchedule | IcalSchedule | None = None
+    calendar_token: str | None = None
+    escalation: list[EscalationStep] = DEFAULT_ESCALATION
+    repeat: Annotated[int, Field(ge=0, le=10)] = 0
+
+    @field_validator("escalation")
+    @classmethod
+    def _ordered(cls, v: list[EscalationStep]) -> list[EscalationStep]:
+        afters = [s.after for s in v]
+        if afters != sorted(afters):
+            raise ValueError("escalation steps must be in order of their 'after' offsets")
+        return v
+
+
+class Route(_Model):
+    match: Annotated[dict[str, str], Field(min_length=1)]
+    team: str
+
+    @field_validator("match")
+    @classmethod
+    def _regexes(cls, v: dict[str, str]) -> dict[str, str]:
+        for key, pattern in v.items():
+            if pattern.startswith("~"):
+                try:
+                    re.compile(pattern[1:])
+                except re.error as exc:
+                    raise ValueError(f"{key}: bad regular expression {pattern[1:]!r}: {exc}") from None
+        return v
+
+
+class Integration(_Model):
+    name: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")]
+    type: Literal["alertmanager", "grafana", "sentry", "pagerduty", "generic"]
+    token: Annotated[str, Field(min_length=8)]
+    team: str | None = None
+    secret: str | None = None
+
+
+class SeverityPolicy(_Model):
+    escalate: bool = False
+    ack_within: Duration | None = None
+
+
+class IncidentSeverity(_Model):
+    description: str
+    update_every: Duration = timedelta(hours=1)
+
+
+class OutOfHours(_Model):
+    start: ClockTime = time(19, 0)
+    end: ClockTime = time(8, 0)
+    weekends: bool = True
+
+
+class SummaryConfig(_Model):
+    weekday: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"
+    time: ClockTime = time(9, 0)
+    timezone: TimeZoneName | None = None
+    out_of_hours: OutOfHours = OutOfHours()
+
+
+DEFAULT_SEVERITIES: dict[Severity, SeverityPolicy] = {
+    Severity.CRITICAL: SeverityPolicy(escalate=True, ack_within=timedelta(minutes=5)),
+    Severity.HIGH: SeverityPolicy(escalate=True, ack_within=timedelta(minutes=15)),
+    Severity.MEDIUM: SeverityPolicy(),
+    Severity.LOW: SeverityPolicy(),
+    Severity.INFO: SeverityPolicy(),
+}
+DEFAULT_INCIDENT_SEVERITIES = {
+    "SEV1": IncidentSeverity(description="Platform down, payments failing, data loss",
+                             update_every=timedelta(minutes=30)),
+    "SEV2": IncidentSeverity(description="Major feature broken or severe degradation",
+                             update_every=timedelta(hours=1)),
+    "SEV3": IncidentSeverity(description="Minor feature issue", update_every=timedelta(hours=4)),
+}
+
+
+class Config(_Model):
+    timezone: TimeZoneName = "UTC"
+    slack: SlackConfig = SlackConfig()
+    people: list[Person] = []
+    teams: list[Team] = []
+    routes: list[Route] = []
+    integrations: list[Integration] = []
+    severities: dict[Severity, SeverityPolicy] = DEFAULT_SEVERITIES
+    incident_severities: dict[Annotated[str, Field(pattern=r"^SEV[1-5]$")], IncidentSeverity] = (
+        DEFAULT_INCIDENT_SEVERITIES
+    )
+    summary: SummaryConfig = SummaryConfig()
+
+    @field_validator("severities")
+    @classmethod
+    def _all_severities(cls, v: dict[Severity, SeverityPolicy]) -> dict[Severity, SeverityPolicy]:
+        return {**DEFAULT_SEVERITIES, **v}
+
+    @model_validator(mode="after")
+    def _references(self) -> Config:
+        problems = [*self._duplicates(), *self._unknown_people(), *self._unknown_teams()]
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
+
+    def _duplicates(self) -> list[str]:
+        problems: list[str] = []
+        team_names = [t.name for t in self.teams]
+        for dup in {n for n in team_names if team_names.count(n) > 1}:
+            problems.append(f"teams: the name {dup!r} is used twice")
+        names = [i.name for i in self.integrations]
+        for dup in {n for n in names if names.count(n) > 1}:
+            problems.append(f"integrations: the name {dup!r} is used twice")
+        tokens = [i.token for i in self.integrations]
+        if len(set(tokens)) != len(tokens):
+            problems.append("integrations: two integrations share a token; give each its own")
+        return problems
+
+    def _unknown_people(self) -> list[str]:
+        people = {p.slack_id for p in self.people}
+        problems: list[str] = []
+        for i, team in enumerate(self.teams):
+            if isinstance(team.schedule, RotationSchedule):
+                for key in ("primary", "backup"):
+                    problems += [f"teams.{i}.schedule.{key}: {uid} is not listed under people"
+                                 for uid in getattr(team.schedule, key) if uid not in people]
+            for j, step in enumerate(team.escalation):
+                for target in step.notify:
+                    who = target.split(":", 1)[1]
+                    if who not in ("primary", "backup", "channel") and who not in people:
+                        problems.append(f"teams.{i}.escalation.{j}.notify: {who} is not listed under people")
+        return problems
+
+    def _unknown_teams(self) -> list[str]:
+        team_names = {t.name for t in self.teams}
+        problems = [f"routes.{i}.team: no team named {route.team!r}"
+                    for i, route in enumerate(self.routes) if route.team not in team_names]
+        problems += [f"integrations.{i}.team: no team named {integ.team!r}"
+                     for i, integ in enumerate(self.integrations)
+                     if integ.team is not None and integ.team not in team_names]
+        return problems
+
+    # -- lookups used across the domain --
+    def team(self, name: str) -> Team | None:
+        return next((t for t in self.teams if t.name == name), None)
+
+    def person(self, slack_id: str) -> Person | None:
+        return next((p for p in self.people if p.slack_id == slack_id), None)
+
+    def integration_by_token(self, token: str) -> Integration | None:
+        found = None
+        given = token.encode("utf-8", "surrogatepass")  # header bytes that were not UTF-8 arrive as surrogates
+        for integ in self.integrations:
+            if hmac.compare_digest(integ.token.encode(), given):
+                found = integ
+        return found
+
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)

@@ -1,0 +1,82 @@
+"""Settings from the environment (tokens, URLs, the database, logging)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+
+class Settings(BaseModel):
+    """Built from the environment by :func:`settings_from_env`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    slack_bot_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_app_token: str | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    database_url: str = "sqlite+aiosqlite:///./watchstander.db"
+    config_path: str = "./watchstander.yaml"
+    port: Annotated[int, Field(ge=0, le=65535)] = 3000
+    public_url: str | None = None
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    twilio_from_number: str | None = None
+    twilio_api_url: str = "https://api.twilio.com"
+    metrics_token: str | None = None
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_library_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
+    log_format: Literal["json", "console"] | None = None
+
+    @property
+    def base_public_url(self) -> str:
+        return (self.public_url or f"http://localhost:{self.port}").rstrip("/")
+
+    @property
+    def socket_mode(self) -> bool:
+        return bool(self.slack_app_token)
+
+    @property
+    def twilio_configured(self) -> bool:
+        return bool(self.twilio_account_sid and self.twilio_auth_token and self.twilio_from_number)
+
+    def require_serve(self) -> list[str]:
+        """What is missing for `watchstander serve`, as messages an operator can act on."""
+        missing = []
+        if not self.slack_bot_token:
+            missing.append("SLACK_BOT_TOKEN is not set (the bot token, xoxb-…)")
+        if not self.socket_mode and not self.slack_signing_secret:
+            missing.append("SLACK_SIGNING_SECRET is not set (needed in HTTP mode; or set SLACK_APP_TOKEN)")
+        return missing
+
+
+_ENV_NAMES = {
+    "slack_bot_token": "SLACK_BOT_TOKEN", "slack_signing_secret": "SLACK_SIGNING_SECRET",
+    "slack_app_token": "SLACK_APP_TOKEN", "slack_api_url": "SLACK_API_URL",
+    "database_url": "DATABASE_URL", "config_path": "WATCHSTANDER_CONFIG", "port": "PORT",
+    "public_url": "PUBLIC_URL", "twilio_account_sid": "TWILIO_ACCOUNT_SID",
+    "twilio_auth_token": "TWILIO_AUTH_TOKEN", "twilio_from_number": "TWILIO_FROM_NUMBER",
+    "twilio_api_url": "TWILIO_API_URL", "metrics_token": "METRICS_TOKEN",
+    "log_level": "LOG_LEVEL", "log_format": "LOG_FORMAT", "log_library_level": "LOG_LIBRARY_LEVEL",
+}
+
+
+class SettingsError(Exception):
+    pass
+
+
+def settings_from_env(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    env = os.environ if env is None else env
+    values: dict[str, Any] = {k: env[v] for k, v in _ENV_NAMES.items() if env.get(v)}
+    for level in ("log_level", "log_library_level"):
+        if level in values:
+            values[level] = values[level].upper()
+    values.update(overrides)
+    try:
+        return Settings.model_validate(values)
+    except ValidationError as exc:
+        msgs = [f"{_ENV_NAMES.get(str(e['loc'][0]), e['loc'][0])}: {e['msg']}" for e in exc.errors()]
+        raise SettingsError("; ".join(msgs)) from None
