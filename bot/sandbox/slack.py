@@ -12,35 +12,34 @@ Tests read what a user would see through the inspection API (:meth:`SlackStandIn
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-import secrets
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
 from aiohttp import web
 
 from bot.clock import Clock, SystemClock
-from bot.sandbox.blockkit_limits import message_block_errors
 from bot.sandbox.http_server import ChangeSignal, SandboxServer
+from bot.sandbox.slack_args import RateLimited
+from bot.sandbox.slack_faults import Faults, Hold
 from bot.sandbox.slack_files import SandboxUpload
-from bot.sandbox.slack_methods import RateLimited, SlackWebApi, invalid_blocks
-from bot.sandbox.slack_scopes import AppGrants, TokenCheck
-from bot.sandbox.slack_socket import SocketModeServer
-from bot.sandbox.slack_views import SandboxView, ViewRegistry
-from bot.sandbox.slack_workspace import (
+from bot.sandbox.slack_methods import SlackWebApi
+from bot.sandbox.slack_records import (
     JSON,
     SandboxChannel,
     SandboxEphemeral,
     SandboxMessage,
     SandboxUser,
     SlackRefusal,
-    SlackWorkspace,
-    flag,
 )
+from bot.sandbox.slack_responses import ResponsePost, ResponseUrls
+from bot.sandbox.slack_scopes import AppGrants, TokenCheck
+from bot.sandbox.slack_socket import SocketModeServer
+from bot.sandbox.slack_views import SandboxView, ViewRegistry
+from bot.sandbox.slack_workspace import SlackWorkspace
 
 __all__ = [
     "RecordedCall",
@@ -59,7 +58,6 @@ T = TypeVar("T")
 
 _JSON_FIELDS = {"blocks": "invalid_blocks_format", "attachments": "invalid_attachments",
                 "view": "invalid_arguments", "metadata": "invalid_metadata_format", "files": "invalid_arguments"}
-RESPONSE_URL_MAX_USES = 5  # Slack: a response_url works up to five times within 30 minutes
 
 
 @dataclass(frozen=True)
@@ -79,47 +77,6 @@ class RecordedCall:
     @property
     def error(self) -> str | None:
         return None if self.ok else str(self.response.get("error", self.status))
-
-
-@dataclass
-class ResponsePost:
-    """A POST to a response_url, with what Slack made of it."""
-
-    url: str
-    channel: str
-    user_id: str
-    payload: JSON
-    response_type: str
-    replace_original: bool
-    delete_original: bool
-
-
-@dataclass
-class _ResponseUrl:
-    id: str
-    channel: str
-    user_id: str
-    message_ts: str | None
-    ephemeral: SandboxEphemeral | None = None
-    uses: int = 0
-
-
-@dataclass
-class Hold:
-    """A call kept waiting: ``reached`` once it arrived, answered when :meth:`release` is called."""
-    reached: asyncio.Event = field(default_factory=asyncio.Event)
-    released: asyncio.Event = field(default_factory=asyncio.Event)
-
-    def release(self) -> None:
-        self.released.set()
-
-
-@dataclass
-class _Fault:
-    error: str
-    status: int
-    retry_after: int | None
-    remaining: int = field(default=1)
 
 
 class SlackStandIn(SandboxServer):
@@ -156,12 +113,11 @@ class SlackStandIn(SandboxServer):
                                 rate_limit_per_channel=rate_limit_per_channel)
         self.socket = SocketModeServer(app_id=self.workspace.app_id, base_url=lambda: self.base_url)
         self._api.methods["apps.connections.open"] = lambda _args: self.socket.open_connection()
-        self._faults: dict[str, list[_Fault]] = {}
-        self._holds: dict[str, Hold] = {}
-        self._response_urls: dict[str, _ResponseUrl] = {}
+        self.faults = Faults()
+        self._responses = ResponseUrls(self.workspace, base_url=lambda: self.base_url)
         self._signal = ChangeSignal()
         self.calls: list[RecordedCall] = []
-        self.responses: list[ResponsePost] = []
+        self.responses: list[ResponsePost] = self._responses.posts  # every POST to a response_url
 
     # --- server -------------------------------------------------------------------------------
 
@@ -198,33 +154,12 @@ class SlackStandIn(SandboxServer):
         self, method: str, *, error: str = "internal_error", status: int = 200, retry_after: int | None = None,
         times: int = 1,
     ) -> None:
-        """Make the next ``times`` calls of ``method`` (``"*"``: any method) fail.
-
-        ``status=429`` answers like Slack's rate limiter (``ratelimited`` plus ``Retry-After``,
-        1 s unless given); 5xx statuses carry ``{"ok": false, "error": error}``.
-        """
-        if status == 429 and error == "internal_error":
-            error = "ratelimited"
-        if status == 429 and retry_after is None:
-            retry_after = 1
-        self._faults.setdefault(method, []).append(_Fault(error, status, retry_after, times))
+        """Make the next ``times`` calls of ``method`` (``"*"``: any method) fail; see :meth:`Faults.fail_next`."""
+        self.faults.fail_next(method, error=error, status=status, retry_after=retry_after, times=times)
 
     def hold(self, method: str) -> Hold:
-        """Keep the next call of ``method`` waiting, unanswered, until the returned hold is released:
-        a Slack that is slow at exactly the moment a test needs (a shutdown mid-post, say)."""
-        self._holds[method] = hold = Hold()
-        return hold
-
-    def _take_fault(self, method: str) -> _Fault | None:
-        for key in (method, "*"):
-            queue = self._faults.get(key) or []
-            if queue:
-                fault = queue[0]
-                fault.remaining -= 1
-                if fault.remaining <= 0:
-                    queue.pop(0)
-                return fault
-        return None
+        """Keep the next call of ``method`` waiting until the returned hold is released."""
+        return self.faults.hold(method)
 
     async def _parse_args(self, request: web.Request) -> JSON:
         args: JSON = dict(request.query)
@@ -261,10 +196,10 @@ class SlackStandIn(SandboxServer):
             if handler is None:
                 raise SlackRefusal("unknown_method", req_method=method)
             self._tokens.check(method, token, args, self.workspace)
-            if (held := self._holds.pop(method, None)) is not None:
+            if (held := self.faults.take_hold(method)) is not None:
                 held.reached.set()
                 await held.released.wait()
-            fault = self._take_fault(method)
+            fault = self.faults.take(method)
             if fault is not None:
                 status = fault.status
                 if fault.retry_after is not None:
@@ -309,31 +244,14 @@ class SlackStandIn(SandboxServer):
         ephemeral: SandboxEphemeral | None = None,
     ) -> str:
         """A response_url as Slack puts in slash commands and interaction payloads."""
-        url_id = secrets.token_urlsafe(12)
-        self._response_urls[url_id] = _ResponseUrl(url_id, channel_id, user_id, message_ts, ephemeral)
-        return f"{self.base_url}/response/{url_id}"
+        return self._responses.new(channel_id=channel_id, user_id=user_id, message_ts=message_ts, ephemeral=ephemeral)
 
     async def _handle_response_url(self, request: web.Request) -> web.Response:
-        target = self._response_urls.get(request.match_info["id"])
         try:
             payload = await request.json()
         except json.JSONDecodeError:
             payload = None
-        status = 200
-        body: JSON = {"ok": True}
-        if target is None:
-            status, body = 404, {"ok": False, "error": "expired_url"}
-        elif target.uses >= RESPONSE_URL_MAX_USES:
-            status, body = 404, {"ok": False, "error": "used_url"}
-        elif not isinstance(payload, dict):
-            status, body = 400, {"ok": False, "error": "invalid_payload"}
-        else:
-            target.uses += 1
-            try:
-                self.apply_response(target.channel, target.user_id, payload, url=str(request.url),
-                                    message_ts=target.message_ts, ephemeral=target.ephemeral)
-            except SlackRefusal as refusal:
-                status, body = 400, {"ok": False, "error": refusal.error, **refusal.extra}
+        status, body = self._responses.receive(request.match_info["id"], payload, url=str(request.url))
         args = payload if isinstance(payload, dict) else {}
         await self._record(RecordedCall("response_url", args, self._clock.now(), status, body))
         return web.json_response(body, status=status)
@@ -343,32 +261,7 @@ class SlackStandIn(SandboxServer):
         ephemeral: SandboxEphemeral | None = None,
     ) -> None:
         """Do what Slack does with a response_url POST or a slash command's ack body."""
-        ws = self.workspace
-        channel = ws.channel(channel_id)
-        blocks = payload.get("blocks")
-        if isinstance(blocks, list) and (errors := message_block_errors(blocks)):
-            raise invalid_blocks(errors)
-        text = str(payload.get("text") or "")
-        post = ResponsePost(url=url, channel=channel.id, user_id=user_id, payload=payload,
-                            response_type=str(payload.get("response_type") or "ephemeral"),
-                            replace_original=flag(payload, "replace_original"),
-                            delete_original=flag(payload, "delete_original"))
-        self.responses.append(post)
-        if post.delete_original:
-            if ephemeral is not None:
-                ephemeral.deleted = True
-            elif message_ts is not None:
-                ws.delete(channel, ws.message(channel, message_ts))
-        elif post.replace_original and ephemeral is not None:
-            ephemeral.text, ephemeral.blocks = text, list(blocks or [])
-        elif post.replace_original and message_ts is not None:
-            ws.edit(ws.message(channel, message_ts), text=text, blocks=blocks if isinstance(blocks, list) else [])
-        elif post.response_type == "in_channel":
-            ws.post(channel, user=ws.bot_user_id, text=text, blocks=blocks if isinstance(blocks, list) else None,
-                    thread_ts=payload.get("thread_ts"))
-        else:
-            ws.post_ephemeral(channel, user=user_id, text=text, blocks=blocks if isinstance(blocks, list) else None,
-                              thread_ts=payload.get("thread_ts"), via="response_url")
+        self._responses.apply(channel_id, user_id, payload, url=url, message_ts=message_ts, ephemeral=ephemeral)
 
     # --- waiting ------------------------------------------------------------------------------
 

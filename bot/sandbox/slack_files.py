@@ -13,7 +13,8 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot.sandbox.slack_workspace import JSON, SandboxChannel, SlackRefusal, SlackWorkspace, text_arg
+from bot.sandbox.slack_records import JSON, SandboxChannel, SlackRefusal, text_arg
+from bot.sandbox.slack_workspace import SlackWorkspace
 
 
 @dataclass

@@ -2,63 +2,31 @@
 
 Each method takes the request's merged arguments (query string, form or JSON body — slack_sdk
 uses all three depending on the method) and returns the response body without ``ok``; refusals
-are raised as :class:`SlackRefusal` and rate limits as :class:`RateLimited`.
+are raised as :class:`SlackRefusal` and rate limits as :class:`~bot.sandbox.slack_args.RateLimited`;
+the arguments are read and checked by :mod:`bot.sandbox.slack_args`.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import math
 import time
 from collections.abc import Callable
-from typing import Any
 
-from bot.sandbox.blockkit_limits import MESSAGE_TEXT_MAX, message_block_errors, view_errors
+from bot.sandbox.slack_args import RateLimited, message_content, message_metadata, page_of, view_arg
 from bot.sandbox.slack_files import FileUploads
-from bot.sandbox.slack_views import SandboxView, ViewRegistry
-from bot.sandbox.slack_workspace import (
+from bot.sandbox.slack_records import (
     JSON,
     TOPIC_MAX,
     SandboxChannel,
     SandboxMessage,
     SlackRefusal,
-    SlackWorkspace,
     flag,
     text_arg,
 )
+from bot.sandbox.slack_views import SandboxView, ViewRegistry
+from bot.sandbox.slack_workspace import SlackWorkspace
 
 Method = Callable[[JSON], JSON]
-
-
-class RateLimited(Exception):
-    """Slack's HTTP 429 with ``Retry-After``; distinct from a refusal because the status differs."""
-
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(f"rate limited, retry after {retry_after}s")
-        self.retry_after = retry_after
-
-
-def _page(items: list[Any], args: JSON, *, default_limit: int = 100) -> tuple[list[Any], str]:
-    """Cursor pagination; the cursor is opaque base64 as in Slack (``bmV4dF9pZDo...``)."""
-    try:
-        limit = int(args.get("limit") or default_limit)
-    except ValueError:
-        raise SlackRefusal("invalid_limit") from None
-    limit = max(1, min(limit, 1000))
-    offset = 0
-    if cursor := text_arg(args, "cursor"):
-        try:
-            offset = int(base64.b64decode(cursor).decode().removeprefix("offset:"))
-        except (ValueError, binascii.Error, UnicodeDecodeError):
-            raise SlackRefusal("invalid_cursor") from None
-    end = offset + limit
-    next_cursor = base64.b64encode(f"offset:{end}".encode()).decode() if end < len(items) else ""
-    return items[offset:end], next_cursor
-
-
-def invalid_blocks(errors: list[str]) -> SlackRefusal:
-    return SlackRefusal("invalid_blocks", errors=errors, response_metadata={"messages": [f"[ERROR] {e}" for e in errors]})
 
 
 class SlackWebApi:
@@ -127,20 +95,6 @@ class SlackWebApi:
             raise SlackRefusal("not_in_channel")
         return channel
 
-    def _content(self, args: JSON, *, required: bool = True) -> tuple[str | None, list[JSON] | None]:
-        text = args.get("text")
-        text = None if text is None else str(text)
-        blocks = args.get("blocks")
-        if blocks is not None and not isinstance(blocks, list):
-            raise SlackRefusal("invalid_blocks_format")
-        if text is not None and len(text) > MESSAGE_TEXT_MAX:
-            raise SlackRefusal("msg_too_long")
-        if required and not text and not blocks and not args.get("attachments"):
-            raise SlackRefusal("no_text")
-        if blocks and (errors := message_block_errors(blocks)):
-            raise invalid_blocks(errors)
-        return text, blocks
-
     def _check_rate(self, channel: SandboxChannel) -> None:
         """About one message per second per channel, on wall time (Slack's limit is real seconds)."""
         if not self.rate_limit_per_channel:
@@ -151,21 +105,6 @@ class SlackWebApi:
         if last is not None and now - last < interval:
             raise RateLimited(max(1, math.ceil(interval - (now - last))))
         self._last_post[channel.id] = now
-
-    def _metadata(self, args: JSON) -> JSON | None:
-        metadata = args.get("metadata")
-        if metadata is None:
-            return None
-        if not isinstance(metadata, dict) or not isinstance(metadata.get("event_type"), str):
-            raise SlackRefusal("invalid_metadata_format")
-        return metadata
-
-    def _view(self, args: JSON) -> JSON:
-        view = args.get("view")
-        if errors := view_errors(view):
-            raise SlackRefusal("invalid_arguments", response_metadata={"messages": [f"[ERROR] {e}" for e in errors]})
-        assert isinstance(view, dict)
-        return view
 
     def _view_response(self, record: SandboxView) -> JSON:
         return {"view": record.view}
@@ -179,8 +118,8 @@ class SlackWebApi:
 
     def chat_post_message(self, args: JSON) -> JSON:
         channel = self._channel_for_bot(args.get("channel"))
-        text, blocks = self._content(args)
-        metadata = self._metadata(args)
+        text, blocks = message_content(args)
+        metadata = message_metadata(args)
         if channel.is_archived:
             raise SlackRefusal("is_archived")
         self._check_rate(channel)
@@ -192,8 +131,8 @@ class SlackWebApi:
     def chat_update(self, args: JSON) -> JSON:
         channel = self._channel_for_bot(args.get("channel"))
         message = self._ws.message(channel, args.get("ts"))
-        text, blocks = self._content(args, required=False)
-        metadata = self._metadata(args)
+        text, blocks = message_content(args, required=False)
+        metadata = message_metadata(args)
         if text is None and blocks is None and metadata is None and not args.get("attachments"):
             raise SlackRefusal("no_text")
         if message.user != self._ws.bot_user_id:
@@ -214,7 +153,7 @@ class SlackWebApi:
     def chat_post_ephemeral(self, args: JSON) -> JSON:
         channel = self._channel_for_bot(args.get("channel"))
         user = self._ws.user(args.get("user"))
-        text, blocks = self._content(args)
+        text, blocks = message_content(args)
         if user.id not in channel.members:
             raise SlackRefusal("user_not_in_channel")
         ephemeral = self._ws.post_ephemeral(channel, user=user.id, text=text or "", blocks=blocks,
@@ -312,13 +251,13 @@ class SlackWebApi:
 
         channels = [c for c in self._ws.channels.values()
                     if wanted(c) and not (flag(args, "exclude_archived") and c.is_archived)]
-        page, cursor = _page(channels, args)
+        page, cursor = page_of(channels, args)
         return {"channels": [c.to_slack(viewer=bot, team_id=self._ws.team_id) for c in page],
                 "response_metadata": {"next_cursor": cursor}}
 
     def conversations_members(self, args: JSON) -> JSON:
         channel = self._channel_for_bot(args.get("channel"))
-        page, cursor = _page(channel.members, args)
+        page, cursor = page_of(channel.members, args)
         return {"members": page, "response_metadata": {"next_cursor": cursor}}
 
     def conversations_history(self, args: JSON) -> JSON:
@@ -331,7 +270,7 @@ class SlackWebApi:
             return (oldest <= ts <= latest) if inclusive else (oldest < ts < latest)
 
         newest_first = [m for m in reversed(self._ws.history(channel)) if in_window(m)]
-        page, cursor = _page(newest_first, args)
+        page, cursor = page_of(newest_first, args)
         metadata = flag(args, "include_all_metadata")
         return {"messages": [self._render(m, include_metadata=metadata) for m in page],
                 "has_more": bool(cursor), "pin_count": len(channel.pins),
@@ -344,7 +283,7 @@ class SlackWebApi:
         except SlackRefusal:
             raise SlackRefusal("thread_not_found") from None
         thread = [message, *message.replies] if not message.is_reply else [message]
-        page, cursor = _page(thread, args, default_limit=1000)
+        page, cursor = page_of(thread, args, default_limit=1000)
         metadata = flag(args, "include_all_metadata")
         return {"messages": [self._render(m, include_metadata=metadata) for m in page],
                 "has_more": bool(cursor), "response_metadata": {"next_cursor": cursor}}
@@ -417,28 +356,28 @@ class SlackWebApi:
         return {"user": self._ws.user_to_slack(self._ws.user(args.get("user")))}
 
     def users_list(self, args: JSON) -> JSON:
-        page, cursor = _page(list(self._ws.users.values()), args, default_limit=200)
+        page, cursor = page_of(list(self._ws.users.values()), args, default_limit=200)
         return {"members": [self._ws.user_to_slack(u) for u in page], "cache_ts": self._ws.now_epoch(),
                 "response_metadata": {"next_cursor": cursor}}
 
     # --- views --------------------------------------------------------------------------------
 
     def views_open(self, args: JSON) -> JSON:
-        view = self._view(args)
+        view = view_arg(args)
         return self._view_response(self._views.open(args.get("trigger_id") or args.get("interactivity_pointer"), view))
 
     def views_push(self, args: JSON) -> JSON:
-        view = self._view(args)
+        view = view_arg(args)
         return self._view_response(self._views.push(args.get("trigger_id") or args.get("interactivity_pointer"), view))
 
     def views_update(self, args: JSON) -> JSON:
-        view = self._view(args)
+        view = view_arg(args)
         return self._view_response(self._views.update(view_id=args.get("view_id"),
                                                       external_id=args.get("external_id"),
                                                       view=view, hash_=args.get("hash")))
 
     def views_publish(self, args: JSON) -> JSON:
-        view = self._view(args)
+        view = view_arg(args)
         return self._view_response(self._views.publish(user_id=args.get("user_id"), view=view, hash_=args.get("hash")))
 
     # --- files --------------------------------------------------------------------------------

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from bot.sandbox.slack_workspace import JSON, SandboxChannel, SlackRefusal, SlackWorkspace
+from bot.sandbox.slack_records import JSON, SandboxChannel, SlackRefusal
+from bot.sandbox.slack_workspace import SlackWorkspace
 
 
 class ConversationKind(StrEnum):

@@ -24,7 +24,7 @@ from urllib.parse import parse_qsl
 
 from aiohttp import WSMsgType, web
 
-from bot.sandbox.slack_workspace import JSON, SlackRefusal
+from bot.sandbox.slack_records import JSON, SlackRefusal
 
 logger = logging.getLogger(__name__)
 

@@ -11,7 +11,8 @@ import secrets
 import time
 from dataclasses import dataclass, field
 
-from bot.sandbox.slack_workspace import JSON, SlackRefusal, SlackWorkspace, with_block_ids
+from bot.sandbox.slack_records import JSON, SlackRefusal, with_block_ids
+from bot.sandbox.slack_workspace import SlackWorkspace
 
 MAX_STACK = 3
 

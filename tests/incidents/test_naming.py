@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from bot.incidents.naming import channel_name, slugify
 from bot.incidents.policy import IncidentPolicy, UnknownSeverity, parse_role, parse_status
-from bot.sandbox.slack_workspace import channel_name_error
+from bot.sandbox.slack_records import channel_name_error
 from tests.support.factories import make_config
 
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -19,8 +19,8 @@ from bot.alerts.models import Alert, AlertEvent, AlertGroup
 from bot.clock import ManualClock
 from bot.escalation.models import PageRecord
 from bot.sandbox.slack import SlackStandIn
+from bot.sandbox.slack_records import JSON
 from bot.sandbox.slack_user import VERIFICATION_TOKEN, BotResponse
-from bot.sandbox.slack_workspace import JSON
 from tests.support.harness import Harness, start_harness
 
 PUBLIC_URL = "https://watchstander.example.com"

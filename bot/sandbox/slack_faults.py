@@ -1,0 +1,68 @@
+"""What a test makes go wrong in the Slack stand-in: a method that fails the next N times (with
+Slack's error, a 5xx or a rate limit), or a call kept waiting until the test releases it."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Hold:
+    """A call kept waiting: ``reached`` once it arrived, answered when :meth:`release` is called."""
+    reached: asyncio.Event = field(default_factory=asyncio.Event)
+    released: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def release(self) -> None:
+        self.released.set()
+
+
+@dataclass
+class _Fault:
+    error: str
+    status: int
+    retry_after: int | None
+    remaining: int = field(default=1)
+
+
+class Faults:
+    """The faults queued per Web API method (``"*"``: any method) and the calls to hold."""
+
+    def __init__(self) -> None:
+        self._faults: dict[str, list[_Fault]] = {}
+        self._holds: dict[str, Hold] = {}
+
+    def fail_next(
+        self, method: str, *, error: str = "internal_error", status: int = 200, retry_after: int | None = None,
+        times: int = 1,
+    ) -> None:
+        """Make the next ``times`` calls of ``method`` (``"*"``: any method) fail.
+
+        ``status=429`` answers like Slack's rate limiter (``ratelimited`` plus ``Retry-After``,
+        1 s unless given); 5xx statuses carry ``{"ok": false, "error": error}``.
+        """
+        if status == 429 and error == "internal_error":
+            error = "ratelimited"
+        if status == 429 and retry_after is None:
+            retry_after = 1
+        self._faults.setdefault(method, []).append(_Fault(error, status, retry_after, times))
+
+    def hold(self, method: str) -> Hold:
+        """Keep the next call of ``method`` waiting, unanswered, until the returned hold is released:
+        a Slack that is slow at exactly the moment a test needs (a shutdown mid-post, say)."""
+        self._holds[method] = hold = Hold()
+        return hold
+
+    def take(self, method: str) -> _Fault | None:
+        for key in (method, "*"):
+            queue = self._faults.get(key) or []
+            if queue:
+                fault = queue[0]
+                fault.remaining -= 1
+                if fault.remaining <= 0:
+                    queue.pop(0)
+                return fault
+        return None
+
+    def take_hold(self, method: str) -> Hold | None:
+        return self._holds.pop(method, None)
