@@ -1,8 +1,5 @@
-"""The `/oncall` subcommands this feature owns: status, schedule, override, take,
+"""The `/oncall` subcommands about the schedule: status, schedule, override, take,
 overrides, cancel and help. Each parses its words, calls one domain function, renders a reply.
-
-``page``, ``silence`` and ``report`` belong to other features; until they are wired in, the
-listener answers them with :func:`coming_soon`.
 """
 
 from __future__ import annotations
@@ -50,12 +47,6 @@ def refuse(message: str) -> Reply:
 
 def reply_of(rendered: Rendered) -> Reply:
     return Reply(text=rendered.text, blocks=list(rendered.blocks) or None)
-
-
-def coming_soon(name: str) -> SubcommandHandler:
-    async def handler(svc: Services, ctx: SlashContext) -> Reply:
-        return Reply(text=f"`/oncall {name}` is coming soon. `/oncall help` lists what works today.")
-    return handler
 
 
 def split_span_and_reason(text: str, *, now: datetime, zone: tzinfo) -> tuple[tuple[datetime, datetime], str]:

@@ -16,8 +16,6 @@ import pytest
 from bot.clock import ManualClock
 from bot.config import Config, parse_config
 from bot.sandbox.slack import SlackStandIn
-from bot.slack.commands import SlashContext
-from bot.slack.oncall_commands import coming_soon
 from tests.support.factories import ALICE, BOB, CAROL, DAVE, TOKENS, config_text
 from tests.support.harness import Harness, start_harness
 from tests.support.oncall_helpers import channel_texts, dm_texts, oncall, stored_overrides
@@ -101,10 +99,18 @@ async def test_help_lists_every_subcommand(harness: Harness) -> None:
         assert sub in text
 
 
-async def test_subcommands_of_features_not_wired_yet_answer_coming_soon(harness: Harness) -> None:
-    ctx = SlashContext(user_id=ALICE, channel_id="C1", text="7d", respond=harness.slack.notify_changed)
-    reply = await coming_soon("report")(harness.bot.services, ctx)
-    assert reply.text == "`/oncall report` is coming soon. `/oncall help` lists what works today."
+async def test_every_subcommand_help_lists_answers_as_itself(harness: Harness) -> None:
+    """``page``, ``silence`` and ``report`` live in other modules than the schedule subcommands; each
+    one answers over ``/oncall`` with its own words (no placeholder, no team-name guess)."""
+    assert (await oncall(harness, "page", user=ALICE)).startswith("Usage: `/oncall page TEAM message`")
+    assert (await oncall(harness, "silence", user=ALICE)).startswith("Usage: `/oncall silence MATCHERS DURATION`")
+    assert (await oncall(harness, "report 0d", user=ALICE)).startswith("⚠️ `0d` is not a report period.")
+    assert (await oncall(harness, "cancel", user=ALICE)).startswith("⚠️ say which override, e.g. `/oncall cancel 12`")
+    assert await oncall(harness, "overrides", user=ALICE) == "No current or upcoming overrides for all teams."
+    assert (await oncall(harness, "schedule payments", user=ALICE)) == (
+        "⚠️ payments has no schedule configured; add `schedule:` to it in the config")
+    assert (await oncall(harness, "take", user=ALICE)).startswith("⚠️ say for how long or until when")
+    assert (await oncall(harness, "override", user=ALICE)).startswith("⚠️ say who goes on call")
 
 
 # --- schedule --------------------------------------------------------------------------------

@@ -1,8 +1,8 @@
 """`/oncall`: ack at once, pick the subcommand by its first word, answer ephemerally.
 
 Subcommands are a plain table of :data:`~bot.slack.commands.SubcommandHandler`; other features
-(``page``, ``silence``, ``report``) hand theirs in through ``extra``, which replaces the
-"coming soon" defaults. A first word that is no subcommand is read as a team name.
+(``page``, ``silence``, ``report``) hand theirs in through ``extra``. A first word that is no
+subcommand is read as a team name.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from bot.services import Services
 from bot.slack.commands import Reply, SlashContext, SubcommandHandler
 from bot.slack.ids import Command
 from bot.slack.listeners.shapes import COMMAND_NOT_UNDERSTOOD, SlashCommand, read
-from bot.slack.oncall_commands import OncallCommands, coming_soon
+from bot.slack.oncall_commands import OncallCommands
 from bot.slack.user_zones import user_zones
 
 if TYPE_CHECKING:
@@ -25,14 +25,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-OTHER_FEATURES = ("page", "silence", "report")
-
-
 def register(app: Listeners, svc: Services, *, extra: Mapping[str, SubcommandHandler] | None = None) -> None:
     commands = OncallCommands(svc, user_zones(svc))
-    table: dict[str, SubcommandHandler] = {
-        **{name: coming_soon(name) for name in OTHER_FEATURES}, **commands.table(), **(extra or {}),
-    }
+    table: dict[str, SubcommandHandler] = {**commands.table(), **(extra or {})}
 
     async def on_oncall(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
