@@ -85,6 +85,19 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON(), list[Any]: JSON()}
 
 
+MAX_ID = 2**31 - 1  # ids are INTEGER columns: PostgreSQL's and any 32-bit reader's limit
+
+
+def record_id(value: object) -> int | None:
+    """The id of a row, from a button value, a form field or a URL the bot made: ASCII digits of a
+    number a database id can be. Anything else (``²``, 30 digits, ``-1``, a list) is no id."""
+    text = str(value) if isinstance(value, str | int) and not isinstance(value, bool) else ""
+    if not (text.isascii() and text.isdigit() and len(text) <= 10):
+        return None
+    number = int(text)
+    return number if 0 < number <= MAX_ID else None
+
+
 def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 

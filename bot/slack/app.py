@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-from slack_bolt.async_app import AsyncApp
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext, AsyncRespond
 from slack_bolt.response import BoltResponse
+from slack_sdk.webhook import WebhookResponse
 
 from bot.db import transaction
 from bot.idempotency import first_time
 from bot.inflight import Inflight
 from bot.services import Services
 from bot.slack.deps import SlackDeps, provide
+from bot.slack.envelope import envelope_problem
 from bot.slack.listeners import alerts, incident_actions, incident_messages, paging, reactions
 from bot.slack.listeners import escalation as escalation_listeners
 from bot.slack.listeners import home as home_listeners
@@ -24,6 +28,19 @@ from bot.slack.listeners import oncall as oncall_listeners
 from bot.slack.listeners import report as report_listeners
 
 log = logging.getLogger(__name__)
+
+class SafeRespond(AsyncRespond):
+    """``respond()`` through the request's ``response_url``, which the request itself supplies: when it
+    cannot be reached (not a URL Slack gave, gone, none at all) that is one line in the log, not a
+    listener's traceback; the person simply sees no answer, as when Slack drops one."""
+
+    async def __call__(self, *args: Any, **kwargs: Any) -> WebhookResponse:
+        try:
+            return await super().__call__(*args, **kwargs)
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:  # ValueError: no response_url
+            log.warning("could not answer through the request's response_url: %s", type(exc).__name__)
+            return WebhookResponse(url=self.response_url or "", status_code=0, body="", headers={})
+
 
 @dataclass
 class Listeners:
@@ -70,6 +87,20 @@ def build_bolt_app(svc: Services) -> tuple[AsyncApp, Listeners]:
         raise_error_for_unhandled_request=False,
     )
 
+    async def slack_shaped(body: dict[str, Any], next: Callable[[], Awaitable[None]]) -> BoltResponse | None:
+        """A payload whose routing fields are not what Slack sends is a 400, before a listener runs.
+        Over HTTP ``/slack/events`` has refused it already; this covers Socket Mode."""
+        if problem := envelope_problem(body):
+            log.warning("refused a signed Slack request that is not a Slack payload: %s", problem)
+            return BoltResponse(status=400, body=json.dumps({"ok": False, "error": f"body: not a Slack payload ({problem})"}),
+                                headers={"Content-Type": "application/json"})
+        await next()
+        return None
+
+    async def safe_respond(context: AsyncBoltContext, next: Callable[[], Awaitable[None]]) -> None:
+        context["respond"] = SafeRespond(response_url=context.response_url)
+        await next()
+
     async def once_per_event(body: dict[str, Any], next: Callable[[], Awaitable[None]]) -> BoltResponse | None:
         """Slack retries an event it thinks we missed (X-Slack-Retry-Num); act on each event id once."""
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
@@ -84,6 +115,8 @@ def build_bolt_app(svc: Services) -> tuple[AsyncApp, Listeners]:
         kind = body.get("type") or body.get("command") or "request"
         log.error("Slack listener failed for %s", kind, exc_info=error)
 
+    app.middleware(slack_shaped)  # first: nothing is recorded for a payload that is refused
+    app.middleware(safe_respond)
     app.middleware(once_per_event)
     app.middleware(provide(SlackDeps.of(svc)))  # what listeners read through deps(context)
     app.error(on_error)

@@ -17,6 +17,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.signature import SignatureVerifier
 
+from bot.slack.envelope import envelope_problem
 from bot.web.body import BodyError, read_raw
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,14 @@ def signature_problem(verifier: SignatureVerifier | None, body: bytes, timestamp
     return None
 
 
+def _repeated(request: web.Request) -> str | None:
+    """Slack sends each signing header once; with two, Bolt and this check could read different ones."""
+    for name in ("X-Slack-Request-Timestamp", "X-Slack-Signature"):
+        if len(request.headers.getall(name, [])) > 1:
+            return f"{name} is repeated; Slack sends it once"
+    return None
+
+
 def _bolt_request(request: web.Request, text: str) -> AsyncBoltRequest | str:
     """Bolt's request for a signed body, or what is wrong with the body."""
     try:
@@ -64,6 +73,8 @@ def _bolt_request(request: web.Request, text: str) -> AsyncBoltRequest | str:
         return f"body: not a Slack payload ({type(exc).__name__} reading its team and user)"
     if not isinstance(bolt_request.body, dict):
         return "body: not a Slack payload (JSON that is not an object)"
+    if problem := envelope_problem(bolt_request.body):  # before Bolt, which reads some of them first
+        return f"body: not a Slack payload ({problem})"
     return bolt_request
 
 
@@ -76,8 +87,8 @@ def slack_events_handler(bolt: AsyncApp, signing_secret: str | None) -> Callable
             body = await read_raw(request, MAX_BODY)
         except BodyError as exc:
             return _refuse(exc.status, exc.message)
-        problem = signature_problem(verifier, body, request.headers.get("X-Slack-Request-Timestamp"),
-                                    request.headers.get("X-Slack-Signature"))
+        problem = _repeated(request) or signature_problem(
+            verifier, body, request.headers.get("X-Slack-Request-Timestamp"), request.headers.get("X-Slack-Signature"))
         if problem:
             return _refuse(401, problem)
         bolt_request = _bolt_request(request, body.decode("utf-8"))

@@ -14,7 +14,7 @@ from aiohttp import web
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from bot.db import transaction
+from bot.db import record_id, transaction
 from bot.escalation.models import PageStatus
 from bot.escalation.pages import open_codes, record_delivery_status
 from bot.escalation.replies import answer_reply, list_codes
@@ -108,18 +108,11 @@ async def delivery_status(request: web.Request) -> web.Response:
     if not sid or not status:
         return _refuse(400, "MessageSid and MessageStatus are required")
     async with transaction(svc.sessions) as s:
-        page = await record_delivery_status(s, page_id=_page_id(request.query.get("page", "")), sid=sid,
+        page = await record_delivery_status(s, page_id=record_id(request.query.get("page", "")), sid=sid,
                                             status=status, error_code=form.get("ErrorCode"), now=svc.clock.now())
     if page is not None and page.status == PageStatus.FAILED:
         svc.wake()
     return web.Response(status=204)
-
-
-def _page_id(value: str) -> int | None:
-    """The ``?page=`` the bot put on the status callback URL; anything else (``²``, 30 digits) is no page.
-
-    Ids stay below 2**31, the database's INTEGER."""
-    return int(value) if value.isascii() and value.isdigit() and len(value) <= 9 else None
 
 
 def add_routes(app: web.Application) -> None:

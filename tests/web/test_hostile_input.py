@@ -173,6 +173,19 @@ async def test_slack_signatures_that_are_not_ascii_or_wrong_are_401(bot: Harness
     assert tracebacks(caplog) == []
 
 
+async def test_a_repeated_signing_header_is_401(bot: Harness, caplog: pytest.LogCaptureFixture) -> None:
+    """Bolt checks the signature again and read the second timestamp: int("abc") was a 500."""
+    body = b'{"type": "url_verification", "challenge": "c"}'
+    signed = bot.driver.sign(body)
+    for name, extra in [("X-Slack-Request-Timestamp", b"abc"), ("X-Slack-Signature", b"v0=00")]:
+        headers: dict[str, bytes | str] = {"Content-Type": "application/json", **signed}
+        request = request_bytes("POST", "/slack/events", headers, body)[:-len(body) - 2]
+        resp = await raw_http(bot.url, request + name.encode() + b": " + extra + b"\r\n\r\n" + body)
+        assert resp.status == 401, resp.body
+        assert f"{name} is repeated; Slack sends it once".encode() in resp.body
+    assert tracebacks(caplog) == []
+
+
 SIGNED_BAD_BODIES = [
     (b"{", "application/json"),
     (b"payload=null", "application/x-www-form-urlencoded"),

@@ -12,7 +12,7 @@ import pytest
 
 from bot.clock import ManualClock
 from bot.sandbox.slack import SlackStandIn
-from bot.slack.ids import AlertAction, OverflowChoice
+from bot.slack.ids import AlertAction, Callback, EscalateField, OverflowChoice
 from bot.slack.listeners.shapes import COMMAND_NOT_UNDERSTOOD, NOT_UNDERSTOOD
 from tests.support.factories import ALICE, am_alert, am_notification
 from tests.support.harness import Harness
@@ -85,7 +85,42 @@ async def test_a_click_without_actions_is_400(bot: Harness, caplog: pytest.LogCa
     message = bot.slack.messages("platform-alerts")[0]
     payload = click_payload(bot, "platform-alerts", message.ts, {"action_id": AlertAction.ACKNOWLEDGE}, user=ALICE)
     resp = await send_interactive(bot, bend(payload, "actions", []))
-    assert resp.status == 400 and "not a Slack payload (IndexError while routing it)" in resp.text
+    assert resp.status == 400 and "not a Slack payload (actions: List should have at least 1 item" in resp.text
+    assert tracebacks(caplog) == []
+
+
+@pytest.mark.parametrize(("path", "value", "error"), [
+    ("actions.0.action_id", [AlertAction.ACKNOWLEDGE], "actions.0.action_id: Input should be a valid string"),
+    ("actions.0", [{}], "actions.0: Input should be a valid dictionary"),
+    ("actions.0.action_id", ..., "actions.0.action_id: Field required"),
+    ("response_url", True, "response_url: Input should be a valid string"),
+    ("response_url", "not a url", "response_url: Value error, not an http(s) URL"),
+    ("trigger_id", ..., "trigger_id: Field required"),
+])
+async def test_a_click_bolt_cannot_route_is_400_naming_the_field(
+        bot: Harness, caplog: pytest.LogCaptureFixture, path: str, value: object, error: str) -> None:
+    """Bolt reads action_id while choosing a listener: a list there used to be a 500 and a traceback."""
+    message = bot.slack.messages("platform-alerts")[0]
+    payload = click_payload(bot, "platform-alerts", message.ts, {"action_id": AlertAction.ACKNOWLEDGE, "value": "1"},
+                            user=ALICE)
+    before = await stored(bot)
+    resp = await send_interactive(bot, bend(payload, path, value))
+    assert resp.status == 400, resp.text
+    assert resp.json()["error"] == f"body: not a Slack payload ({error})"
+    await bot.drain()
+    assert await stored(bot) == before and bot.slack.ephemerals(ALICE) == []
+    assert tracebacks(caplog) == []
+
+
+async def test_an_unreachable_response_url_is_one_log_line(bot: Harness, caplog: pytest.LogCaptureFixture) -> None:
+    """A URL aiohttp refuses to call (``027.0.0.1``): the answer is lost, the log says so in one line."""
+    message = bot.slack.messages("platform-alerts")[0]
+    payload = click_payload(bot, "platform-alerts", message.ts, {"action_id": AlertAction.ACKNOWLEDGE,
+                                                                 "value": "not-a-number"}, user=ALICE)
+    payload["response_url"] = "http://027.0.0.1:9/response"
+    assert (await send_interactive(bot, payload)).status == 200
+    await bot.drain()
+    assert "could not answer through the request's response_url: InvalidUrlClientError" in caplog.text
     assert tracebacks(caplog) == []
 
 
@@ -93,13 +128,13 @@ async def test_a_button_value_that_is_no_alert_number_is_answered(bot: Harness,
                                                                   caplog: pytest.LogCaptureFixture) -> None:
     message = bot.slack.messages("platform-alerts")[0]
     for action_id, value in [(AlertAction.ACKNOWLEDGE, "alert:²"), (AlertAction.ESCALATE, "1" * 5000),
-                             (AlertAction.RESOLVE, "not-a-number")]:
+                             (AlertAction.RESOLVE, "not-a-number"), (AlertAction.ACKNOWLEDGE, "99999999999999999999")]:
         payload = click_payload(bot, "platform-alerts", message.ts, {"action_id": action_id, "value": value},
                                 user=ALICE)
         assert (await send_interactive(bot, payload)).status == 200
     await bot.drain()
     texts = [visible_text(e) for e in bot.slack.ephemerals(ALICE)]
-    assert texts == ["That button does not name an alert; it may come from an old message."] * 3
+    assert texts == ["That button does not name an alert; it may come from an old message."] * 4
     assert tracebacks(caplog) == []
 
 
@@ -115,6 +150,59 @@ async def test_an_overflow_choice_without_its_option_changes_nothing(bot: Harnes
     assert [visible_text(e) for e in bot.slack.ephemerals(ALICE)] == [NOT_UNDERSTOOD]
     assert await stored(bot) == before
     assert any("actions.0.selected_option.value" in line for line in shape_warnings(caplog))
+    assert tracebacks(caplog) == []
+
+
+@pytest.mark.parametrize(("value", "error"), [(..., "response_url: Field required"),
+                                              ("xxxx", "response_url: Value error, not an http(s) URL")])
+async def test_a_slash_command_without_a_response_url_is_400(bot: Harness, caplog: pytest.LogCaptureFixture,
+                                                             value: object, error: str) -> None:
+    """Slack always sends one; the listener answers through it, and used to crash after the ack."""
+    form = slash_form(bot, "/oncall", "", user=ALICE)
+    if value is ...:
+        del form["response_url"]
+    else:
+        form["response_url"] = str(value)
+    resp = await send_signed(bot, urlencode(form).encode(), "application/x-www-form-urlencoded")
+    assert resp.status == 400 and resp.json()["error"] == f"body: not a Slack payload ({error})", resp.text
+    assert tracebacks(caplog) == []
+
+
+def escalate_submission(h: Harness, **view: object) -> dict[str, Any]:
+    values = {EscalateField.PERSON: {EscalateField.PERSON: {"type": "users_select", "selected_user": None}},
+              EscalateField.TEAM: {EscalateField.TEAM: {"type": "static_select", "selected_option": None}}}
+    return {"type": "view_submission", "team": {"id": h.slack.team_id}, "user": {"id": ALICE},
+            "trigger_id": h.slack.issue_trigger_id(ALICE),
+            "view": {"id": "V1", "type": "modal", "callback_id": Callback.ESCALATE_MODAL, "private_metadata": "1",
+                     "state": {"values": values}, **view}}
+
+
+@pytest.mark.parametrize(("path", "value", "error"), [
+    ("user", None, "user: Input should be a valid dictionary"),
+    ("view.state.values.escalate_team", "x", "view.state.values.escalate_team: Input should be a valid dictionary"),
+    ("view.state.values.escalate_team.escalate_team.selected_option", "platform",
+     "view.state.values.escalate_team.escalate_team.selected_option: Input should be a valid dictionary"),
+    ("view.private_metadata", 1, "view.private_metadata: Input should be a valid string"),
+    ("view.callback_id", [Callback.ESCALATE_MODAL], "view.callback_id: Input should be a valid string"),
+])
+async def test_a_form_submission_of_the_wrong_shape_is_400(bot: Harness, caplog: pytest.LogCaptureFixture,
+                                                           path: str, value: object, error: str) -> None:
+    before = await stored(bot)
+    resp = await send_interactive(bot, bend(escalate_submission(bot), path, value))
+    assert resp.status == 400 and resp.json()["error"] == f"body: not a Slack payload ({error})", resp.text
+    assert await stored(bot) == before
+    assert tracebacks(caplog) == []
+
+
+@pytest.mark.parametrize("metadata", ["x", "²", "99999999999999999999", ""])
+async def test_an_escalate_form_that_names_no_alert_changes_nothing(bot: Harness, caplog: pytest.LogCaptureFixture,
+                                                                    metadata: str) -> None:
+    before = await stored(bot)
+    resp = await send_interactive(bot, escalate_submission(bot, private_metadata=metadata))
+    assert resp.status == 200 and resp.text == "", resp.text  # the dialog closes
+    await bot.drain()
+    assert await stored(bot) == before
+    assert "ignored an Escalate dialog whose private_metadata names no alert" in caplog.text
     assert tracebacks(caplog) == []
 
 
@@ -137,6 +225,10 @@ async def test_a_slash_command_without_user_id_is_explained(bot: Harness, caplog
     {"type": "reaction_added", "reaction": "pushpin", "user": [ALICE], "item": {"type": "message"}},
     {"type": "app_home_opened", "tab": "home"},
     {"type": "app_home_opened", "tab": "home", "user": {"id": ALICE}},
+    {"type": "pin_added", "user": ALICE, "channel_id": "C1", "item": ["message"]},
+    {"type": "pin_added", "user": ALICE, "item": {"type": "message", "message": {"ts": ["1.2"]}}},
+    {"type": "message", "subtype": "message_changed", "channel": "C1", "message": ["edited"]},
+    {"type": "message", "subtype": "message_deleted", "channel": "C1", "deleted_ts": 1.5},
 ])
 async def test_events_of_the_wrong_shape_change_nothing(bot: Harness, caplog: pytest.LogCaptureFixture,
                                                         event: dict[str, Any]) -> None:
@@ -144,5 +236,18 @@ async def test_events_of_the_wrong_shape_change_nothing(bot: Harness, caplog: py
     body = json.dumps(event_envelope(bot, event, "Ev0SHAPE")).encode()
     assert (await send_signed(bot, body, "application/json")).status == 200
     await bot.drain()
+    assert await stored(bot) == before
+    assert tracebacks(caplog) == []
+
+
+@pytest.mark.parametrize(("event", "error"), [({"type": ["reaction_added"]}, "event.type: Input should be a valid string"),
+                                              ("reaction_added", "event: Input should be a valid dictionary"),
+                                              ({"type": "message", "subtype": 5}, "event.subtype: Input should be")])
+async def test_events_bolt_cannot_route_are_400(bot: Harness, caplog: pytest.LogCaptureFixture, event: Any,
+                                                error: str) -> None:
+    before = await stored(bot)
+    body = json.dumps(event_envelope(bot, event, "Ev0ROUTE")).encode()
+    resp = await send_signed(bot, body, "application/json")
+    assert resp.status == 400 and resp.json()["error"].startswith(f"body: not a Slack payload ({error}"), resp.text
     assert await stored(bot) == before
     assert tracebacks(caplog) == []

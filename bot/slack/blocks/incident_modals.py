@@ -23,6 +23,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.config import IncidentSeverity
+from bot.db import record_id
 from bot.incidents.models import Incident
 from bot.incidents.policy import ROLES
 from bot.slack.blocks.common import clip
@@ -30,6 +31,9 @@ from bot.slack.ids import Callback, IncidentField, IncidentModal
 
 STATUS_CHOICES = (("investigating", "🔍 Investigating"), ("identified", "🎯 Identified"),
                   ("monitoring", "👀 Monitoring (mitigated)"))
+
+
+_MESSAGE_KEYS = ("channel", "ts", "author", "text")
 
 
 @dataclass(frozen=True)
@@ -56,9 +60,12 @@ class DeclareContext:
             return cls()
         if not isinstance(data, dict):
             return cls()
-        groups = [int(g) for g in data.get("group_ids") or [] if str(g).isdigit()]
+        groups = [i for g in data.get("group_ids") or [] if (i := record_id(g)) is not None]
         message = data.get("message") if isinstance(data.get("message"), dict) else None
-        return cls(origin_channel=data.get("origin_channel"), group_ids=groups, message=message)
+        if message is not None and not all(isinstance(message.get(k), str | None) for k in _MESSAGE_KEYS):
+            message = None  # not what dump() wrote: the modal's metadata was altered
+        origin = data.get("origin_channel")
+        return cls(origin_channel=origin if isinstance(origin, str) else None, group_ids=groups, message=message)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from bot.alerts import actions
 from bot.alerts.incoming import AlertStatus
 from bot.alerts.models import AlertGroup
-from bot.db import transaction
+from bot.db import record_id, transaction
 from bot.slack.blocks.common import actor_text
 from bot.slack.blocks.playbook import playbook_modal
 from bot.slack.client import answer, teller
@@ -40,10 +40,7 @@ SNOOZES = {
 
 
 def _group_id(value: str) -> int | None:
-    try:
-        return int(value.rsplit(":", 1)[-1])
-    except ValueError:
-        return None
+    return record_id(value.rsplit(":", 1)[-1])
 
 
 def _refusal(d: SlackDeps, outcome: actions.ActionOutcome) -> str:

@@ -14,7 +14,7 @@ from slack_bolt.async_app import AsyncAck, AsyncBoltContext, AsyncRespond
 
 from bot.alerts.incoming import AlertStatus
 from bot.alerts.models import AlertGroup
-from bot.db import transaction
+from bot.db import record_id, transaction
 from bot.escalation.engine import (
     NothingToEscalate,
     StepReport,
@@ -66,7 +66,7 @@ async def on_escalate(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond
     d = deps(context)
     user = click.user.id
     value = click.action.value or ""
-    group_id = int(value) if value.isascii() and value.isdigit() and len(value) <= 9 else None
+    group_id = record_id(value)
     if group_id is None:
         await answer(respond, "That button does not name an alert; it may come from an old message.")
         return
@@ -95,9 +95,14 @@ async def on_submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], c
     if person and team:
         await ack(response_action="errors", errors={EscalateField.TEAM: "Pick a person or a team, not both."})
         return
+    group_id = record_id(view["private_metadata"])  # the bot put the alert's id there
+    if group_id is None:
+        log.warning("ignored an Escalate dialog whose private_metadata names no alert")
+        await ack()
+        return
     try:
         # Quick database work before the ack, so a refusal can be shown in the dialog itself.
-        await escalate(deps(context), int(view["private_metadata"]), user=body["user"]["id"], person=person, team=team)
+        await escalate(deps(context), group_id, user=body["user"]["id"], person=person, team=team)
     except NothingToEscalate as exc:
         await ack(response_action="errors", errors={EscalateField.PERSON: f"{str(exc)[:1].upper()}{str(exc)[1:]}."})
         return

@@ -24,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.alerts.models import Alert, AlertGroup
-from bot.db import transaction
+from bot.db import record_id, transaction
 from bot.incidents import lifecycle
 from bot.incidents.models import Incident
 from bot.incidents.policy import UnknownSeverity, parse_role
@@ -43,6 +43,7 @@ from bot.slack.blocks.incident_modals import (
 from bot.slack.client import answer, teller
 from bot.slack.deps import SlackDeps, deps
 from bot.slack.ids import METADATA_EVENT, AlertAction, Callback, IncidentAction, IncidentField, IncidentModal
+from bot.slack.listeners.shapes import BlockActions, read
 
 if TYPE_CHECKING:
     from bot.slack.app import Listeners
@@ -52,12 +53,6 @@ log = logging.getLogger(__name__)
 Values = dict[str, Any]  # view.state.values
 Change = Callable[[SlackDeps, AsyncSession, int, str, datetime, Values], Awaitable[object]]
 
-
-def _int(value: object) -> int | None:
-    try:
-        return int(str(value))
-    except ValueError:
-        return None
 
 
 
@@ -100,9 +95,11 @@ async def on_alert_declare(ack: AsyncAck, body: dict[str, Any], respond: AsyncRe
                            context: AsyncBoltContext) -> None:
     """An alert's **Declare incident** button: the declare modal, filled in from the alert."""
     await ack()
+    if (click := await read(BlockActions, body, "Declare incident button", respond)) is None:
+        return
     d = deps(context)
-    user = body["user"]["id"]
-    group_id = _int(body["actions"][0].get("value"))
+    user = click.user.id
+    group_id = record_id(click.action.value)
     defaults = await defaults_from_alert(d, group_id, user) if group_id is not None else None
     if group_id is None or defaults is None:
         await answer(respond, "That button does not name an alert; it may come from an old message.")
@@ -117,7 +114,7 @@ async def _message_group(d: SlackDeps, channel: str | None, message: dict[str, A
     meta = message.get("metadata") or {}
     group_id = None
     if meta.get("event_type") == METADATA_EVENT:  # an alert message: declare from its alert
-        group_id = _int((meta.get("event_payload") or {}).get("group_id"))
+        group_id = record_id((meta.get("event_payload") or {}).get("group_id"))
     if group_id is None and channel and message.get("ts"):
         async with d.sessions() as s:
             group_id = await s.scalar(select(AlertGroup.id).where(AlertGroup.slack_channel_id == channel,
@@ -207,7 +204,7 @@ async def on_modal_button(ack: AsyncAck, body: dict[str, Any], respond: AsyncRes
     await ack()
     d = deps(context)
     action = body["actions"][0]
-    incident_id = _int(action.get("value"))
+    incident_id = record_id(action.get("value"))
     async with d.sessions() as s:
         incident = await s.get(Incident, incident_id) if incident_id is not None else None
     if incident is None or incident.is_resolved:
@@ -227,9 +224,11 @@ async def on_postmortem_button(ack: AsyncAck, body: dict[str, Any], respond: Asy
                                context: AsyncBoltContext) -> None:
     """Mark post-mortem done / Re-render post-mortem."""
     await ack()
+    if (click := await read(BlockActions, body, "post-mortem button", respond)) is None:
+        return
     action = body["actions"][0]
-    incident_id = _int(action.get("value"))
-    user = body["user"]["id"]
+    incident_id = record_id(click.action.value)
+    user = click.user.id
 
     async def change(s: AsyncSession, now: datetime) -> None:
         if incident_id is None:
@@ -277,7 +276,7 @@ async def submit_small_modal(change: Change, ack: AsyncAck, body: dict[str, Any]
     await ack()
     d = deps(context)
     user = body["user"]["id"]
-    incident_id = _int(view.get("private_metadata"))
+    incident_id = record_id(view.get("private_metadata"))
     if incident_id is None:
         return
     try:
@@ -315,13 +314,15 @@ async def on_resolve_modal(ack: AsyncAck, body: dict[str, Any], view: dict[str, 
 async def on_checklist(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext) -> None:
     """A playbook checklist box ticked or unticked."""
     await ack()
+    if (click := await read(BlockActions, body, "checklist tick", respond)) is None:
+        return
     d = deps(context)
     action = body["actions"][0]
     item_id = str(action["action_id"]).split(":", 1)[1]
     _, _, rest = str(action.get("block_id", "")).partition(":")  # checklist:<incident id>:<item id>
-    incident_id = _int(rest.split(":", 1)[0])
+    incident_id = record_id(rest.split(":", 1)[0])
     done = bool(action.get("selected_options"))
-    user = body["user"]["id"]
+    user = click.user.id
 
     async def change(s: AsyncSession, now: datetime) -> None:
         if incident_id is None:

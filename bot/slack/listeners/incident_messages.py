@@ -15,7 +15,7 @@ from bot.incidents.timeline import message_deleted, message_edited, record_messa
 from bot.notify.incident_slack import IncidentSlack
 from bot.services import Services
 from bot.slack.errors import SlackError
-from bot.slack.listeners.shapes import ReactionAdded, read
+from bot.slack.listeners.shapes import MessageEvent, PinAdded, ReactionAdded, read
 
 if TYPE_CHECKING:
     from bot.slack.app import Listeners
@@ -77,28 +77,28 @@ class TimelineMessages:
 
 def register(app: Listeners, svc: Services, timeline: TimelineMessages) -> None:
     async def on_pin(event: dict[str, Any], context: AsyncBoltContext) -> None:
-        item = event.get("item") or {}
-        message = item.get("message") or {}
-        pinner = str(event.get("user") or item.get("created_by") or "")
-        if item.get("type") != "message" or not message.get("ts") or pinner == context.bot_user_id:
+        if (pin := await read(PinAdded, event, "pin_added event")) is None:
+            return
+        item, message = pin.item, pin.item.message
+        pinner = pin.user or item.created_by
+        if item.type != "message" or not message.ts or pinner == context.bot_user_id:
             return  # the bot pinning its own header is not news
-        channel = str(event.get("channel_id") or item.get("channel"))
-        await timeline.capture(channel=channel, message=message, ts=str(message["ts"]), actor=pinner, how="pin")
+        await timeline.capture(channel=pin.channel_id or item.channel, message=message.model_dump(), ts=message.ts,
+                               actor=pinner, how="pin")
 
     async def on_message(event: dict[str, Any]) -> None:
         """Every message in the channels the bot is in arrives here; only edits and deletions of
         messages on a timeline matter. Acked either way, or Slack would retry each one."""
-        subtype = event.get("subtype")
-        channel = str(event.get("channel") or "")
-        message = event.get("message") or {}
-        if subtype == "message_changed" and message.get("subtype") != "tombstone":
+        if event.get("subtype") is None or (changed := await read(MessageEvent, event, "message event")) is None:
+            return  # a new message (most of them): nothing to do
+        message = changed.message
+        if changed.subtype == "message_changed" and message.subtype != "tombstone":
             async with transaction(svc.sessions) as s:
-                await message_edited(s, channel=channel, ts=str(message.get("ts")),
-                                     text=str(message.get("text") or ""))
-        elif subtype == "message_deleted" or message.get("subtype") == "tombstone":
+                await message_edited(s, channel=changed.channel, ts=message.ts, text=message.text)
+        elif changed.subtype == "message_deleted" or message.subtype == "tombstone":
             # A deleted thread parent stays behind as a "tombstone" edit of itself.
             async with transaction(svc.sessions) as s:
-                await message_deleted(s, channel=channel, ts=str(event.get("deleted_ts") or message.get("ts")))
+                await message_deleted(s, channel=changed.channel, ts=changed.deleted_ts or message.ts)
 
     app.event("pin_added")(on_pin)
     app.event("message", subscriptions=("message.channels", "message.groups"))(on_message)

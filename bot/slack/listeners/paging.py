@@ -6,7 +6,7 @@ parses, makes one domain call in a short transaction, wakes the senders and retu
 
 from __future__ import annotations
 
-from bot.db import transaction
+from bot.db import record_id, transaction
 from bot.escalation.engine import NothingToEscalate
 from bot.escalation.manual import page_team
 from bot.escalation.silences import (
@@ -56,12 +56,12 @@ async def silence(svc: Services, ctx: SlashContext) -> Reply:
                                     now_in_force={x.id: is_active(x, now) for x in silences})
         return Reply(text=text, blocks=blocks)
     if word.lower() == "end":
-        ident = rest.strip().lstrip("#")
-        if not ident.isdigit():
+        ident = record_id(rest.strip().lstrip("#"))
+        if ident is None:
             return Reply(text="Which one? `/oncall silence end ID`; `/oncall silence list` shows the ids.")
         try:
             async with transaction(svc.sessions) as s:
-                ended = await end_silence(s, int(ident), actor=ctx.user_id, now=now)
+                ended = await end_silence(s, ident, actor=ctx.user_id, now=now)
         except SilenceError as exc:
             return Reply(text=f"⚠️ {exc}.")
         svc.wake()

@@ -10,6 +10,7 @@ changed — instead of a ``KeyError`` traceback after the ack.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -81,6 +82,41 @@ class AppHomeOpened(UserEvent):
     tab: str = "home"
 
 
+class PinnedMessage(_Shape):
+    ts: str = ""
+    text: str = ""
+    user: str | None = None
+    permalink: str | None = None
+
+
+class PinItem(_Shape):
+    type: str = ""
+    channel: str = ""
+    created_by: str = ""
+    message: PinnedMessage = PinnedMessage()
+
+
+class PinAdded(_Shape):
+    user: str = ""
+    channel_id: str = ""
+    item: PinItem = PinItem()
+
+
+class EditedMessage(_Shape):
+    ts: str = ""
+    text: str = ""
+    subtype: str | None = None
+
+
+class MessageEvent(_Shape):
+    """A ``message`` event; only edits and deletions (``subtype``) matter to the bot."""
+
+    subtype: str | None = None
+    channel: str = ""
+    deleted_ts: str | None = None
+    message: EditedMessage = EditedMessage()
+
+
 class ViewSubmission(_Shape):
     user: SlackUser
 
@@ -88,9 +124,13 @@ class ViewSubmission(_Shape):
 S = TypeVar("S", bound=_Shape)
 
 
+_INSTANCE_OF = re.compile(r" or instance of \w+")  # pydantic names our classes; the sender needs no such detail
+
+
 def problems(exc: ValidationError) -> str:
     """``user.id: Field required; actions.0.value: Input should be a valid string`` — no values, which may be secret."""
-    return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or '(payload)'}: {e['msg']}" for e in exc.errors())
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or '(payload)'}: {_INSTANCE_OF.sub('', e['msg'])}"
+                     for e in exc.errors())
 
 
 async def read(shape: type[S], payload: Any, what: str, respond: AsyncRespond | None = None,
