@@ -49,6 +49,7 @@ class Listeners:
     app: AsyncApp
     inflight: Inflight = field(default_factory=Inflight)
     events: set[str] = field(default_factory=set)
+    event_types: set[str] = field(default_factory=set)  # the ``event.type`` values a listener handles
     commands: set[str] = field(default_factory=set)
     shortcuts: set[str] = field(default_factory=set)
 
@@ -56,6 +57,7 @@ class Listeners:
         """``subscriptions``: the manifest's bot_events when they differ from the event type
         (``message`` arrives through ``message.channels``, ``message.groups``…)."""
         self.events.update(subscriptions or (name,))
+        self.event_types.add(name)
         return self._tracked(self.app.event(name))
 
     def command(self, name: str) -> Any:
@@ -102,9 +104,10 @@ def build_bolt_app(svc: Services) -> tuple[AsyncApp, Listeners]:
         await next()
 
     async def once_per_event(body: dict[str, Any], next: Callable[[], Awaitable[None]]) -> BoltResponse | None:
-        """Slack retries an event it thinks we missed (X-Slack-Retry-Num); act on each event id once."""
+        """Slack retries an event it thinks we missed (X-Slack-Retry-Num); act on each event id once.
+        An event no listener handles is not recorded: Bolt answers it 404 and nothing is stored."""
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-        if event_id:
+        if event_id and body["event"]["type"] in listeners.event_types:
             async with transaction(svc.sessions) as s:
                 if not await first_time(s, f"slack-event:{event_id}", svc.clock.now()):
                     return BoltResponse(status=200, body="")

@@ -9,8 +9,10 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+from sqlalchemy import func, select
 
 from bot.clock import ManualClock
+from bot.idempotency import SeenRequest
 from bot.sandbox.slack import SlackStandIn
 from bot.slack.ids import AlertAction, Callback, EscalateField, OverflowChoice
 from bot.slack.listeners.shapes import COMMAND_NOT_UNDERSTOOD, NOT_UNDERSTOOD
@@ -250,4 +252,17 @@ async def test_events_bolt_cannot_route_are_400(bot: Harness, caplog: pytest.Log
     resp = await send_signed(bot, body, "application/json")
     assert resp.status == 400 and resp.json()["error"].startswith(f"body: not a Slack payload ({error}"), resp.text
     assert await stored(bot) == before
+    assert tracebacks(caplog) == []
+
+
+async def test_an_event_no_listener_handles_stores_nothing(bot: Harness, caplog: pytest.LogCaptureFixture) -> None:
+    """Its id used to be recorded before Bolt answered 404, so Slack's retry got a 200 for nothing."""
+    async with bot.bot.services.sessions() as s:
+        seen = await s.scalar(select(func.count()).select_from(SeenRequest))
+    for kind in ("", "channel_created"):
+        body = json.dumps(event_envelope(bot, {"type": kind, "user": ALICE}, f"Ev0NONE{kind}")).encode()
+        resp = await send_signed(bot, body, "application/json")
+        assert resp.status == 404 and resp.json() == {"error": "unhandled request"}, resp.text
+    async with bot.bot.services.sessions() as s:
+        assert await s.scalar(select(func.count()).select_from(SeenRequest)) == seen
     assert tracebacks(caplog) == []
