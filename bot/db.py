@@ -220,6 +220,14 @@ def dialect_of(session: AsyncSession) -> str:
     return session.get_bind().dialect.name
 
 
+def upsert(session: AsyncSession, entity: Any) -> Any:
+    """``INSERT`` with ``ON CONFLICT`` (``on_conflict_do_nothing`` / ``on_conflict_do_update``), which
+    both dialects have, each under its own class."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    return (postgresql.insert if dialect_of(session) == "postgresql" else sqlite.insert)(entity)
+
+
 def skip_locked(query: Q, session: AsyncSession) -> Q:
     """Row locks that other replicas skip over, so each due row is claimed by exactly one of them.
     SQLite has one writer (``BEGIN IMMEDIATE``), so it needs none."""

@@ -1,6 +1,6 @@
 """Every table, imported so that ``Base.metadata`` knows them (for Alembic and tests)."""
 
-from bot.alerts.models import Alert, AlertEvent, AlertGroup, AlertStorm, Silence
+from bot.alerts.models import Alert, AlertEvent, AlertGroup, AlertStorm, ChannelPause, Silence
 from bot.db import Base
 from bot.escalation.models import Escalation, PageRecord
 from bot.idempotency import SeenRequest
@@ -16,6 +16,6 @@ from bot.oncall.models import HandoffRow, OverrideRow
 from bot.outbox import OutboxMessage
 from bot.reports.models import WeeklySummaryRecord
 
-__all__ = ["ActionItem", "Alert", "AlertEvent", "AlertGroup", "AlertStorm", "Base", "Escalation", "PageRecord", "ChecklistTick", "Incident", "IncidentAlert",
+__all__ = ["ActionItem", "Alert", "AlertEvent", "AlertGroup", "AlertStorm", "Base", "ChannelPause", "Escalation", "PageRecord", "ChecklistTick", "Incident", "IncidentAlert",
            "IncidentRole", "TimelineEntry", "HandoffRow", "OutboxMessage", "OverrideRow", "SeenRequest", "Silence",
            "WeeklySummaryRecord"]

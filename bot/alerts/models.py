@@ -97,6 +97,16 @@ class AlertStorm(Base):
     )
 
 
+class ChannelPause(Base):
+    """Slack is rate limiting this channel until ``until``. Slack's limit is per app and channel, so
+    every replica waits it out and folds new alerts into the storm, not only the one Slack refused."""
+
+    __tablename__ = "slack_channel_pauses"
+
+    channel: Mapped[str] = mapped_column(String(128), primary_key=True)
+    until: Mapped[datetime]
+
+
 class Alert(Base):
     __tablename__ = "alerts"
 

@@ -31,6 +31,7 @@ from bot.notify import storms
 from bot.notify.outbox_sender import Deferred as Deferred
 from bot.notify.outbox_sender import MissingOutboxHandlers as MissingOutboxHandlers
 from bot.notify.outbox_sender import OutboxHandler, OutboxSender
+from bot.notify.pauses import ChannelPauses
 from bot.notify.storm_posts import StormPoster
 from bot.outbox import OutboxKind, OutboxMessage, ThreadReply
 from bot.slack.blocks.alert import AlertMessage, alert_blocks, fallback_text, metadata, thread_text
@@ -76,9 +77,9 @@ class Dispatcher:
         self._render = render
         self._metrics = metrics
         self._wake = asyncio.Event()
-        self._paused: dict[str, datetime] = {}  # channels Slack is rate limiting, until when
+        self._pauses = ChannelPauses(sessions)  # channels Slack is rate limiting, until when
         self._storms = StormPoster(sessions=sessions, slack=self._slack, clock=clock, zone=render.zone,
-                                   metrics=metrics, paused=self._paused)
+                                   metrics=metrics, pauses=self._pauses)
         self._lock = asyncio.Lock()
         self._stopping = False
         self.heartbeat = Heartbeat(POLL_SECONDS)  # ticks per pass; /readyz reports it
@@ -176,22 +177,21 @@ class Dispatcher:
     async def _sync_channel(self, channel: str, groups: list[tuple[int, bool, bool]]) -> None:
         """``groups``: (id, never shown, folded into a storm) for each claimed group of the channel."""
         now = self._clock.now()
-        rate_limited = (self._paused.get(channel) or now) > now
+        rate_limited = await self._pauses.load(channel, now) is not None  # also another replica's 429
         group_ids = [gid for gid, _, _ in groups]
         if any(new or folded for _, new, folded in groups):  # an open storm (maybe another replica's) folds them
             group_ids = await storms.fold(self._sessions, channel=channel, group_ids=group_ids, now=now,
                                           rate_limited=rate_limited)
         for gid in group_ids:
-            paused = self._paused.get(channel)
             now = self._clock.now()
-            if paused and paused > now:
+            if paused := self._pauses.until(channel, now):
                 await self._release(gid, paused, None, uncount=True)
                 continue
             try:
                 await self._sync_group(gid)
             except RateLimited as exc:
                 until = now + timedelta(seconds=exc.retry_after or 1)
-                self._paused[channel] = until
+                await self._pauses.pause(channel, until)
                 await self._release(gid, until, "ratelimited", uncount=True)
             except SlackError as exc:
                 log.warning("could not show alert group %s in Slack: %s", gid, exc)

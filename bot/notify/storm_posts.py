@@ -5,13 +5,16 @@ dispatcher pass, independent of which alert groups are being sent, so the messag
 the burst is over and after any refusal. A 429 is waited out for exactly its ``Retry-After`` (and
 pauses the channel, so its new alerts keep folding); other errors back off and are tried again.
 Edits of an open storm are spaced ``EDIT_INTERVAL`` apart: Slack would refuse more, and nobody reads
-faster. A crash between posting and recording finds the posted message by its metadata.
+faster. A crash between posting and recording finds the posted message by its metadata: the next
+claim (after the lease, on another replica if this one died) looks before posting. A replica that
+stalled past its lease records nothing once another has taken the storm over, and deletes a message
+it posted that late, so the channel keeps one storm message.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -21,6 +24,7 @@ from bot.alerts.models import AlertStorm
 from bot.clock import Clock
 from bot.metrics import Metrics
 from bot.notify import storms
+from bot.notify.pauses import ChannelPauses
 from bot.slack.blocks.storm import StormSummary, storm_blocks, storm_metadata, storm_text
 from bot.slack.client import SlackClient
 from bot.slack.errors import MessageNotFound, RateLimited, SlackError
@@ -37,61 +41,71 @@ def _backoff(attempts: int) -> timedelta:
 
 class StormPoster:
     def __init__(self, *, sessions: async_sessionmaker[AsyncSession], slack: SlackClient, clock: Clock,
-                 zone: ZoneInfo, metrics: Metrics, paused: dict[str, datetime]) -> None:
-        """``paused``: the dispatcher's channels under a Slack rate limit, until when (shared both ways)."""
+                 zone: ZoneInfo, metrics: Metrics, pauses: ChannelPauses) -> None:
+        """``pauses``: the channels Slack is rate limiting, shared with the dispatcher and other replicas."""
         self._sessions = sessions
         self._slack = slack
         self._clock = clock
         self._zone = zone
         self._metrics = metrics
-        self._paused = paused
+        self._pauses = pauses
 
     async def sync_due(self) -> int:
         """Bring every due storm message up to date (or give it back until it may be tried)."""
-        ids = await storms.claim_due(self._sessions, self._clock.now())
-        for storm_id in ids:
-            await self._sync(storm_id)
-        return len(ids)
+        claims = await storms.claim_due(self._sessions, self._clock.now())
+        for claim in claims:
+            await self._sync(claim)
+        return len(claims)
 
-    async def _sync(self, storm_id: int) -> None:
+    async def _sync(self, claim: storms.StormClaim) -> None:
         async with self._sessions() as s:
-            storm = await s.get_one(AlertStorm, storm_id)
+            storm = await s.get_one(AlertStorm, claim.storm_id)
             version = storm.version  # read before counting: anything counted later is at least this new
             summary = await storms.summary(s, storm)
         now = self._clock.now()
-        paused = self._paused.get(storm.channel)
-        if paused and paused > now:
-            await storms.release(self._sessions, storm_id, paused, "ratelimited", uncount=True)
+        if paused := await self._pauses.load(storm.channel, now):
+            await storms.release(self._sessions, claim, paused, "ratelimited", uncount=True)
             return
         try:
-            channel_id, ts = await self._show(storm, summary)
+            channel_id, ts, new = await self._show(storm, summary)
         except RateLimited as exc:
             until = now + timedelta(seconds=exc.retry_after or 1)
-            self._paused[storm.channel] = until
-            await storms.release(self._sessions, storm_id, until, "ratelimited", uncount=True)
+            await self._pauses.pause(storm.channel, until)
+            await storms.release(self._sessions, claim, until, "ratelimited", uncount=True)
             return
         except SlackError as exc:
-            log.warning("could not show alert storm %s in Slack: %s", storm_id, exc)
-            await storms.release(self._sessions, storm_id, now + _backoff(storm.sync_attempts), exc.code)
+            log.warning("could not show alert storm %s in Slack: %s", storm.id, exc)
+            await storms.release(self._sessions, claim, now + _backoff(storm.sync_attempts), exc.code)
             return
-        await storms.posted(self._sessions, storm_id, channel_id=channel_id, ts=ts, version=version,
-                            next_edit_at=None if summary.ended_at else self._clock.now() + EDIT_INTERVAL)
+        recorded = await storms.posted(self._sessions, claim, channel_id=channel_id, ts=ts, version=version,
+                                       next_edit_at=None if summary.ended_at else self._clock.now() + EDIT_INTERVAL)
+        if not recorded:
+            log.warning("alert storm %s was taken over by another replica while this one showed it", storm.id)
+            if new:  # the replica holding it now shows the storm in its own message, or finds this one
+                await self._delete(channel_id, ts)
 
-    async def _show(self, storm: AlertStorm, summary: StormSummary) -> tuple[str, str]:
+    async def _show(self, storm: AlertStorm, summary: StormSummary) -> tuple[str, str, bool]:
+        """Post or edit the storm message: (channel id, ts, whether it was posted just now)."""
         content: dict[str, Any] = {"blocks": [b.to_dict() for b in storm_blocks(summary, self._zone)],
                                    "text": storm_text(summary)}
         if storm.slack_ts and storm.slack_channel_id:
             try:
                 await self._slack.chat_update(channel=storm.slack_channel_id, ts=storm.slack_ts, **content)
-                return storm.slack_channel_id, storm.slack_ts
+                return storm.slack_channel_id, storm.slack_ts, False
             except MessageNotFound:
                 pass  # someone deleted it: post it again, below
         elif storm.sync_attempts > 1 and (found := await self._find_posted(storm)):
             await self._slack.chat_update(channel=found[0], ts=found[1], **content)
-            return found
+            return found[0], found[1], False
         resp = await self._slack.post(storm.channel, metadata=storm_metadata(storm.id), **content)
         self._metrics.notifications.labels("slack", "storm").inc()
-        return str(resp["channel"]), str(resp["ts"])
+        return str(resp["channel"]), str(resp["ts"]), True
+
+    async def _delete(self, channel_id: str, ts: str) -> None:
+        try:
+            await self._slack.chat_delete(channel=channel_id, ts=ts)
+        except SlackError as exc:
+            log.warning("could not delete a second alert storm message: %s", exc)
 
     async def _find_posted(self, storm: AlertStorm) -> tuple[str, str] | None:
         """An earlier attempt may have posted and died before recording it: look before posting."""

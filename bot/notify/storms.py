@@ -15,13 +15,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, case, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.alerts.events import EventKind
 from bot.alerts.incoming import AlertStatus
 from bot.alerts.models import Alert, AlertEvent, AlertGroup, AlertStorm
-from bot.db import dialect_of, skip_locked, transaction
+from bot.db import skip_locked, transaction, upsert
 from bot.slack.blocks.common import clip, escape
 from bot.slack.blocks.storm import StormSummary
 
@@ -72,8 +71,7 @@ async def _open_storm_id(s: AsyncSession, channel: str) -> int | None:
 async def _open_storm(s: AsyncSession, channel: str, now: datetime) -> int:
     """The channel's open storm, opened now unless another replica just did (the unique index on open
     storms per channel makes the second insert do nothing, and both use the one storm)."""
-    insert = postgresql.insert if dialect_of(s) == "postgresql" else sqlite.insert
-    await s.execute(insert(AlertStorm).values(
+    await s.execute(upsert(s, AlertStorm).values(
         channel=channel, started_at=now, last_added_at=now, version=1, posted_version=0, sync_attempts=0,
     ).on_conflict_do_nothing(index_elements=[AlertStorm.channel], index_where=AlertStorm.ended_at.is_(None)))
     storm_id = await _open_storm_id(s, channel)
@@ -102,7 +100,16 @@ def _settle(group: AlertGroup) -> None:
 
 # --- the storm message as due work -------------------------------------------------------------
 
-async def claim_due(sessions: async_sessionmaker[AsyncSession], now: datetime) -> list[int]:
+@dataclass(frozen=True)
+class StormClaim:
+    """A storm this replica is bringing up to date, until ``lease`` (its claim's token: another
+    replica that takes the storm over after the lease has a different one)."""
+
+    storm_id: int
+    lease: datetime
+
+
+async def claim_due(sessions: async_sessionmaker[AsyncSession], now: datetime) -> list[StormClaim]:
     """End quiet storms, then claim storms whose message is behind (never posted, or an edit is
     missing), skipping those waiting out a lease, a backoff or Slack's ``Retry-After``."""
     due = (AlertStorm.version > AlertStorm.posted_version) & or_(
@@ -111,6 +118,7 @@ async def claim_due(sessions: async_sessionmaker[AsyncSession], now: datetime) -
     async with sessions() as s:  # a read first: most passes have nothing to do, and need no write lock
         if await s.scalar(select(AlertStorm.id).where(due | quiet).limit(1)) is None:
             return []
+    lease = now + LEASE
     async with transaction(sessions) as s:
         await _end_quiet(s, now)
         query = select(AlertStorm.id).where(due).order_by(AlertStorm.id).limit(BATCH)
@@ -118,28 +126,41 @@ async def claim_due(sessions: async_sessionmaker[AsyncSession], now: datetime) -
         ids = list(await s.scalars(query))
         if ids:
             await s.execute(update(AlertStorm).where(AlertStorm.id.in_(ids)).values(
-                sync_claimed_until=now + LEASE, sync_attempts=AlertStorm.sync_attempts + 1))
-    return ids
+                sync_claimed_until=lease, sync_attempts=AlertStorm.sync_attempts + 1))
+    return [StormClaim(storm_id, lease) for storm_id in ids]
 
 
-async def release(sessions: async_sessionmaker[AsyncSession], storm_id: int, until: datetime, error: str | None, *,
-                  uncount: bool = False) -> None:
+def _held(claim: StormClaim) -> ColumnElement[bool]:
+    return (AlertStorm.id == claim.storm_id) & (AlertStorm.sync_claimed_until == claim.lease)
+
+
+async def release(sessions: async_sessionmaker[AsyncSession], claim: StormClaim, until: datetime, error: str | None,
+                  *, uncount: bool = False) -> None:
     """Give a claimed storm back, to be tried again at ``until``; waiting out a rate limit is not a
-    failed attempt (``uncount``)."""
+    failed attempt (``uncount``). A claim another replica has taken over is left to it."""
     attempts = case((AlertStorm.sync_attempts > 0, AlertStorm.sync_attempts - 1), else_=0) if uncount \
         else AlertStorm.sync_attempts
     async with transaction(sessions) as s:
-        await s.execute(update(AlertStorm).where(AlertStorm.id == storm_id).values(
+        await s.execute(update(AlertStorm).where(_held(claim)).values(
             sync_claimed_until=until, sync_error=error, sync_attempts=attempts))
 
 
-async def posted(sessions: async_sessionmaker[AsyncSession], storm_id: int, *, channel_id: str, ts: str,
-                 version: int, next_edit_at: datetime | None) -> None:
-    """Record the message as showing ``version``; a later change waits for ``next_edit_at``."""
+async def posted(sessions: async_sessionmaker[AsyncSession], claim: StormClaim, *, channel_id: str, ts: str,
+                 version: int, next_edit_at: datetime | None) -> bool:
+    """Record the message as showing ``version``; a later change waits for ``next_edit_at``.
+
+    False if the claim was lost meanwhile (this replica stalled past its lease and another took the
+    storm over): nothing is recorded, and the storm is marked changed, so that whoever holds it now
+    edits the message again after this replica's possibly older figures."""
     async with transaction(sessions) as s:
-        await s.execute(update(AlertStorm).where(AlertStorm.id == storm_id).values(
+        done = await s.execute(update(AlertStorm).where(_held(claim)).values(
             slack_channel_id=channel_id, slack_ts=ts, posted_version=version, sync_claimed_until=next_edit_at,
             sync_attempts=0, sync_error=None))
+        if done.rowcount == 1:  # type: ignore[attr-defined]
+            return True
+        await s.execute(update(AlertStorm).where(AlertStorm.id == claim.storm_id)
+                        .values(version=AlertStorm.version + 1))
+        return False
 
 
 # --- what the storm message shows --------------------------------------------------------------
