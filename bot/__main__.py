@@ -118,6 +118,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if missing:
         print("cannot start:\n  " + "\n  ".join(missing), file=sys.stderr)
         return 2
+    from bot import crashpoints
+
+    if crashpoints.problem:  # a test asked for a crash point that does not exist
+        print(f"cannot start: {crashpoints.problem}", file=sys.stderr)
+        return 2
     config = _config(settings)
     from bot.incidents.kit import IncidentKitError
     from bot.notify.outbox_sender import MissingOutboxHandlers

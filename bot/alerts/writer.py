@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot import crashpoints
 from bot.alerts.ingest import Delivery, IngestResult, ingest_many
 from bot.clock import Clock
 from bot.config import Config
@@ -95,8 +96,10 @@ class IngestWriter:
 
     async def _commit(self, deliveries: list[Delivery]) -> list[IngestResult]:
         async with transaction(self._sessions) as s:
-            return await ingest_many(s, config=self._config, deliveries=deliveries, now=self._clock.now(),
-                                     playbooks=self._playbooks())
+            results = await ingest_many(s, config=self._config, deliveries=deliveries, now=self._clock.now(),
+                                        playbooks=self._playbooks())
+        crashpoints.reached(crashpoints.Point.ALERT_STORED)
+        return results
 
 
 def _settle(done: asyncio.Future[IngestResult], *, result: IngestResult | None = None,

@@ -26,6 +26,7 @@ from prometheus_client import CollectorRegistry, Histogram
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot import crashpoints
 from bot.alerts.incoming import AlertStatus
 from bot.alerts.models import AlertGroup
 from bot.clock import Clock, max_sleep
@@ -144,6 +145,10 @@ class EscalationRunner:
                     continue
                 if report is not None:
                     deadlines.append(deadline)
+            if handled:
+                crashpoints.reached(crashpoints.Point.STEPS_RUN)
+        if handled:
+            crashpoints.reached(crashpoints.Point.STEPS_COMMITTED)
         done = self._clock.now()
         for deadline in deadlines:
             self._lateness.observe(max((done - deadline).total_seconds(), 0.0))

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot import crashpoints
 from bot.alerts.current import CurrentAlert, load_current
 from bot.alerts.models import AlertEvent, AlertGroup, AlertStorm
 from bot.clock import Clock
@@ -158,6 +159,8 @@ class Dispatcher:
                 # Counting the attempt at claim time means a crash mid-post is visible on retry.
                 await s.execute(update(AlertGroup).where(AlertGroup.id.in_(ids))
                                 .values(sync_claimed_until=now + LEASE, sync_attempts=AlertGroup.sync_attempts + 1))
+        if ids:
+            crashpoints.reached(crashpoints.Point.ALERT_CLAIMED)
         return ids
 
     async def _sync_groups(self) -> int:
@@ -232,6 +235,7 @@ class Dispatcher:
             else:
                 resp = await self._slack.post(group.channel, blocks=blocks, text=text, metadata=metadata(gid),
                                              unfurl_links=False, unfurl_media=False)
+                crashpoints.reached(crashpoints.Point.ALERT_POSTED)
                 channel_id, ts = resp["channel"], resp["ts"]
                 self._metrics.notifications.labels("slack", "alert").inc()
         async with transaction(self._sessions) as s:

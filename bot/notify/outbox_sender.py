@@ -32,6 +32,7 @@ from sqlalchemy import String, func, or_, select, type_coerce, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot import crashpoints
 from bot.alerts.models import AlertGroup
 from bot.clock import Clock
 from bot.db import skip_locked, transaction
@@ -160,6 +161,7 @@ class OutboxSender:
             log.debug("outbox row #%s (%s) raised", item_id, item.kind, exc_info=True)
             await self._failed(item_id, Failure.of(exc))
             return
+        crashpoints.reached(crashpoints.Point.OUTBOX_HANDLED)
         async with transaction(self._sessions) as s:
             await s.execute(update(OutboxMessage).where(OutboxMessage.id == item_id).values(
                 sent_at=self._clock.now(), claimed_until=None, result=result))

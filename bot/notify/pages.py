@@ -23,6 +23,7 @@ from typing import Any, Protocol
 from sqlalchemy import case, func, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot import crashpoints
 from bot.alerts.actions import record
 from bot.alerts.current import CurrentAlert, load_current
 from bot.alerts.events import PageFailed
@@ -128,6 +129,7 @@ class PageSender:
                 raise Deferred()  # the @here post links to the alert (or storm) message, which is not out yet
             retried = page.send_attempts > 0
             page.send_attempts += 1  # the write-ahead mark, committed before the provider is called
+        crashpoints.reached(crashpoints.Point.PAGE_MARKED)
         person = self._config.person(page.person) if page.person else None
         delivery = PageDelivery(page=page, alert=alert, phone=person.phone if person else None, retried=retried,
                                 shown_in=shown_in)
@@ -137,6 +139,7 @@ class PageSender:
             log.warning("page #%s by %s refused: %s", page_id, page.via, exc)
             await self._refused(page_id, exc)
             return {"page_id": page_id, "error": exc.code}
+        crashpoints.reached(crashpoints.Point.PAGE_SENT)
         await self._sent(page, sent)
         self._metrics.notifications.labels(page.via, "page").inc()
         return {"page_id": page_id, "ref": sent.ref}

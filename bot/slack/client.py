@@ -30,6 +30,7 @@ from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
+from bot import crashpoints
 from bot.slack.errors import NotInChannel, SlackError, SlackUnreachable, slack_error
 
 if TYPE_CHECKING:
@@ -67,11 +68,14 @@ class SlackClient(AsyncWebClient):
 
     async def api_call(self, api_method: str, **kwargs: Any) -> AsyncSlackResponse:
         try:
-            return await super().api_call(api_method, **kwargs)
+            resp = await super().api_call(api_method, **kwargs)
         except SlackApiError as exc:
             raise self._counted(exc if isinstance(exc, SlackError) else slack_error(api_method, exc)) from None
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:  # after the connection retries
             raise self._counted(SlackUnreachable(api_method, type(exc).__name__)) from None
+        if api_method == "chat.postMessage":
+            crashpoints.reached(crashpoints.Point.AFTER_SLACK_POST)
+        return resp
 
     async def files_upload_v2(self, **kwargs: Any) -> AsyncSlackResponse:
         """The upload to the URL Slack hands out is not a Web API call; its failure is one too."""

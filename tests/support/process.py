@@ -10,6 +10,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot import crashpoints
 from tests.support.factories import TOKENS, config_text
 from tests.support.harness import SIGNING_SECRET
 
@@ -31,6 +32,20 @@ class BotProcess:
         self.proc.send_signal(signal.SIGKILL)
         await self.proc.wait()
 
+    async def crashed(self, point: str) -> None:
+        """Wait for the bot to die at its crash point (``WATCHSTANDER_CRASH_AT``): the process's exit
+        is the event, so the kill moment is chosen by the code path, never by a sleep. The bound is
+        only there to fail a test that never reaches the point, saying what the bot logged."""
+        try:
+            await asyncio.wait_for(self.proc.wait(), timeout=60)
+        except TimeoutError:
+            raise AssertionError(f"the bot never reached crash point {point}:\n" + "".join(self.log[-20:])) from None
+        await self.drained
+        assert self.proc.returncode == crashpoints.EXIT_CODE, (
+            f"exit code {self.proc.returncode}, not the crash point's {crashpoints.EXIT_CODE}:\n"
+            + "".join(self.log[-20:]))
+        assert f"crash point {point}" in self.log[-1], self.log[-1]
+
     async def stop(self) -> None:
         if self.proc.returncode is None:
             self.proc.terminate()
@@ -45,15 +60,20 @@ def write_config(directory: Path, extra: str = "") -> Path:
 
 
 async def start_bot(*, db_path: Path, config_path: Path, slack_api_url: str, extra_env: dict[str, str] | None = None,
-                    port: int | None = None) -> BotProcess:
-    """Start the bot and return once it says it is listening (bounded by a 60 s timeout)."""
+                    port: int | None = None, crash_at: str | None = None) -> BotProcess:
+    """Start the bot and return once it says it is listening (bounded by a 60 s timeout).
+
+    ``crash_at`` (``<point>[@N]``, see ``bot.crashpoints``) makes it die there; without it the
+    variable is unset, whatever the test's own environment holds.
+    """
     port = port or free_port()
     env = {
-        **os.environ, **TOKENS,
+        **{k: v for k, v in os.environ.items() if k != crashpoints.ENV}, **TOKENS,
         "SLACK_BOT_TOKEN": "xoxb-sandbox-token", "SLACK_SIGNING_SECRET": SIGNING_SECRET,
         "SLACK_API_URL": slack_api_url, "DATABASE_URL": f"sqlite+aiosqlite:///{db_path}",
         "WATCHSTANDER_CONFIG": str(config_path), "PORT": str(port), "LOG_FORMAT": "json",
         **(extra_env or {}),
+        **({crashpoints.ENV: crash_at} if crash_at else {}),
     }
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", env=env,
