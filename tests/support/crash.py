@@ -16,6 +16,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from tests.support.process import BotProcess
+
 SETTLE_WITHIN = 60.0  # seconds: a bound to fail a bot that never finishes, not a timing assertion
 _LOOK_AGAIN = 0.02
 
@@ -52,12 +54,15 @@ def pending(db: Path, now: datetime) -> list[str]:
     return left
 
 
-async def until_settled(db: Path, now: datetime | None = None) -> None:
+async def until_settled(db: Path, now: datetime | None = None, bot: BotProcess | None = None) -> None:
     """Return once :func:`pending` is empty at ``now`` (the bot's fake time; the real time if the
-    bot runs on the real clock); fail, listing what is left, if it never is."""
+    bot runs on the real clock); fail, listing what is left, if it never is or if ``bot`` exits."""
     loop = asyncio.get_running_loop()
     give_up = loop.time() + SETTLE_WITHIN
     while left := pending(db, now or datetime.now(UTC)):
+        if bot is not None and bot.proc.returncode is not None:
+            raise AssertionError(f"the bot exited (code {bot.proc.returncode}) with work left: " + "; ".join(left)
+                                 + "\n" + "".join(bot.log[-5:]))
         if loop.time() > give_up:
             raise AssertionError("the bot never finished: " + "; ".join(left))
         await asyncio.sleep(_LOOK_AGAIN)
