@@ -107,7 +107,20 @@ class _BlockActions(_Interactive):
     trigger_id: StrictStr
 
 
+class _SubmittedState(_ViewState):
+    values: dict[StrictStr, dict[StrictStr, _InputState]]  # Slack always sends it on a submission
+
+
+class _SubmittedView(_View):
+    state: _SubmittedState
+
+
 class _ViewSubmission(_Interactive):
+    user: _Ref
+    view: _SubmittedView
+
+
+class _ViewClosed(_Interactive):
     user: _Ref
     view: _View
 
@@ -135,7 +148,7 @@ class _EventCallback(_Fields):
 
 
 _BY_TYPE: dict[str, type[_Fields]] = {
-    "block_actions": _BlockActions, "view_submission": _ViewSubmission, "view_closed": _ViewSubmission,
+    "block_actions": _BlockActions, "view_submission": _ViewSubmission, "view_closed": _ViewClosed,
     "shortcut": _Shortcut, "message_action": _Shortcut, "event_callback": _EventCallback,
 }
 

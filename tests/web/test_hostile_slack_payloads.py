@@ -186,6 +186,7 @@ def escalate_submission(h: Harness, **view: object) -> dict[str, Any]:
      "view.state.values.escalate_team.escalate_team.selected_option: Input should be a valid dictionary"),
     ("view.private_metadata", 1, "view.private_metadata: Input should be a valid string"),
     ("view.callback_id", [Callback.ESCALATE_MODAL], "view.callback_id: Input should be a valid string"),
+    ("view.state", {}, "view.state.values: Field required"),  # found by the fuzz test (a KeyError after the ack)
 ])
 async def test_a_form_submission_of_the_wrong_shape_is_400(bot: Harness, caplog: pytest.LogCaptureFixture,
                                                            path: str, value: object, error: str) -> None:
