@@ -227,7 +227,7 @@ async def test_a_replica_killed_while_posting_the_storm_has_it_taken_over(tmp_pa
                 assert resp.status == 202, await resp.text()
 
         async def folded(n: int) -> None:
-            """Wait (bounded) until a has folded ``n`` groups: it runs on its own time."""
+            """Wait (bounded) until ``n`` groups are folded: each replica folds on its own time."""
             engine = create_engine(pg_url)
             try:
                 for _ in range(600):
@@ -256,6 +256,7 @@ async def test_a_replica_killed_while_posting_the_storm_has_it_taken_over(tmp_pa
             held.release()
             await slack.wait_for(lambda: slack.messages("platform-alerts") or None, timeout=60)  # a's post landed
             await fire(b, 100, 9)
+            await folded(5)  # b has folded its group; else b's first edit could miss it, and the clock stands still
             set_clock(timedelta(seconds=31) + storms.LEASE)  # a's claim has run out
             await slack.wait_for(lambda: "50 alerts" in visible_text(slack.messages("platform-alerts")[0]),
                                  timeout=60)
