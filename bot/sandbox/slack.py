@@ -161,6 +161,11 @@ class SlackStandIn(SandboxServer):
         """Keep the next call of ``method`` waiting until the returned hold is released."""
         return self.faults.hold(method)
 
+    def drop_response_next(self, method: str, *, times: int = 1,
+                           matching: Callable[[JSON], bool] | None = None) -> None:
+        """Do the next ``times`` calls of ``method``, then reset the connection; see :meth:`Faults.drop_response_next`."""
+        self.faults.drop_response_next(method, times=times, matching=matching)
+
     async def _parse_args(self, request: web.Request) -> JSON:
         args: JSON = dict(request.query)
         if request.can_read_body:
@@ -212,6 +217,8 @@ class SlackStandIn(SandboxServer):
             status, headers = 429, {"Retry-After": str(limited.retry_after)}
             body = {"ok": False, "error": "ratelimited"}
         await self._record(RecordedCall(method, args, self._clock.now(), status, body))
+        if self.faults.take_drop(method, args, body) and request.transport is not None:
+            request.transport.abort()  # done, but the answer never arrives
         return web.json_response(body, status=status, headers=headers)
 
     async def _handle_upload(self, request: web.Request) -> web.Response:

@@ -4,7 +4,10 @@ Slack's error, a 5xx or a rate limit), or a call kept waiting until the test rel
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
+
+from bot.sandbox.slack_records import JSON
 
 
 @dataclass
@@ -15,6 +18,13 @@ class Hold:
 
     def release(self) -> None:
         self.released.set()
+
+
+@dataclass
+class _Drop:
+    method: str
+    remaining: int
+    matching: Callable[[JSON], bool] | None
 
 
 @dataclass
@@ -31,6 +41,7 @@ class Faults:
     def __init__(self) -> None:
         self._faults: dict[str, list[_Fault]] = {}
         self._holds: dict[str, Hold] = {}
+        self._drops: list[_Drop] = []
 
     def fail_next(
         self, method: str, *, error: str = "internal_error", status: int = 200, retry_after: int | None = None,
@@ -52,6 +63,27 @@ class Faults:
         a Slack that is slow at exactly the moment a test needs (a shutdown mid-post, say)."""
         self._holds[method] = hold = Hold()
         return hold
+
+    def drop_response_next(self, method: str, *, times: int = 1,
+                           matching: Callable[[JSON], bool] | None = None) -> None:
+        """Do the next ``times`` calls of ``method`` (whose arguments satisfy ``matching``), then reset the
+        connection instead of answering.
+
+        What a client sees when Slack accepted a post and the network (or the bot's process) died
+        before the answer arrived: the message is there, and the client does not know its ``ts``.
+        """
+        self._drops.append(_Drop(method, times, matching))
+
+    def take_drop(self, method: str, args: JSON, body: JSON) -> bool:
+        if not body.get("ok"):
+            return False
+        for drop in self._drops:
+            if drop.method == method and (drop.matching is None or drop.matching(args)):
+                drop.remaining -= 1
+                if drop.remaining <= 0:
+                    self._drops.remove(drop)
+                return True
+        return False
 
     def take(self, method: str) -> _Fault | None:
         for key in (method, "*"):

@@ -26,6 +26,9 @@ from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncRateLimitErrorRetryHandler,
     AsyncServerErrorRetryHandler,
 )
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
 from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
@@ -42,9 +45,24 @@ Tell = Callable[[str], Awaitable[object]]  # says something to the one person wh
 Respond = Callable[..., Awaitable[object]]  # Bolt's respond(): the interaction's response_url
 
 
+# Posting again blindly when the connection dropped could post twice: Slack may have accepted the
+# message before the answer was lost. The outbox retries these calls itself, after looking for the
+# message it may already have posted (bot.notify.once).
+NOT_RESENT_ON_DISCONNECT = ("/chat.postMessage",)
+
+
+class _ReconnectUnlessPosting(AsyncConnectionErrorRetryHandler):
+    async def _can_retry_async(self, *, state: RetryState, request: HttpRequest,
+                               response: HttpResponse | None = None, error: Exception | None = None) -> bool:
+        if request.url.endswith(NOT_RESENT_ON_DISCONNECT):
+            return False
+        return await super()._can_retry_async(state=state, request=request, response=response, error=error)
+
+
 def make_client(token: str, base_url: str, *, timeout: int = 10, wait_on_rate_limit: bool = True,
                 retries: bool = True, errors: Counter | None = None) -> SlackClient:
-    """A client that retries 5xx and dropped connections, and 429 after its Retry-After.
+    """A client that retries 5xx and dropped connections (not for posts: see
+    :data:`NOT_RESENT_ON_DISCONNECT`), and 429 after its Retry-After.
 
     ``wait_on_rate_limit=False`` is for the alert dispatcher, which must see a 429 at once: it
     pauses that channel and folds new alerts into a storm message instead of sleeping.
@@ -55,7 +73,7 @@ def make_client(token: str, base_url: str, *, timeout: int = 10, wait_on_rate_li
         base_url += "/"
     handlers: list[AsyncRetryHandler] = []
     if retries:
-        handlers = [AsyncServerErrorRetryHandler(max_retry_count=2), AsyncConnectionErrorRetryHandler(max_retry_count=2)]
+        handlers = [AsyncServerErrorRetryHandler(max_retry_count=2), _ReconnectUnlessPosting(max_retry_count=2)]
         if wait_on_rate_limit:
             handlers.insert(0, AsyncRateLimitErrorRetryHandler(max_retry_count=2))
     return SlackClient(token=token, base_url=base_url, timeout=timeout, retry_handlers=handlers, errors=errors)

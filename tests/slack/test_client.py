@@ -96,3 +96,24 @@ async def test_a_modal_slack_will_not_open_is_explained_to_the_person(slack: Sla
     assert slack.open_views(ALICE) == []
     assert await client.open_modal(slack.issue_trigger_id(ALICE), view, tell=tell, what="the playbook") is True
     assert [v.callback_id for v in slack.open_views(ALICE)] == ["declare"] and len(told) == 1
+
+
+async def test_a_post_whose_answer_was_lost_is_not_sent_again_blindly(slack: SlackStandIn) -> None:
+    """slack_sdk's connection-error retry would post it a second time; the outbox looks first instead."""
+    metrics = Metrics()
+    client = client_for(slack, metrics)
+    slack.drop_response_next("chat.postMessage")
+    with pytest.raises(SlackUnreachable) as lost:
+        await client.post("alerts", text="HighErrorRate is firing")
+    assert (lost.value.code, lost.value.transient) == ("connection_error", True)
+    assert [m.text for m in slack.messages("alerts")] == ["HighErrorRate is firing"]
+    assert counted(metrics, "chat.postMessage", "connection_error") == 1
+
+
+async def test_other_calls_are_still_retried_when_the_connection_drops(slack: SlackStandIn) -> None:
+    client = client_for(slack, Metrics())
+    posted = await client.post("alerts", text="firing")
+    slack.drop_response_next("chat.update")
+    await client.chat_update(channel=posted["channel"], ts=posted["ts"], text="acknowledged")
+    assert [c.ok for c in slack.calls_to("chat.update")] == [True, True]  # an edit is safe to repeat
+    assert [m.text for m in slack.messages("alerts")] == ["acknowledged"]
