@@ -79,8 +79,8 @@ def build_services(settings: Settings, config: Config, *, clock: Clock | None = 
     sender = make_client(settings.slack_bot_token or "", settings.slack_api_url, wait_on_rate_limit=False,
                          errors=svc.metrics.slack_errors)
     svc.dispatcher = Dispatcher(sessions=svc.sessions, client=sender, clock=svc.clock, render=render,
-                                metrics=svc.metrics)
-    register_post_handlers(svc.dispatcher, svc.slack, svc.metrics)  # outbox kinds "channel_post" and "dm"
+                                metrics=svc.metrics, outbox_client=svc.slack)
+    register_post_handlers(svc.dispatcher)  # outbox kinds "channel_post" and "dm"
     register_summary_handlers(svc)  # outbox kind "summary_chart": the weekly chart, in its post's thread
     svc.extras[OPEN_ITEMS_KEY] = [open_alerts]  # what a handoff DM / App Home lists; incidents append theirs
     svc.extras[OPEN_ITEMS_KEY].append(open_incident_items)

@@ -13,9 +13,9 @@ from bot.incidents.models import (
     TimelineEntry,
 )
 from bot.oncall.models import HandoffRow, OverrideRow
-from bot.outbox import OutboxMessage
+from bot.outbox import KnownChannel, OutboxMessage
 from bot.reports.models import WeeklySummaryRecord
 
 __all__ = ["ActionItem", "Alert", "AlertEvent", "AlertGroup", "AlertStorm", "Base", "ChannelPause", "Escalation", "PageRecord", "ChecklistTick", "Incident", "IncidentAlert",
-           "IncidentRole", "TimelineEntry", "HandoffRow", "OutboxMessage", "OverrideRow", "SeenRequest", "Silence",
+           "IncidentRole", "TimelineEntry", "HandoffRow", "KnownChannel", "OutboxMessage", "OverrideRow", "SeenRequest", "Silence",
            "WeeklySummaryRecord"]

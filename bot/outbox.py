@@ -70,6 +70,20 @@ class OutboxMessage(Base):
     __table_args__ = (Index("ix_outbox_pending", "sent_at", "failed_at", "due_at"),)
 
 
+class KnownChannel(Base):
+    """A channel name the config uses, with the id Slack answered a post to it with.
+
+    Looking a post up again (``conversations.history``) takes the channel's id, and the config may
+    name channels by name; the bot learns each id from its own posts rather than listing channels.
+    """
+
+    __tablename__ = "known_channels"
+
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    channel_id: Mapped[str] = mapped_column(String(32))
+    learned_at: Mapped[datetime]
+
+
 # --- payloads ------------------------------------------------------------------------------------
 
 

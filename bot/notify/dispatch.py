@@ -29,6 +29,7 @@ from bot.db import dialect_of, skip_locked, transaction
 from bot.heartbeat import Heartbeat
 from bot.metrics import Metrics
 from bot.notify import storms
+from bot.notify.once import ChannelIds, Once
 from bot.notify.outbox_sender import Deferred as Deferred
 from bot.notify.outbox_sender import MissingOutboxHandlers as MissingOutboxHandlers
 from bot.notify.outbox_sender import OutboxHandler, OutboxSender
@@ -71,7 +72,9 @@ def _backoff(attempts: int) -> timedelta:
 
 class Dispatcher:
     def __init__(self, *, sessions: async_sessionmaker[AsyncSession], client: SlackClient, clock: Clock,
-                 render: RenderContext, metrics: Metrics) -> None:
+                 render: RenderContext, metrics: Metrics, outbox_client: SlackClient | None = None) -> None:
+        """``client`` must not wait out rate limits (the alert messages fold into a storm instead);
+        ``outbox_client``, which outbox handlers post with, may (by default it is ``client``)."""
         self._sessions = sessions
         self._slack = client
         self._clock = clock
@@ -79,8 +82,10 @@ class Dispatcher:
         self._metrics = metrics
         self._wake = asyncio.Event()
         self._pauses = ChannelPauses(sessions)  # channels Slack is rate limiting, until when
+        self.channel_ids = ChannelIds(sessions, clock)
+        self.once = Once(outbox_client or client, self.channel_ids, metrics)  # every outbox handler posts through it
         self._storms = StormPoster(sessions=sessions, slack=self._slack, clock=clock, zone=render.zone,
-                                   metrics=metrics, pauses=self._pauses)
+                                   metrics=metrics, pauses=self._pauses, channel_ids=self.channel_ids)
         self._lock = asyncio.Lock()
         self._stopping = False
         self.heartbeat = Heartbeat(POLL_SECONDS)  # ticks per pass; /readyz reports it
@@ -237,6 +242,7 @@ class Dispatcher:
                                              unfurl_links=False, unfurl_media=False)
                 crashpoints.reached(crashpoints.Point.ALERT_POSTED)
                 channel_id, ts = resp["channel"], resp["ts"]
+                await self.channel_ids.learn(group.channel, str(channel_id))
                 self._metrics.notifications.labels("slack", "alert").inc()
         async with transaction(self._sessions) as s:
             await s.execute(
@@ -248,7 +254,9 @@ class Dispatcher:
 
     async def _find_posted(self, group: AlertGroup) -> tuple[str, str] | None:
         """After a crash between posting and recording, find our message instead of posting twice."""
-        channel = group.slack_channel_id or group.channel
+        channel = await self.channel_ids.resolve(group.slack_channel_id or group.channel)
+        if channel is None:
+            return None
         try:
             resp = await self._slack.conversations_history(channel=channel, limit=200, include_all_metadata=True,
                                                            oldest=str(group.created_at.timestamp() - 60))
@@ -273,6 +281,5 @@ class Dispatcher:
         if not where.channel_id or not where.ts:
             raise Deferred()  # the message to reply to is not out yet
         text = where.prefix + thread_text(event, group, self._render.names, self._render.zone)
-        resp = await self._slack.chat_postMessage(channel=where.channel_id, thread_ts=where.ts, text=text)
-        self._metrics.notifications.labels("slack", "thread").inc()
-        return {"ts": resp["ts"]}
+        posted = await self.once.row(item).post(where.channel_id, thread_ts=where.ts, text=text, what="thread")
+        return {"ts": posted.ts}

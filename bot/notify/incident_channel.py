@@ -6,7 +6,8 @@ checklist, bookmarks runbooks and dashboards, announces the incident in ``incide
 tells the declarer how it went.
 
 Each step is recorded on the incident when it is done, so a retry after a crash or a Slack outage
-resumes where it stopped instead of posting twice. Only the channel itself is essential: a failed
+resumes where it stopped instead of posting twice; a post cut short within a step (Slack took it,
+the bot never heard back) is found by its metadata (:mod:`bot.notify.once`, one part per post). Only the channel itself is essential: a failed
 invite, pin or bookmark is reported to the declarer and the rest goes on.
 """
 
@@ -27,6 +28,7 @@ from bot.incidents.models import Incident, TimelineEntry
 from bot.incidents.naming import channel_name
 from bot.incidents.timeline import linked_groups
 from bot.notify.incident_slack import IncidentSlack
+from bot.notify.once import RowPosts
 from bot.oncall.service import on_call
 from bot.outbox import IncidentRef, OutboxMessage
 from bot.services import Services
@@ -74,10 +76,11 @@ class IncidentSetup:
 
     async def __call__(self, item: OutboxMessage) -> dict[str, Any]:
         incident = await self._load(IncidentRef.of(item).incident_id)
+        posts = self.slack.posts(item)  # each post is stamped with its step, so a retry finds it
         steps: dict[str, Callable[[Incident], Awaitable[Incident | None]]] = {
-            "channel": self._channel, "invites": self._invites, "header": self._header, "alerts": self._alerts,
-            "checklist": self._checklist, "bookmarks": self._bookmarks, "announce": self._announce,
-            "told": self._tell,
+            "channel": self._channel, "invites": self._invites, "header": lambda i: self._header(i, posts),
+            "alerts": lambda i: self._alerts(i, posts), "checklist": lambda i: self._checklist(i, posts),
+            "bookmarks": self._bookmarks, "announce": lambda i: self._announce(i, posts), "told": self._tell,
         }
         for step in SETUP_STEPS:
             if step in incident.slack_state.get("done", []):
@@ -145,20 +148,20 @@ class IncidentSetup:
                             severity_description=severity.description if severity else "",
                             playbook_name=playbook.name if playbook else None)
 
-    async def _header(self, incident: Incident) -> Incident:
+    async def _header(self, incident: Incident, posts: RowPosts) -> Incident:
         assert incident.channel_id is not None
         blocks = [b.to_dict() for b in header_blocks(await self._card(incident))]
-        resp = await self.slack.post(incident.channel_id, text=header_text(incident), blocks=blocks,
-                                     what="incident_header")
+        header = await self.slack.post(posts, incident.channel_id, text=header_text(incident), blocks=blocks,
+                                       what="incident_header", part="header")
         problems = []
         try:
-            await self.slack.client.pins_add(channel=incident.channel_id, timestamp=resp["ts"])
+            await self.slack.client.pins_add(channel=incident.channel_id, timestamp=header.ts)
         except SlackError as exc:
             if exc.code != "already_pinned":
                 problems.append(f"could not pin the header ({exc.code})")
-        return await self._save(incident.id, "header", problems, header_ts=resp["ts"])
+        return await self._save(incident.id, "header", problems, header_ts=header.ts)
 
-    async def _alerts(self, incident: Incident) -> Incident:
+    async def _alerts(self, incident: Incident, posts: RowPosts) -> Incident:
         assert incident.channel_id is not None
         async with self.svc.sessions() as s:
             groups = await linked_groups(s, incident.id)
@@ -174,8 +177,8 @@ class IncidentSetup:
             if group.slack_channel_id and group.slack_ts:
                 try:
                     note = f"🚨 Incident #{incident.id} declared for this alert: <#{incident.channel_id}>"
-                    await self.slack.post(group.slack_channel_id, thread_ts=group.slack_ts, text=note,
-                                          what="incident_link")
+                    await self.slack.post(posts, group.slack_channel_id, thread_ts=group.slack_ts, text=note,
+                                          what="incident_link", part=f"link:{group.id}")
                 except SlackError as exc:
                     log.info("could not note incident %s in alert %s's thread: %s", incident.id, group.id,
                              exc.code)
@@ -184,8 +187,8 @@ class IncidentSetup:
             lines.append(source)
         if lines:
             heading = "🔗 *Linked alerts*" if groups else "📎 *Declared from*"
-            await self.slack.post(incident.channel_id, text=clip("\n".join([heading, *lines]), 3000),
-                                  what="incident_alerts")
+            await self.slack.post(posts, incident.channel_id, text=clip("\n".join([heading, *lines]), 3000),
+                                  what="incident_alerts", part="alerts")
         state = {**incident.slack_state, "alert_links": links}
         return await self._save(incident.id, "alerts", slack_state=state)
 
@@ -200,7 +203,7 @@ class IncidentSetup:
         where = f"<{entry.permalink}|a message>" if entry.permalink else "a message"
         return f"📎 Declared from {where}{author}."
 
-    async def _checklist(self, incident: Incident) -> Incident:
+    async def _checklist(self, incident: Incident, posts: RowPosts) -> Incident:
         assert incident.channel_id is not None
         playbook = self.kit.playbook(incident.playbook)
         posted: dict[str, str] = {}
@@ -208,10 +211,10 @@ class IncidentSetup:
             async with self.svc.sessions() as s:
                 ticks = await checklist_state(s, incident.id)
             for group, blocks in checklist_messages(playbook, incident.id, ticks, self.kit.policy.zone).items():
-                resp = await self.slack.post(incident.channel_id, what="incident_checklist",
-                                             text=f"Playbook: {playbook.name} — {group}",
-                                             blocks=[b.to_dict() for b in blocks])
-                posted[group] = resp["ts"]
+                message = await self.slack.post(posts, incident.channel_id, what="incident_checklist",
+                                                text=f"Playbook: {playbook.name} — {group}",
+                                                blocks=[b.to_dict() for b in blocks], part=f"checklist:{group}")
+                posted[group] = message.ts
         state = {**incident.slack_state, "checklist": posted}
         return await self._save(incident.id, "checklist", slack_state=state)
 
@@ -241,19 +244,19 @@ class IncidentSetup:
                 break  # the same refusal (scope, limits) would repeat for every link
         return await self._save(incident.id, "bookmarks", problems)
 
-    async def _announce(self, incident: Incident) -> Incident:
+    async def _announce(self, incident: Incident, posts: RowPosts) -> Incident:
         channel = self.svc.config.slack.incidents_channel
         blocks = [b.to_dict() for b in announcement_blocks(incident, self.kit.policy.zone)]
         try:
-            resp = await self.slack.post(channel, text=announcement_text(incident), blocks=blocks,
-                                         what="incident_announcement")
+            announced = await self.slack.post(posts, channel, text=announcement_text(incident), blocks=blocks,
+                                              what="incident_announcement", part="announce")
         except SlackError as exc:
             if exc.transient:
                 raise
             problem = f"could not announce it in #{channel} ({exc.code})"
             return await self._save(incident.id, "announce", [problem])
-        return await self._save(incident.id, "announce", announcement_channel_id=resp["channel"],
-                                announcement_ts=resp["ts"])
+        return await self._save(incident.id, "announce", announcement_channel_id=announced.channel,
+                                announcement_ts=announced.ts)
 
     async def _tell(self, incident: Incident) -> Incident:
         problems = incident.slack_state.get("problems", [])

@@ -38,6 +38,7 @@ from bot.incidents.timeline import ENTRY_OUTBOX_KIND
 from bot.notify.dispatch import Deferred
 from bot.notify.incident_channel import IncidentSetup
 from bot.notify.incident_slack import IncidentSlack
+from bot.notify.once import RowPosts
 from bot.outbox import IncidentEntryPost, IncidentRef, OutboxMessage, PostmortemDraft
 from bot.services import Services
 from bot.slack.blocks.incidents import (
@@ -96,12 +97,12 @@ class IncidentPosts:
         except SlackError as exc:  # the post itself went out; a stale header is fixed by the next change
             log.warning("could not refresh the header of incident %s: %s", incident.id, exc)
 
-    async def _mirror(self, entry: TimelineEntry, incident: Incident) -> None:
+    async def _mirror(self, posts: RowPosts, entry: TimelineEntry, incident: Incident) -> None:
         if not incident.announcement_channel_id or not incident.announcement_ts:
             return
         try:
-            await self.slack.post(incident.announcement_channel_id, thread_ts=incident.announcement_ts,
-                                  text=mirror_text(entry, incident), what="incident_mirror")
+            await self.slack.post(posts, incident.announcement_channel_id, thread_ts=incident.announcement_ts,
+                                  text=mirror_text(entry, incident), what="incident_mirror", part="mirror")
             blocks = announcement_blocks(incident, self.kit.policy.zone)
             await self.slack.client.chat_update(channel=incident.announcement_channel_id,
                                   ts=incident.announcement_ts, text=announcement_text(incident),
@@ -122,6 +123,7 @@ class IncidentPosts:
         if entry is None:  # removed since (a deleted message): nothing to show
             return {"skipped": "gone"}
         assert incident.channel_id is not None
+        posts = self.slack.posts(item)
         if entry.kind == "checklist":
             await self._redraw_checklist(incident, str(entry.detail.get("group", "")))
             return {"checklist": entry.detail.get("item")}
@@ -131,13 +133,13 @@ class IncidentPosts:
         post = entry_post(entry, incident, durations=durations)
         if post is not None:
             blocks = [b.to_dict() for b in post.blocks] if post.blocks else None
-            resp = await self.slack.post(incident.channel_id, text=post.text, blocks=blocks,
-                                         what=f"incident_{entry.kind}")
-            result["ts"] = resp["ts"]
+            posted = await self.slack.post(posts, incident.channel_id, text=post.text, blocks=blocks,
+                                           what=f"incident_{entry.kind}")
+            result["ts"] = posted.ts
         if entry.kind in HEADER_KINDS:
             await self.refresh_header(incident)
         if post is not None and post.mirror and entry.kind in ANNOUNCEMENT_KINDS:
-            await self._mirror(entry, incident)
+            await self._mirror(posts, entry, incident)
         return result
 
     async def _invite(self, incident: Incident, person: str) -> None:
@@ -174,7 +176,7 @@ class IncidentPosts:
             document = await asyncio.to_thread(render_postmortem, context, self.kit.template)
         except PostmortemTemplateError as exc:
             log.error("post-mortem of incident %s: %s", incident.id, exc)
-            await self.slack.post(incident.channel_id, what="incident_postmortem_error",
+            await self.slack.post(self.slack.posts(item), incident.channel_id, what="incident_postmortem_error",
                                   text=f"⚠️ The post-mortem draft could not be rendered: {exc}")
             return {"error": "template"}
         state = "Draft" if incident.is_resolved else "Interim draft (the incident is still open)"
@@ -221,7 +223,7 @@ class IncidentPosts:
         if incident is None or incident.channel_id is None:
             return {"skipped": "no channel"}
         silent_since = max(t for t in (incident.declared_at, incident.last_status_at) if t is not None)
-        await self.slack.post(incident.channel_id, what="incident_nudge",
+        await self.slack.post(self.slack.posts(item), incident.channel_id, what="incident_nudge",
                               text=nudge_text(incident, silent_since, now, format_config_duration(every)))
         async with transaction(self.svc.sessions) as s:
             await nudge_sent(s, await s.get_one(Incident, incident_id), update_every=every, now=now)
@@ -238,15 +240,15 @@ class IncidentPosts:
         if incident is None or incident.channel_id is None:
             return {"skipped": "no channel"}
         text, blocks = postmortem_reminder_blocks(incident)
-        await self.slack.post(incident.channel_id, text=text, blocks=[b.to_dict() for b in blocks],
-                              what="incident_postmortem_reminder")
+        await self.slack.post(self.slack.posts(item), incident.channel_id, text=text,
+                              blocks=[b.to_dict() for b in blocks], what="incident_postmortem_reminder")
         return {"reminded": incident.commander}
 
 
 def register_incident_handlers(svc: Services, kit: IncidentKit) -> None:
     """Wire the incident outbox kinds into the dispatcher (called by the composition root)."""
     svc.extras[INCIDENT_KIT] = kit
-    slack = IncidentSlack(svc.slack, svc.metrics)
+    slack = IncidentSlack(svc.slack, svc.metrics, svc.dispatcher.once)
     posts = IncidentPosts(svc, kit, slack)
     handlers = svc.dispatcher.handlers
     handlers[SETUP_OUTBOX_KIND] = IncidentSetup(svc, kit, slack)

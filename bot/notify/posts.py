@@ -6,43 +6,37 @@ handlers send it. Payloads (:class:`~bot.outbox.ChannelPost`, :class:`~bot.outbo
 are built by the feature with its ``bot.slack.blocks`` builder (``Rendered.post()``, ``.dm()``). The
 handler's result, stored on the row, is ``{"channel": "<id>", "ts": "<ts>"}`` so a later step can
 thread under or edit the message. Slack errors are :class:`~bot.slack.errors.SlackError`, which
-the dispatcher retries (transient ones longer) and finally marks failed.
+the dispatcher retries (transient ones longer) and finally marks failed. Posts go through
+:mod:`bot.notify.once`, so a retry after a crash finds the message instead of posting it twice.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from bot.metrics import Metrics
 from bot.notify.dispatch import Dispatcher
+from bot.notify.once import Once
 from bot.outbox import ChannelPost, DirectMessage, OutboxKind, OutboxMessage, SlackContent
-from bot.slack.client import SlackClient
 
 CHANNEL_POST = OutboxKind.CHANNEL_POST
 DM = OutboxKind.DM
 
 
 class SlackPoster:
-    def __init__(self, client: SlackClient, metrics: Metrics) -> None:
-        self._slack = client
-        self._metrics = metrics
+    def __init__(self, once: Once) -> None:
+        self._once = once
 
     async def channel_post(self, item: OutboxMessage) -> dict[str, Any]:
         p = ChannelPost.of(item)
-        args = _content(p)
-        if p.thread_ts:
-            args["thread_ts"] = p.thread_ts
-        resp = await self._slack.post(p.channel, **args)
-        self._metrics.notifications.labels("slack", p.what or CHANNEL_POST).inc()
-        return {"channel": resp["channel"], "ts": resp["ts"]}
+        posted = await self._once.row(item).post(p.channel, thread_ts=p.thread_ts or None,
+                                                 what=p.what or CHANNEL_POST, **_content(p))
+        return {"channel": posted.channel, "ts": posted.ts}
 
     async def dm(self, item: OutboxMessage) -> dict[str, Any]:
         p = DirectMessage.of(item)
-        opened = await self._slack.conversations_open(users=p.user)
-        channel = opened["channel"]["id"]
-        resp = await self._slack.chat_postMessage(channel=channel, **_content(p))
-        self._metrics.notifications.labels("slack", p.what or DM).inc()
-        return {"channel": resp["channel"], "ts": resp["ts"]}
+        opened = await self._once.slack.conversations_open(users=p.user)
+        posted = await self._once.row(item).post(opened["channel"]["id"], what=p.what or DM, **_content(p))
+        return {"channel": posted.channel, "ts": posted.ts}
 
 
 def _content(payload: SlackContent) -> dict[str, Any]:
@@ -52,8 +46,8 @@ def _content(payload: SlackContent) -> dict[str, Any]:
     return args
 
 
-def register_post_handlers(dispatcher: Dispatcher, client: SlackClient, metrics: Metrics) -> SlackPoster:
-    poster = SlackPoster(client, metrics)
+def register_post_handlers(dispatcher: Dispatcher) -> SlackPoster:
+    poster = SlackPoster(dispatcher.once)
     dispatcher.handlers[CHANNEL_POST] = poster.channel_post
     dispatcher.handlers[DM] = poster.dm
     return poster

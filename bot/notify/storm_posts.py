@@ -24,6 +24,7 @@ from bot.alerts.models import AlertStorm
 from bot.clock import Clock
 from bot.metrics import Metrics
 from bot.notify import storms
+from bot.notify.once import ChannelIds
 from bot.notify.pauses import ChannelPauses
 from bot.slack.blocks.storm import StormSummary, storm_blocks, storm_metadata, storm_text
 from bot.slack.client import SlackClient
@@ -41,7 +42,7 @@ def _backoff(attempts: int) -> timedelta:
 
 class StormPoster:
     def __init__(self, *, sessions: async_sessionmaker[AsyncSession], slack: SlackClient, clock: Clock,
-                 zone: ZoneInfo, metrics: Metrics, pauses: ChannelPauses) -> None:
+                 zone: ZoneInfo, metrics: Metrics, pauses: ChannelPauses, channel_ids: ChannelIds) -> None:
         """``pauses``: the channels Slack is rate limiting, shared with the dispatcher and other replicas."""
         self._sessions = sessions
         self._slack = slack
@@ -49,6 +50,7 @@ class StormPoster:
         self._zone = zone
         self._metrics = metrics
         self._pauses = pauses
+        self._channel_ids = channel_ids
 
     async def sync_due(self) -> int:
         """Bring every due storm message up to date (or give it back until it may be tried)."""
@@ -98,6 +100,7 @@ class StormPoster:
             await self._slack.chat_update(channel=found[0], ts=found[1], **content)
             return found[0], found[1], False
         resp = await self._slack.post(storm.channel, metadata=storm_metadata(storm.id), **content)
+        await self._channel_ids.learn(storm.channel, str(resp["channel"]))
         self._metrics.notifications.labels("slack", "storm").inc()
         return str(resp["channel"]), str(resp["ts"]), True
 
@@ -109,8 +112,11 @@ class StormPoster:
 
     async def _find_posted(self, storm: AlertStorm) -> tuple[str, str] | None:
         """An earlier attempt may have posted and died before recording it: look before posting."""
+        channel = await self._channel_ids.resolve(storm.slack_channel_id or storm.channel)
+        if channel is None:
+            return None
         try:
-            resp = await self._slack.conversations_history(channel=storm.channel, limit=200, include_all_metadata=True,
+            resp = await self._slack.conversations_history(channel=channel, limit=200, include_all_metadata=True,
                                                            oldest=str(storm.started_at.timestamp() - 60))
         except SlackError:
             return None
@@ -118,5 +124,5 @@ class StormPoster:
         for m in messages:
             meta = m.get("metadata") or {}
             if meta.get("event_type") == METADATA_STORM and meta.get("event_payload", {}).get("storm_id") == storm.id:
-                return str(resp.get("channel") or storm.channel), str(m["ts"])
+                return channel, str(m["ts"])
         return None

@@ -260,8 +260,14 @@ class SlackWebApi:
         page, cursor = page_of(channel.members, args)
         return {"members": page, "response_metadata": {"next_cursor": cursor}}
 
+    def _by_id(self, ref: object) -> SandboxChannel:
+        """Methods that take a conversation ID only (Slack answers a name with ``channel_not_found``)."""
+        if not isinstance(ref, str) or ref not in self._ws.channels:
+            raise SlackRefusal("channel_not_found")
+        return self._member_channel(ref)
+
     def conversations_history(self, args: JSON) -> JSON:
-        channel = self._member_channel(args.get("channel"))
+        channel = self._by_id(args.get("channel"))
         oldest, latest = float(args.get("oldest") or 0), float(args.get("latest") or math.inf)
         inclusive = flag(args, "inclusive")
 
@@ -277,7 +283,7 @@ class SlackWebApi:
                 "response_metadata": {"next_cursor": cursor}}
 
     def conversations_replies(self, args: JSON) -> JSON:
-        channel = self._member_channel(args.get("channel"))
+        channel = self._by_id(args.get("channel"))
         try:
             message = self._ws.message(channel, args.get("ts"))
         except SlackRefusal:

@@ -58,7 +58,7 @@ class SlackDeps:
         slack: SlackClient = svc.slack
         paging: Paging = svc.escalation.paging
         return cls(config=svc.config, sessions=svc.sessions, clock=svc.clock, wake=svc.wake, slack=slack,
-                   incident_slack=IncidentSlack(slack, svc.metrics), kit=kit_of(svc),
+                   incident_slack=IncidentSlack(slack, svc.metrics, svc.dispatcher.once), kit=kit_of(svc),
                    playbooks=tuple(svc.playbooks), paging=paging)
 
 

@@ -83,3 +83,4 @@ class EscalateField(StrEnum):
 METADATA_EVENT = "watchstander_alert"
 METADATA_PAGE = "watchstander_page"  # on DMs and @here posts, to find them again after a crash
 METADATA_STORM = "watchstander_storm"  # on storm messages, likewise
+METADATA_OUTBOX = "watchstander_outbox"  # on every post an outbox row makes, with the row's key, likewise

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import parse_qs
 
+import aiohttp
 import pytest
 from aiohttp import web
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
@@ -89,15 +90,31 @@ async def test_threads_broadcasts_and_metadata(slack: SlackStandIn, client: Asyn
     assert [m.text for m in slack.messages("alerts")] == ["HighErrorRate", "resolved"]
     assert [m.text for m in slack.thread("alerts", parent["ts"])] == ["HighErrorRate", "paged Alice", "resolved"]
 
-    history = await client.conversations_history(channel="alerts", include_all_metadata=True)
+    channel = parent["channel"]  # reading takes the conversation's id; a name is channel_not_found
+    assert (await refusal(client.conversations_history(channel="alerts")))["error"] == "channel_not_found"
+    assert (await refusal(client.conversations_replies(channel="alerts", ts=parent["ts"])))["error"] == \
+        "channel_not_found"
+    history = await client.conversations_history(channel=channel, include_all_metadata=True)
     oldest = history["messages"][-1]
     assert oldest["metadata"] == {"event_type": "alert", "event_payload": {"id": 7}}
     assert oldest["reply_count"] == 2
-    assert "metadata" not in (await client.conversations_history(channel="alerts"))["messages"][-1]
-    replies = await client.conversations_replies(channel="alerts", ts=parent["ts"])
+    assert "metadata" not in (await client.conversations_history(channel=channel))["messages"][-1]
+    replies = await client.conversations_replies(channel=channel, ts=parent["ts"])
     assert [m["text"] for m in replies["messages"]] == ["HighErrorRate", "paged Alice", "resolved"]
     bad = await refusal(client.chat_postMessage(channel="alerts", text="x", thread_ts="1.000001"))
     assert bad["error"] == "invalid_thread_ts"
+
+
+async def test_a_dropped_answer_leaves_the_post_done_and_the_client_without_its_ts(
+        slack: SlackStandIn) -> None:
+    client = AsyncWebClient(token=slack.bot_token, base_url=slack.api_url, retry_handlers=[])  # no resending
+    slack.drop_response_next("chat.postMessage", matching=lambda args: args.get("text") == "second")
+    await client.chat_postMessage(channel="alerts", text="first")
+    with pytest.raises(aiohttp.ServerDisconnectedError):
+        await client.chat_postMessage(channel="alerts", text="second")
+    await client.chat_postMessage(channel="alerts", text="third")  # one drop, then answers again
+    assert [m.text for m in slack.messages("alerts")] == ["first", "second", "third"]
+    assert [c.ok for c in slack.calls_to("chat.postMessage")] == [True, True, True]
 
 
 async def test_update_keeps_edit_history_and_delete_removes(slack: SlackStandIn, client: AsyncWebClient) -> None:

@@ -28,7 +28,7 @@ PUSHPIN = frozenset({"pushpin", "round_pushpin"})
 class TimelineMessages:
     def __init__(self, svc: Services) -> None:
         self.svc = svc
-        self.slack = IncidentSlack(svc.slack, svc.metrics)
+        self.slack = IncidentSlack(svc.slack, svc.metrics, svc.dispatcher.once)
 
     async def _find(self, channel: str, ts: str) -> dict[str, Any] | None:
         """The message itself; reactions do not carry it. Thread replies are not in the history."""

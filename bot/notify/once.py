@@ -1,0 +1,203 @@
+"""Every Slack message an outbox row posts goes out once, also when the bot crashed mid-send.
+
+The window this closes: Slack accepted ``chat.postMessage``, and the bot died (or the answer was
+lost on the way) before the row was marked sent. The row's next attempt would post it again.
+
+So every post an outbox handler makes goes through :meth:`RowPosts.post`, which stamps the message
+with the row's key in Slack message metadata (``event_type`` ``watchstander_outbox``, payload
+``{"key": "<outbox key>"}``; a handler that posts several messages for one row names each one's
+``part``, which is added to the key). The first attempt of a row just posts, at no extra cost. A
+retry — the row was claimed before, which the dispatcher counts when it claims (``attempts > 1``)
+— first looks the key up among the channel's latest messages (``conversations.history``) or the
+thread's replies (``conversations.replies``), and if the message is there, takes its ``ts`` and
+posts nothing.
+
+Looking up takes the channel's id, while the config may name channels. :class:`ChannelIds`
+learns each name's id from Slack's answers to the bot's own posts and keeps it in the database
+(``known_channels``), so no channel listing (and no ``channels:read`` scope) is needed. A retry
+to a name whose id was never learned (the very first post to that channel crashed) cannot look
+first: it posts, learns the id from the answer, looks, and if the earlier message is there deletes
+the new copy at once — the channel ends with one message.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.clock import Clock
+from bot.db import transaction
+from bot.metrics import Metrics
+from bot.outbox import KnownChannel, OutboxMessage
+from bot.slack.client import SlackClient
+from bot.slack.errors import NotInChannel, SlackError
+from bot.slack.ids import METADATA_OUTBOX
+
+log = logging.getLogger(__name__)
+
+PAGE = 200        # messages per history page
+MAX_PAGES = 5     # how far back a retry looks: the post went out shortly before the crash
+_CONVERSATION_ID = re.compile(r"^[CGD][A-Z0-9]{6,}$")
+
+
+def outbox_metadata(key: str) -> dict[str, Any]:
+    return {"event_type": METADATA_OUTBOX, "event_payload": {"key": key}}
+
+
+def is_conversation_id(ref: str) -> bool:
+    return bool(_CONVERSATION_ID.match(ref))
+
+
+class ChannelIds:
+    """Channel names (as the config writes them) to ids, learned from Slack's answers to our posts."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock) -> None:
+        self._sessions = sessions
+        self._clock = clock
+        self._known: dict[str, str] = {}
+
+    @staticmethod
+    def _name(ref: str) -> str:
+        return ref.strip().removeprefix("#")
+
+    async def resolve(self, ref: str) -> str | None:
+        """The id of ``ref`` (an id already, or a name the bot has posted to); None if never learned."""
+        if is_conversation_id(ref):
+            return ref
+        name = self._name(ref)
+        if name not in self._known:
+            async with self._sessions() as s:
+                row = await s.get(KnownChannel, name)
+            if row is None:
+                return None
+            self._known[name] = row.channel_id
+        return self._known[name]
+
+    async def learn(self, ref: str, channel_id: str) -> None:
+        """Remember what Slack said ``ref`` is; one small write per channel and process at most."""
+        name = self._name(ref)
+        if is_conversation_id(ref) or self._known.get(name) == channel_id:
+            return
+        try:
+            async with transaction(self._sessions) as s:
+                row = await s.get(KnownChannel, name)
+                if row is None:
+                    s.add(KnownChannel(name=name, channel_id=channel_id, learned_at=self._clock.now()))
+                elif row.channel_id != channel_id:  # the name now belongs to another channel
+                    row.channel_id, row.learned_at = channel_id, self._clock.now()
+        except IntegrityError:  # another replica learned it at the same moment
+            pass
+        except SQLAlchemyError as exc:  # the post went out; not knowing the id only costs a later lookup
+            log.warning("could not remember the id of channel #%s: %s", name, type(exc).__name__)
+            return
+        self._known[name] = channel_id
+
+
+@dataclass(frozen=True)
+class Posted:
+    channel: str   # the conversation's id
+    ts: str
+    found: bool    # an earlier attempt had posted it: nothing was sent this time
+
+
+class Once:
+    """Builds each row's :class:`RowPosts`; one per dispatcher, shared by every outbox handler."""
+
+    def __init__(self, slack: SlackClient, channels: ChannelIds, metrics: Metrics) -> None:
+        self.slack = slack
+        self.channels = channels
+        self._metrics = metrics
+
+    def row(self, item: OutboxMessage) -> RowPosts:
+        # attempts is counted when the row is claimed: above 1, an earlier attempt may have posted.
+        return RowPosts(self, item.key, retried=item.attempts > 1)
+
+    async def find(self, channel_id: str, key: str, *, thread_ts: str | None) -> str | None:
+        """The ts of our message stamped ``key`` in the conversation (or the thread ``thread_ts``).
+
+        Should there be more than one (a crash while this was being repaired), the oldest is kept and
+        the others are deleted: they are the bot's own copies of the same message.
+        """
+        try:
+            found = await self._search(channel_id, key, thread_ts)
+        except NotInChannel:  # posted with chat:write.public, so never a member: join to read (public only)
+            await self.slack.conversations_join(channel=channel_id)
+            found = await self._search(channel_id, key, thread_ts)
+        except SlackError as exc:
+            if exc.transient:
+                raise  # try again later rather than risk a second post
+            log.warning("cannot look for outbox post %s in %s before posting again: %s", key, channel_id, exc)
+            return None
+        if not found:
+            return None
+        keep, *copies = sorted(found, key=float)
+        for ts in copies:
+            try:
+                await self.slack.chat_delete(channel=channel_id, ts=ts)
+                log.info("outbox post %s was in Slack twice; deleted the later copy %s", key, ts)
+            except SlackError as exc:
+                log.warning("outbox post %s is in Slack twice; could not delete the copy %s: %s", key, ts, exc)
+        return keep
+
+    async def _search(self, channel_id: str, key: str, thread_ts: str | None) -> list[str]:
+        found: list[str] = []
+        cursor = None
+        for _ in range(MAX_PAGES):
+            page: dict[str, Any] = {"channel": channel_id, "limit": PAGE, "include_all_metadata": True}
+            if cursor:
+                page["cursor"] = cursor
+            resp = await (self.slack.conversations_replies(ts=thread_ts, **page) if thread_ts
+                          else self.slack.conversations_history(**page))
+            messages: list[dict[str, Any]] = resp.get("messages") or []
+            for m in messages:
+                meta = m.get("metadata") or {}
+                if meta.get("event_type") == METADATA_OUTBOX and (meta.get("event_payload") or {}).get("key") == key:
+                    found.append(str(m["ts"]))
+            cursor = (resp.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                break
+        return found
+
+    def sent(self, what: str | None) -> None:
+        if what:
+            self._metrics.notifications.labels("slack", what).inc()
+
+
+class RowPosts:
+    """The posts of one attempt at one outbox row."""
+
+    def __init__(self, once: Once, key: str, *, retried: bool) -> None:
+        self._once = once
+        self.key = key
+        self.retried = retried
+
+    async def post(self, channel: str, *, part: str = "", what: str | None = None, thread_ts: str | None = None,
+                   **content: Any) -> Posted:
+        """chat.postMessage, stamped with this row's key (and ``part``); on a retry, only if not already out.
+
+        ``what`` labels the notifications metric; ``content`` is chat.postMessage's text, blocks…
+        """
+        once = self._once
+        key = f"{self.key}#{part}" if part else self.key
+        channel_id = await once.channels.resolve(channel) if self.retried else None
+        if channel_id is not None and (ts := await once.find(channel_id, key, thread_ts=thread_ts)):
+            log.info("outbox post %s was already in Slack (%s); not posting it again", key, ts)
+            return Posted(channel_id, ts, found=True)
+        if thread_ts:
+            content["thread_ts"] = thread_ts
+        resp = await once.slack.post(channel, metadata=outbox_metadata(key), **content)
+        posted = Posted(str(resp["channel"]), str(resp["ts"]), found=False)
+        await once.channels.learn(channel, posted.channel)
+        if self.retried and channel_id is None:
+            # The channel's id was not known yet (its first post crashed), so looking had to wait for
+            # this answer: if the earlier attempt's message is there, keep it and delete this one.
+            ts = await once.find(posted.channel, key, thread_ts=thread_ts)
+            if ts and ts != posted.ts:
+                return Posted(posted.channel, ts, found=True)
+        once.sent(what)
+        return posted
