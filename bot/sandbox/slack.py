@@ -157,13 +157,12 @@ class SlackStandIn(SandboxServer):
         """Make the next ``times`` calls of ``method`` (``"*"``: any method) fail; see :meth:`Faults.fail_next`."""
         self.faults.fail_next(method, error=error, status=status, retry_after=retry_after, times=times)
 
-    def hold(self, method: str) -> Hold:
-        """Keep the next call of ``method`` waiting until the returned hold is released."""
-        return self.faults.hold(method)
+    def hold(self, method: str, *, matching: Callable[[JSON], bool] | None = None, done_first: bool = False) -> Hold:
+        """Keep the next call of ``method`` waiting until the returned hold is released; see :meth:`Faults.hold`."""
+        return self.faults.hold(method, matching=matching, done_first=done_first)
 
-    def drop_response_next(self, method: str, *, times: int = 1,
-                           matching: Callable[[JSON], bool] | None = None) -> None:
-        """Do the next ``times`` calls of ``method``, then reset the connection; see :meth:`Faults.drop_response_next`."""
+    def drop_response_next(self, method: str, *, times: int = 1, matching: Callable[[JSON], bool] | None = None) -> None:
+        """Do the next ``times`` calls of ``method``, then reset the connection: :meth:`Faults.drop_response_next`."""
         self.faults.drop_response_next(method, times=times, matching=matching)
 
     async def _parse_args(self, request: web.Request) -> JSON:
@@ -191,6 +190,7 @@ class SlackStandIn(SandboxServer):
         method = request.match_info["method"]
         status, headers = 200, {}
         args: JSON = {}
+        held: Hold | None = None
         try:
             args = await self._parse_args(request)
             token = args.pop("token", None)
@@ -201,7 +201,8 @@ class SlackStandIn(SandboxServer):
             if handler is None:
                 raise SlackRefusal("unknown_method", req_method=method)
             self._tokens.check(method, token, args, self.workspace)
-            if (held := self.faults.take_hold(method)) is not None:
+            held = self.faults.take_hold(method, args)
+            if held is not None and not held.done_first:
                 held.reached.set()
                 await held.released.wait()
             fault = self.faults.take(method)
@@ -217,6 +218,9 @@ class SlackStandIn(SandboxServer):
             status, headers = 429, {"Retry-After": str(limited.retry_after)}
             body = {"ok": False, "error": "ratelimited"}
         await self._record(RecordedCall(method, args, self._clock.now(), status, body))
+        if held is not None and held.done_first:
+            held.reached.set()
+            await held.released.wait()
         if self.faults.take_drop(method, args, body) and request.transport is not None:
             request.transport.abort()  # done, but the answer never arrives
         return web.json_response(body, status=status, headers=headers)

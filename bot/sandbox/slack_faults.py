@@ -15,6 +15,8 @@ class Hold:
     """A call kept waiting: ``reached`` once it arrived, answered when :meth:`release` is called."""
     reached: asyncio.Event = field(default_factory=asyncio.Event)
     released: asyncio.Event = field(default_factory=asyncio.Event)
+    matching: Callable[[JSON], bool] | None = None
+    done_first: bool = False  # do the call, then withhold only the answer
 
     def release(self) -> None:
         self.released.set()
@@ -58,10 +60,12 @@ class Faults:
             retry_after = 1
         self._faults.setdefault(method, []).append(_Fault(error, status, retry_after, times))
 
-    def hold(self, method: str) -> Hold:
-        """Keep the next call of ``method`` waiting, unanswered, until the returned hold is released:
-        a Slack that is slow at exactly the moment a test needs (a shutdown mid-post, say)."""
-        self._holds[method] = hold = Hold()
+    def hold(self, method: str, *, matching: Callable[[JSON], bool] | None = None, done_first: bool = False) -> Hold:
+        """Keep the next call of ``method`` (whose arguments satisfy ``matching``) waiting, unanswered,
+        until the returned hold is released: a Slack that is slow at exactly the moment a test needs (a
+        shutdown mid-post, say). ``done_first``: the call is done (the post is in the channel) and only
+        its answer waits — the moment between Slack accepting a post and the bot hearing back."""
+        self._holds[method] = hold = Hold(matching=matching, done_first=done_first)
         return hold
 
     def drop_response_next(self, method: str, *, times: int = 1,
@@ -96,5 +100,8 @@ class Faults:
                 return fault
         return None
 
-    def take_hold(self, method: str) -> Hold | None:
-        return self._holds.pop(method, None)
+    def take_hold(self, method: str, args: JSON) -> Hold | None:
+        held = self._holds.get(method)
+        if held is None or (held.matching is not None and not held.matching(args)):
+            return None
+        return self._holds.pop(method)

@@ -13,10 +13,15 @@ makes no call but the post itself.
 
 from __future__ import annotations
 
+import asyncio
+import json
+import sqlite3
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import aiohttp
 from sqlalchemy import select
 
 from bot.alerts import actions
@@ -31,9 +36,10 @@ from bot.sandbox.slack_workspace import JSON
 from bot.slack.ids import Callback, Command, IncidentField
 from tests.incidents.flow import open_modal
 from tests.reports.week import DUE
-from tests.support.factories import ALICE, BOB, CAROL, am_alert, am_notification
+from tests.support.factories import ALICE, BOB, CAROL, TOKENS, am_alert, am_notification
 from tests.support.harness import Harness, start_harness
 from tests.support.oncall_helpers import dm_texts, oncall
+from tests.support.process import start_bot, write_config
 from tests.support.visible import visible_text
 
 LOOKUPS = ("conversations.history", "conversations.replies")
@@ -280,3 +286,33 @@ async def test_an_incident_update_and_its_mirror_in_the_announcement_thread_are_
         mirrors = [m for m in slack.thread("incidents", incident.announcement_ts)[1:] if "Index rebuilt" in m.text]
         assert len(updates) == 1 and len(mirrors) == 1
         assert (await row(restarted, "incident-entry:%")).sent_at is not None
+
+
+# --- a real process, killed while Slack holds the answer ----------------------------------------------
+
+
+async def test_kill_9_after_slack_took_a_thread_reply_and_before_the_bot_heard_back(
+        tmp_path: Path, slack: SlackStandIn) -> None:
+    """`watchstander serve`, SIGKILLed at exactly that moment, and started again on its database."""
+    db, config = tmp_path / "w.db", write_config(tmp_path)
+    held = slack.hold("chat.postMessage", matching=to("C", thread=True), done_first=True)
+    bot = await start_bot(db_path=db, config_path=config, slack_api_url=slack.api_url)
+    try:
+        async with aiohttp.ClientSession() as http, http.post(
+                f"{bot.url}/alerts/alertmanager", json=am_notification(am_alert()),
+                headers={"Authorization": f"Bearer {TOKENS['AM_TOKEN']}"}) as resp:
+            assert resp.status == 202
+        await asyncio.wait_for(held.reached.wait(), timeout=60)  # the reply is in the thread, unanswered
+        await bot.kill9()
+        held.release()
+        [alert] = slack.messages("platform-alerts")
+        [reply] = slack.thread("platform-alerts", alert.ts)[1:]
+
+        bot = await start_bot(db_path=db, config_path=config, slack_api_url=slack.api_url)
+        await slack.wait_for(lambda: slack.calls_to("conversations.replies") or None, timeout=60)
+    finally:
+        await bot.stop()  # a graceful stop: the pass in progress (the retry) finishes and is recorded
+    assert [r.ts for r in slack.thread("platform-alerts", alert.ts)[1:] if r.text == reply.text] == [reply.ts]
+    with sqlite3.connect(db) as conn:
+        [(result, sent)] = conn.execute("SELECT result, sent_at FROM outbox WHERE kind = 'alert_thread'").fetchall()
+    assert sent is not None and json.loads(result) == {"ts": reply.ts}
