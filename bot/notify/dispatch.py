@@ -29,7 +29,7 @@ from bot.db import dialect_of, skip_locked, transaction
 from bot.heartbeat import Heartbeat
 from bot.metrics import Metrics
 from bot.notify import storms
-from bot.notify.once import ChannelIds, Once
+from bot.notify.once import ChannelIds, Once, OwnPosts
 from bot.notify.outbox_sender import Deferred as Deferred
 from bot.notify.outbox_sender import MissingOutboxHandlers as MissingOutboxHandlers
 from bot.notify.outbox_sender import OutboxHandler, OutboxSender
@@ -39,7 +39,6 @@ from bot.outbox import OutboxKind, OutboxMessage, ThreadReply
 from bot.slack.blocks.alert import AlertMessage, alert_blocks, fallback_text, metadata, thread_text
 from bot.slack.client import SlackClient
 from bot.slack.errors import MessageNotFound, RateLimited, SlackError
-from bot.slack.ids import METADATA_EVENT
 
 log = logging.getLogger(__name__)
 
@@ -84,8 +83,9 @@ class Dispatcher:
         self._pauses = ChannelPauses(sessions)  # channels Slack is rate limiting, until when
         self.channel_ids = ChannelIds(sessions, clock)
         self.once = Once(outbox_client or client, self.channel_ids, metrics)  # every outbox handler posts through it
-        self._storms = StormPoster(sessions=sessions, slack=self._slack, clock=clock, zone=render.zone,
-                                   metrics=metrics, pauses=self._pauses, channel_ids=self.channel_ids)
+        self._own = OwnPosts(client, self.channel_ids)  # alert messages: looked for before posting again
+        self._storms = StormPoster(sessions=sessions, own=self._own, clock=clock, zone=render.zone,
+                                   metrics=metrics, pauses=self._pauses)
         self._lock = asyncio.Lock()
         self._stopping = False
         self.heartbeat = Heartbeat(POLL_SECONDS)  # ticks per pass; /readyz reports it
@@ -231,18 +231,16 @@ class Dispatcher:
             except MessageNotFound:
                 ts = None  # someone deleted it: post it again
         if not ts:
-            # An earlier attempt may have posted and died before recording it: look before posting.
-            retried = group.sync_attempts > 1 or group.slack_channel_id
-            found = await self._find_posted(group) if retried else None
-            if found:
-                channel_id, ts = found
+            # An earlier attempt may have posted and died before recording it: it looks before posting.
+            retried = group.sync_attempts > 1 or bool(group.slack_channel_id)
+            posted = await self._own.post(group.slack_channel_id or group.channel, metadata=metadata(gid),
+                                          retried=retried, since=group.created_at, blocks=blocks, text=text,
+                                          unfurl_links=False, unfurl_media=False)
+            crashpoints.reached(crashpoints.Point.ALERT_POSTED)
+            channel_id, ts = posted.channel, posted.ts
+            if posted.found:
                 await self._slack.chat_update(channel=channel_id, ts=ts, blocks=blocks, text=text)
             else:
-                resp = await self._slack.post(group.channel, blocks=blocks, text=text, metadata=metadata(gid),
-                                             unfurl_links=False, unfurl_media=False)
-                crashpoints.reached(crashpoints.Point.ALERT_POSTED)
-                channel_id, ts = resp["channel"], resp["ts"]
-                await self.channel_ids.learn(group.channel, str(channel_id))
                 self._metrics.notifications.labels("slack", "alert").inc()
         async with transaction(self._sessions) as s:
             await s.execute(
@@ -251,23 +249,6 @@ class Dispatcher:
                     sync_error=None, posted_version=version,
                 )
             )
-
-    async def _find_posted(self, group: AlertGroup) -> tuple[str, str] | None:
-        """After a crash between posting and recording, find our message instead of posting twice."""
-        channel = await self.channel_ids.resolve(group.slack_channel_id or group.channel)
-        if channel is None:
-            return None
-        try:
-            resp = await self._slack.conversations_history(channel=channel, limit=200, include_all_metadata=True,
-                                                           oldest=str(group.created_at.timestamp() - 60))
-        except SlackError:
-            return None
-        messages: list[dict[str, Any]] = resp.get("messages") or []
-        for m in messages:
-            meta = m.get("metadata") or {}
-            if meta.get("event_type") == METADATA_EVENT and meta.get("event_payload", {}).get("group_id") == group.id:
-                return resp.get("channel") or channel, m["ts"]
-        return None
 
     # --- queued notifications ------------------------------------------------------------------
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -105,33 +106,60 @@ class Posted:
     found: bool    # an earlier attempt had posted it: nothing was sent this time
 
 
-class Once:
-    """Builds each row's :class:`RowPosts`; one per dispatcher, shared by every outbox handler."""
+def _is(message: dict[str, Any], metadata: dict[str, Any]) -> bool:
+    """Whether ``message`` (as conversations.history returns it) carries exactly ``metadata``."""
+    meta = message.get("metadata") or {}
+    return bool(meta.get("event_type") == metadata["event_type"]
+                and meta.get("event_payload") == metadata["event_payload"])
 
-    def __init__(self, slack: SlackClient, channels: ChannelIds, metrics: Metrics) -> None:
+
+class OwnPosts:
+    """Posts that go out once: each carries what it is in its message metadata, and a retry looks
+    for it before posting. The alert messages, storm messages, page DMs and every outbox post use it."""
+
+    def __init__(self, slack: SlackClient, channels: ChannelIds) -> None:
         self.slack = slack
         self.channels = channels
-        self._metrics = metrics
 
-    def row(self, item: OutboxMessage) -> RowPosts:
-        # attempts is counted when the row is claimed: above 1, an earlier attempt may have posted.
-        return RowPosts(self, item.key, retried=item.attempts > 1)
+    async def post(self, channel: str, *, metadata: dict[str, Any], retried: bool, thread_ts: str | None = None,
+                   since: datetime | None = None, **content: Any) -> Posted:
+        """chat.postMessage stamped with ``metadata``; when ``retried``, only if it is not out already.
 
-    async def find(self, channel_id: str, key: str, *, thread_ts: str | None) -> str | None:
-        """The ts of our message stamped ``key`` in the conversation (or the thread ``thread_ts``).
+        ``since``: the message cannot be older than this (its history is read from there on).
+        """
+        channel_id = await self.channels.resolve(channel) if retried else None
+        if channel_id is not None and (ts := await self.find(channel_id, metadata, thread_ts=thread_ts, since=since)):
+            log.info("message %s was already in Slack (%s); not posting it again", _name(metadata), ts)
+            return Posted(channel_id, ts, found=True)
+        if thread_ts:
+            content["thread_ts"] = thread_ts
+        resp = await self.slack.post(channel, metadata=metadata, **content)
+        posted = Posted(str(resp["channel"]), str(resp["ts"]), found=False)
+        await self.channels.learn(channel, posted.channel)
+        if retried and channel_id is None:
+            # The channel's id was not known yet (its first post crashed), so looking had to wait for
+            # this answer: if the earlier attempt's message is there, keep it and delete this one.
+            ts = await self.find(posted.channel, metadata, thread_ts=thread_ts, since=since)
+            if ts and ts != posted.ts:
+                return Posted(posted.channel, ts, found=True)
+        return posted
+
+    async def find(self, channel_id: str, metadata: dict[str, Any], *, thread_ts: str | None = None,
+                   since: datetime | None = None) -> str | None:
+        """The ts of our message carrying ``metadata`` in the conversation (or the thread ``thread_ts``).
 
         Should there be more than one (a crash while this was being repaired), the oldest is kept and
         the others are deleted: they are the bot's own copies of the same message.
         """
         try:
-            found = await self._search(channel_id, key, thread_ts)
+            found = await self._search(channel_id, metadata, thread_ts, since)
         except NotInChannel:  # posted with chat:write.public, so never a member: join to read (public only)
             await self.slack.conversations_join(channel=channel_id)
-            found = await self._search(channel_id, key, thread_ts)
+            found = await self._search(channel_id, metadata, thread_ts, since)
         except SlackError as exc:
             if exc.transient:
                 raise  # try again later rather than risk a second post
-            log.warning("cannot look for outbox post %s in %s before posting again: %s", key, channel_id, exc)
+            log.warning("cannot look for message %s in %s before posting again: %s", _name(metadata), channel_id, exc)
             return None
         if not found:
             return None
@@ -139,29 +167,46 @@ class Once:
         for ts in copies:
             try:
                 await self.slack.chat_delete(channel=channel_id, ts=ts)
-                log.info("outbox post %s was in Slack twice; deleted the later copy %s", key, ts)
+                log.info("message %s was in Slack twice; deleted the later copy %s", _name(metadata), ts)
             except SlackError as exc:
-                log.warning("outbox post %s is in Slack twice; could not delete the copy %s: %s", key, ts, exc)
+                log.warning("message %s is in Slack twice; could not delete the copy %s: %s", _name(metadata), ts, exc)
         return keep
 
-    async def _search(self, channel_id: str, key: str, thread_ts: str | None) -> list[str]:
+    async def _search(self, channel_id: str, metadata: dict[str, Any], thread_ts: str | None,
+                      since: datetime | None) -> list[str]:
         found: list[str] = []
         cursor = None
         for _ in range(MAX_PAGES):
             page: dict[str, Any] = {"channel": channel_id, "limit": PAGE, "include_all_metadata": True}
+            if since is not None:
+                page["oldest"] = str(since.timestamp() - 60)  # a minute of leeway for clocks apart
             if cursor:
                 page["cursor"] = cursor
             resp = await (self.slack.conversations_replies(ts=thread_ts, **page) if thread_ts
                           else self.slack.conversations_history(**page))
             messages: list[dict[str, Any]] = resp.get("messages") or []
-            for m in messages:
-                meta = m.get("metadata") or {}
-                if meta.get("event_type") == METADATA_OUTBOX and (meta.get("event_payload") or {}).get("key") == key:
-                    found.append(str(m["ts"]))
+            found += [str(m["ts"]) for m in messages if _is(m, metadata)]
             cursor = (resp.get("response_metadata") or {}).get("next_cursor")
             if not cursor:
                 break
         return found
+
+
+def _name(metadata: dict[str, Any]) -> str:
+    return f"{metadata['event_type']} {metadata['event_payload']}"
+
+
+class Once:
+    """Builds each outbox row's :class:`RowPosts`; one per dispatcher, shared by every outbox handler."""
+
+    def __init__(self, slack: SlackClient, channels: ChannelIds, metrics: Metrics) -> None:
+        self.slack = slack
+        self.own = OwnPosts(slack, channels)
+        self._metrics = metrics
+
+    def row(self, item: OutboxMessage) -> RowPosts:
+        # attempts is counted when the row is claimed: above 1, an earlier attempt may have posted.
+        return RowPosts(self, item.key, retried=item.attempts > 1)
 
     def sent(self, what: str | None) -> None:
         if what:
@@ -182,22 +227,9 @@ class RowPosts:
 
         ``what`` labels the notifications metric; ``content`` is chat.postMessage's text, blocks…
         """
-        once = self._once
         key = f"{self.key}#{part}" if part else self.key
-        channel_id = await once.channels.resolve(channel) if self.retried else None
-        if channel_id is not None and (ts := await once.find(channel_id, key, thread_ts=thread_ts)):
-            log.info("outbox post %s was already in Slack (%s); not posting it again", key, ts)
-            return Posted(channel_id, ts, found=True)
-        if thread_ts:
-            content["thread_ts"] = thread_ts
-        resp = await once.slack.post(channel, metadata=outbox_metadata(key), **content)
-        posted = Posted(str(resp["channel"]), str(resp["ts"]), found=False)
-        await once.channels.learn(channel, posted.channel)
-        if self.retried and channel_id is None:
-            # The channel's id was not known yet (its first post crashed), so looking had to wait for
-            # this answer: if the earlier attempt's message is there, keep it and delete this one.
-            ts = await once.find(posted.channel, key, thread_ts=thread_ts)
-            if ts and ts != posted.ts:
-                return Posted(posted.channel, ts, found=True)
-        once.sent(what)
+        posted = await self._once.own.post(channel, metadata=outbox_metadata(key), retried=self.retried,
+                                           thread_ts=thread_ts, **content)
+        if not posted.found:
+            self._once.sent(what)
         return posted

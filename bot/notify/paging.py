@@ -15,6 +15,7 @@ from bot.escalation.models import Via
 from bot.escalation.runner import EscalationRunner
 from bot.inflight import finish
 from bot.notify.dispatch import RenderContext
+from bot.notify.once import OwnPosts
 from bot.notify.pages import PageSender
 from bot.notify.slack import SlackNotifier
 from bot.notify.sms import SmsNotifier
@@ -55,7 +56,7 @@ def build_paging(svc: Services, render: RenderContext) -> PagingService:
     paging = Paging(config=svc.config, schedules=svc.schedules, sms_enabled=svc.settings.twilio_configured)
     runner = EscalationRunner(sessions=svc.sessions, clock=svc.clock, paging=paging, notify=svc.dispatcher.wake,
                               registry=svc.metrics.registry)
-    slack = SlackNotifier(svc.slack, svc.clock, render)
+    slack = SlackNotifier(OwnPosts(svc.slack, svc.dispatcher.channel_ids), svc.clock, render)
     sms = SmsNotifier(svc.settings)
     sender = PageSender(sessions=svc.sessions, clock=svc.clock, config=svc.config, metrics=svc.metrics,
                         notifiers={Via.SLACK: slack, Via.CHANNEL: slack, Via.SMS: sms},

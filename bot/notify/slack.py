@@ -1,7 +1,7 @@
 """Slack pages: a DM with the alert and its buttons, or an ``@here`` call for help in the team channel.
 
 Each post carries the page id in its message metadata, so a retry after a crash finds the
-message it already sent (``conversations.history``) instead of paging the person twice.
+message it already sent (:class:`~bot.notify.once.OwnPosts`) instead of paging the person twice.
 """
 
 from __future__ import annotations
@@ -11,16 +11,16 @@ from typing import Any
 from bot.clock import Clock
 from bot.escalation.models import Via
 from bot.notify.dispatch import RenderContext
+from bot.notify.once import OwnPosts
 from bot.notify.pages import PageDelivery, PageRefused, Sent
 from bot.slack.blocks.escalation import channel_page, page_dm, page_metadata
-from bot.slack.client import SlackClient
 from bot.slack.errors import SlackError
-from bot.slack.ids import METADATA_PAGE
 
 
 class SlackNotifier:
-    def __init__(self, client: SlackClient, clock: Clock, render: RenderContext) -> None:
-        self._slack = client
+    def __init__(self, own: OwnPosts, clock: Clock, render: RenderContext) -> None:
+        self._own = own
+        self._slack = own.slack
         self._clock = clock
         self._render = render
         self._dm_channels: dict[str, str] = {}
@@ -54,21 +54,6 @@ class SlackNotifier:
         return await self._post(delivery, shown.channel_id, text=text, blocks=[b.to_dict() for b in blocks])
 
     async def _post(self, delivery: PageDelivery, channel: str, **content: Any) -> Sent:
-        page_id = delivery.page.id
-        if delivery.retried:
-            found = await self._find(channel, page_id)
-            if found:
-                return Sent(f"{channel}:{found}")
-        resp = await self._slack.chat_postMessage(channel=channel, metadata=page_metadata(page_id),
-                                                  unfurl_links=False, unfurl_media=False, **content)
-        return Sent(f"{resp['channel']}:{resp['ts']}")
-
-    async def _find(self, channel: str, page_id: int) -> str | None:
-        """Our post for this page among the channel's latest messages (it went out moments before the crash)."""
-        resp = await self._slack.conversations_history(channel=channel, limit=200, include_all_metadata=True)
-        messages: list[dict[str, Any]] = resp.get("messages") or []
-        for m in messages:
-            meta = m.get("metadata") or {}
-            if meta.get("event_type") == METADATA_PAGE and meta.get("event_payload", {}).get("page_id") == page_id:
-                return str(m["ts"])
-        return None
+        posted = await self._own.post(channel, metadata=page_metadata(delivery.page.id), retried=delivery.retried,
+                                      unfurl_links=False, unfurl_media=False, **content)
+        return Sent(f"{posted.channel}:{posted.ts}")

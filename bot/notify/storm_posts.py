@@ -24,12 +24,10 @@ from bot.alerts.models import AlertStorm
 from bot.clock import Clock
 from bot.metrics import Metrics
 from bot.notify import storms
-from bot.notify.once import ChannelIds
+from bot.notify.once import OwnPosts
 from bot.notify.pauses import ChannelPauses
 from bot.slack.blocks.storm import StormSummary, storm_blocks, storm_metadata, storm_text
-from bot.slack.client import SlackClient
 from bot.slack.errors import MessageNotFound, RateLimited, SlackError
-from bot.slack.ids import METADATA_STORM
 
 log = logging.getLogger(__name__)
 
@@ -41,16 +39,17 @@ def _backoff(attempts: int) -> timedelta:
 
 
 class StormPoster:
-    def __init__(self, *, sessions: async_sessionmaker[AsyncSession], slack: SlackClient, clock: Clock,
-                 zone: ZoneInfo, metrics: Metrics, pauses: ChannelPauses, channel_ids: ChannelIds) -> None:
-        """``pauses``: the channels Slack is rate limiting, shared with the dispatcher and other replicas."""
+    def __init__(self, *, sessions: async_sessionmaker[AsyncSession], own: OwnPosts, clock: Clock,
+                 zone: ZoneInfo, metrics: Metrics, pauses: ChannelPauses) -> None:
+        """``own`` posts the storm message (a retry looks for it first); ``pauses``: the channels Slack is
+        rate limiting, shared with the dispatcher and other replicas."""
         self._sessions = sessions
-        self._slack = slack
+        self._own = own
+        self._slack = own.slack
         self._clock = clock
         self._zone = zone
         self._metrics = metrics
         self._pauses = pauses
-        self._channel_ids = channel_ids
 
     async def sync_due(self) -> int:
         """Bring every due storm message up to date (or give it back until it may be tried)."""
@@ -96,33 +95,16 @@ class StormPoster:
                 return storm.slack_channel_id, storm.slack_ts, False
             except MessageNotFound:
                 pass  # someone deleted it: post it again, below
-        elif storm.sync_attempts > 1 and (found := await self._find_posted(storm)):
-            await self._slack.chat_update(channel=found[0], ts=found[1], **content)
-            return found[0], found[1], False
-        resp = await self._slack.post(storm.channel, metadata=storm_metadata(storm.id), **content)
-        await self._channel_ids.learn(storm.channel, str(resp["channel"]))
-        self._metrics.notifications.labels("slack", "storm").inc()
-        return str(resp["channel"]), str(resp["ts"]), True
+        posted = await self._own.post(storm.slack_channel_id or storm.channel, metadata=storm_metadata(storm.id),
+                                      retried=storm.sync_attempts > 1, since=storm.started_at, **content)
+        if posted.found:
+            await self._slack.chat_update(channel=posted.channel, ts=posted.ts, **content)
+        else:
+            self._metrics.notifications.labels("slack", "storm").inc()
+        return posted.channel, posted.ts, not posted.found
 
     async def _delete(self, channel_id: str, ts: str) -> None:
         try:
             await self._slack.chat_delete(channel=channel_id, ts=ts)
         except SlackError as exc:
             log.warning("could not delete a second alert storm message: %s", exc)
-
-    async def _find_posted(self, storm: AlertStorm) -> tuple[str, str] | None:
-        """An earlier attempt may have posted and died before recording it: look before posting."""
-        channel = await self._channel_ids.resolve(storm.slack_channel_id or storm.channel)
-        if channel is None:
-            return None
-        try:
-            resp = await self._slack.conversations_history(channel=channel, limit=200, include_all_metadata=True,
-                                                           oldest=str(storm.started_at.timestamp() - 60))
-        except SlackError:
-            return None
-        messages: list[dict[str, Any]] = resp.get("messages") or []
-        for m in messages:
-            meta = m.get("metadata") or {}
-            if meta.get("event_type") == METADATA_STORM and meta.get("event_payload", {}).get("storm_id") == storm.id:
-                return channel, str(m["ts"])
-        return None
