@@ -168,6 +168,16 @@ def cmd_backup(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_prune(args: argparse.Namespace) -> int:
+    from bot.retention import prune_database
+
+    settings = _settings()
+    config = _config(settings)
+    report = asyncio.run(prune_database(settings.database_url, config.retention, clock_from_env(os.environ)))
+    print(f"pruned {report.describe()}" if report.total else "nothing to prune: every record is within its retention")
+    return 0
+
+
 def cmd_manifest(args: argparse.Namespace) -> int:
     from bot.manifest import render_manifest
 
@@ -250,6 +260,8 @@ def parser() -> argparse.ArgumentParser:
     b = sub.add_parser("backup", help="consistent online copy of the SQLite database")
     b.add_argument("path")
     b.set_defaults(func=cmd_backup)
+    pr = sub.add_parser("prune", help="delete what is past the config's retention now (the bot also does it daily)")
+    pr.set_defaults(func=cmd_prune)
     mf = sub.add_parser("manifest", help="print the Slack app manifest with PUBLIC_URL filled in")
     mf.add_argument("--socket", action="store_true", help="the Socket Mode manifest")
     mf.set_defaults(func=cmd_manifest)

@@ -30,6 +30,7 @@ from bot.notify.posts import register_post_handlers
 from bot.notify.weekly_summary import register_summary_handlers, schedule_weekly_summary
 from bot.oncall.open_items import OPEN_ITEMS_KEY, open_alerts
 from bot.oncall.service import Schedules
+from bot.retention import Pruner, schedule_retention
 from bot.services import Services
 from bot.slack.app import Listeners, build_bolt_app
 from bot.slack.client import make_client
@@ -141,6 +142,8 @@ def background_scheduler(svc: Services, *, run_background: bool) -> AsyncIOSched
     if run_background:
         schedule_handoffs(scheduler, svc)  # every minute; tests call run_due_handoffs instead
         schedule_weekly_summary(scheduler, svc)  # cron + catch-up check; tests call run_due_summary
+        schedule_retention(scheduler, Pruner(sessions=svc.sessions, clock=svc.clock, retention=svc.config.retention),
+                           svc.clock)  # daily; `watchstander prune` runs it by hand
     return scheduler
 
 

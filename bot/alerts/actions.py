@@ -126,14 +126,14 @@ async def _claim(session: AsyncSession, group_id: int, allowed: tuple[AlertStatu
     )
     group = await session.get(AlertGroup, group_id, populate_existing=True)
     if group is None:
-        raise AlertNotFound(f"alert #{group_id} does not exist")
+        raise AlertNotFound(f"alert #{group_id} is not stored: it may be from another install, or resolved and since pruned")
     return group if result.rowcount == 1 else None  # type: ignore[attr-defined]
 
 
 async def _load(session: AsyncSession, group_id: int) -> AlertGroup:
     group = await session.get(AlertGroup, group_id)
     if group is None:
-        raise AlertNotFound(f"alert #{group_id} does not exist")
+        raise AlertNotFound(f"alert #{group_id} is not stored: it may be from another install, or resolved and since pruned")
     return group
 
 

@@ -236,6 +236,22 @@ class SummaryConfig(_Model):
     out_of_hours: OutOfHours = OutOfHours()
 
 
+class Retention(_Model):
+    """How long records are kept once they are over (see ``bot.retention``)."""
+
+    alerts: Duration = timedelta(days=400)  # resolved alerts and their history: a year-on-year summary needs a year
+    incidents: Duration = timedelta(days=400)
+    seen_requests: Duration = timedelta(days=7)
+    outbox: Duration = timedelta(days=7)  # sent queued messages; failed ones stay as long as their alert
+
+    @field_validator("alerts", "incidents", "seen_requests", "outbox")
+    @classmethod
+    def _at_least_a_day(cls, v: timedelta) -> timedelta:
+        if v < timedelta(days=1):
+            raise ValueError("keep records at least 1d: Slack and Twilio retry requests for hours")
+        return v
+
+
 DEFAULT_SEVERITIES: dict[Severity, SeverityPolicy] = {
     Severity.CRITICAL: SeverityPolicy(escalate=True, ack_within=timedelta(minutes=5)),
     Severity.HIGH: SeverityPolicy(escalate=True, ack_within=timedelta(minutes=15)),
@@ -264,6 +280,7 @@ class Config(_Model):
         DEFAULT_INCIDENT_SEVERITIES
     )
     summary: SummaryConfig = SummaryConfig()
+    retention: Retention = Retention()
 
     @field_validator("severities")
     @classmethod

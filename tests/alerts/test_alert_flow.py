@@ -153,7 +153,7 @@ async def test_unacknowledge_puts_the_alert_back_to_firing(harness: Harness) -> 
     # A button naming an alert that does not exist (say, from another install) changes nothing.
     await harness.driver.click(msg, AlertAction.UNACKNOWLEDGE, user_id=ALICE, value="999999")
     told = await harness.slack.wait_for(lambda: harness.slack.ephemerals(ALICE))
-    assert [e.text for e in told] == ["alert #999999 does not exist."]
+    assert [e.text for e in told] == ["alert #999999 is not stored: it may be from another install, or resolved and since pruned."]
     assert "👀 *Acknowledged* by <@U0BOB0001>" in visible_text(harness.slack.messages("platform-alerts")[0])
     await harness.driver.click(harness.slack.messages("platform-alerts")[0], AlertAction.UNACKNOWLEDGE,
                                user_id=ALICE)
