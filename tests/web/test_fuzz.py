@@ -27,8 +27,8 @@ from hypothesis import seed as with_seed
 from hypothesis import strategies as st
 
 from bot.clock import ManualClock
+from bot.sandbox.slack_records import JSON, iter_elements
 from bot.sandbox.slack_user import VERIFICATION_TOKEN, view_state
-from bot.sandbox.slack_workspace import JSON, iter_elements
 from bot.slack.ids import AlertAction, Callback, IncidentAction
 from tests.incidents.flow import incident, open_modal, submit_declare
 from tests.support.factories import ALICE, BOB, TOKENS, am_alert, am_notification
