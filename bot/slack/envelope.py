@@ -147,6 +147,14 @@ class _EventCallback(_Fields):
     event_id: StrictStr | None = None
 
 
+class _Any(_Fields):
+    """What Bolt reads from a payload of any type, even one no listener handles: its self-event check
+    reads ``event.bot_id`` and its "unhandled request" warning ``view.type`` whenever the keys are there."""
+
+    event: dict[str, Any] = {}
+    view: dict[str, Any] = {}
+
+
 _BY_TYPE: dict[str, type[_Fields]] = {
     "block_actions": _BlockActions, "view_submission": _ViewSubmission, "view_closed": _ViewClosed,
     "shortcut": _Shortcut, "message_action": _Shortcut, "event_callback": _EventCallback,
@@ -157,10 +165,10 @@ def envelope_problem(body: dict[str, Any]) -> str | None:
     """What is wrong with the fields Bolt and the listeners rely on, or None when they are as Slack sends them."""
     kind = body.get("type")
     shape = _Command if "command" in body else _BY_TYPE.get(kind if isinstance(kind, str) else "")
-    if shape is None:
-        return None  # url_verification, or a type no listener handles: Bolt answers it
     try:
-        shape.model_validate(body)
+        _Any.model_validate(body)  # every type, url_verification and types no listener handles too
+        if shape is not None:
+            shape.model_validate(body)
     except ValidationError as exc:
         text = problems(exc)
         return text if len(text) <= MAX_PROBLEM else text[:MAX_PROBLEM] + "…"

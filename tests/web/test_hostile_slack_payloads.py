@@ -256,6 +256,29 @@ async def test_events_bolt_cannot_route_are_400(bot: Harness, caplog: pytest.Log
     assert tracebacks(caplog) == []
 
 
+@pytest.mark.parametrize(("change", "error"), [
+    ({"type": None, "event": None}, "event: Input should be a valid dictionary"),
+    ({"type": "app_rate_limited", "event": "x"}, "event: Input should be a valid dictionary"),
+    ({"type": None, "view": None}, "view: Input should be a valid dictionary"),
+    ({"type": "block_actions", "view": None}, "view: Input should be a valid dictionary"),
+])
+async def test_payloads_of_any_type_bolt_would_crash_on_are_400(bot: Harness, caplog: pytest.LogCaptureFixture,
+                                                               change: dict[str, Any], error: str) -> None:
+    """Bolt reads ``event`` and ``view`` of every payload, routed or not (found by the fuzz test: a 500)."""
+    before = await stored(bot)
+    alert = bot.slack.messages("platform-alerts")[0]
+    click = click_payload(bot, "platform-alerts", alert.ts, {"action_id": "not_ours"}, user=ALICE)
+    for payload in ({**event_envelope(bot, {"type": "reaction_added"}, "Ev0ANY"), **change}, {**click, **change}):
+        resp = await send_interactive(bot, payload)
+        assert resp.status == 400 and resp.json()["error"] == f"body: not a Slack payload ({error})", resp.text
+    form = {**slash_form(bot, "/oncall", "", user=ALICE), "event": "x"}
+    resp = await send_signed(bot, urlencode(form).encode(), "application/x-www-form-urlencoded")
+    assert resp.status == 400, resp.text
+    assert resp.json()["error"] == "body: not a Slack payload (event: Input should be a valid dictionary)"
+    assert await stored(bot) == before
+    assert tracebacks(caplog) == []
+
+
 async def test_an_event_no_listener_handles_stores_nothing(bot: Harness, caplog: pytest.LogCaptureFixture) -> None:
     """Its id used to be recorded before Bolt answered 404, so Slack's retry got a 200 for nothing."""
     async with bot.bot.services.sessions() as s:
