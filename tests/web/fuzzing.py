@@ -148,6 +148,7 @@ def bent_json(draw: st.DrawFn, doc: JSONValue, max_edits: int = 3) -> JSONValue:
 
 
 POSITIONS = 2**16
+SHOWN = 2000  # bytes of a body shown in a failing example
 
 
 @st.composite
@@ -239,6 +240,14 @@ class Request:
     headers: tuple[tuple[bytes, bytes], ...] = ()
     body: bytes = b""
     chunked: bool = False
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """How hypothesis shows a failing example: the body cut at :data:`SHOWN` bytes, because a body of
+        100,000 ``[`` would make its repr so large that hypothesis warns, and warnings are errors here."""
+        body = self.body if len(self.body) <= SHOWN else self.body[:SHOWN] + b"..."
+        more = "" if body is self.body else f" ({len(self.body)} bytes in all)"
+        printer.text(f"Request(method={self.method!r}, target={self.target!r}, headers={self.headers!r}, "
+                     f"body={body!r}{more}, chunked={self.chunked!r})")
 
     def header(self, name: str) -> bytes | None:
         return next((v for k, v in self.headers if k.lower() == name.lower().encode()), None)
