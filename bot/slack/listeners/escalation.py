@@ -95,7 +95,7 @@ async def on_submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], c
     if person and team:
         await ack(response_action="errors", errors={EscalateField.TEAM: "Pick a person or a team, not both."})
         return
-    group_id = record_id(view["private_metadata"])  # the bot put the alert's id there
+    group_id = record_id(view.get("private_metadata"))  # the bot put the alert's id there
     if group_id is None:
         log.warning("ignored an Escalate dialog whose private_metadata names no alert")
         await ack()
