@@ -172,8 +172,10 @@ async def prune_database(database_url: str, retention: Retention, clock: Clock) 
 
 def schedule_retention(scheduler: BaseScheduler, pruner: Pruner, clock: Clock) -> None:
     """Daily; the first run :data:`FIRST_RUN_AFTER` after start, so a bot that restarts daily still prunes."""
-    scheduler.add_job(_job, "interval", days=1, args=[pruner], id=JOB_ID, replace_existing=True, coalesce=True,
-                      max_instances=1, next_run_time=clock.now() + FIRST_RUN_AFTER, misfire_grace_time=3600)
+    # A start a day earlier than the first run: the trigger itself then fires first at that run.
+    start = clock.now() + FIRST_RUN_AFTER - timedelta(days=1)
+    scheduler.add_job(_job, "interval", days=1, start_date=start, args=[pruner], id=JOB_ID, replace_existing=True,
+                      coalesce=True, max_instances=1, misfire_grace_time=3600)
 
 
 async def _job(pruner: Pruner) -> None:

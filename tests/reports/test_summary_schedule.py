@@ -16,6 +16,8 @@ from apscheduler.triggers.cron import CronTrigger
 from bot.clock import ManualClock
 from bot.notify.handoffs import JOB_ID as HANDOFF_JOB_ID
 from bot.notify.weekly_summary import CHECK_JOB_ID, CRON_JOB_ID, run_due_summary
+from bot.retention import FIRST_RUN_AFTER as RETENTION_FIRST_RUN
+from bot.retention import JOB_ID as RETENTION_JOB_ID
 from bot.sandbox.slack import SlackStandIn
 from tests.reports.week import DUE
 from tests.support.factories import make_config
@@ -118,6 +120,8 @@ def test_the_catch_up_check_waits_its_interval_when_started_as_clocks_go_back() 
     shown = json.loads(done.stdout)
     now = datetime.fromisoformat(shown["now"])
     assert datetime(2027, 10, 31, 1, 0, tzinfo=UTC) <= now < datetime(2027, 10, 31, 2, 0, tzinfo=UTC)
-    assert set(shown["after"]) == {CHECK_JOB_ID, HANDOFF_JOB_ID}
+    assert set(shown["after"]) == {CHECK_JOB_ID, HANDOFF_JOB_ID, RETENTION_JOB_ID}
+    first_after, _ = shown["after"].pop(RETENTION_JOB_ID)  # the daily pruning: first run soon after start, not a day
+    assert abs(first_after - RETENTION_FIRST_RUN.total_seconds()) < 5, shown
     for first_after, interval in shown["after"].values():
         assert abs(first_after - interval) < 5, shown
