@@ -79,7 +79,7 @@ async def test_resolved_alerts_past_retention_go_with_their_history_and_open_one
         assert await s.scalar(select(func.count()).select_from(Escalation)) == 1  # the open alert's
     # Someone clicks a button on the pruned alert's old message: told plainly, nothing breaks.
     await h.driver.click(as_first_posted, AlertAction.ACKNOWLEDGE, user_id=ALICE)
-    told = h.slack.ephemerals(ALICE)
+    told = await h.slack.wait_for(lambda: h.slack.ephemerals(ALICE))  # answered after the ack
     assert told[-1].text.startswith(f"alert #{old_id(old)} is not stored: it may be from another install, or "
                                     "resolved and since pruned")
     assert (await pruner(h).run()).total == 0  # a second pass finds nothing
