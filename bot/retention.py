@@ -23,7 +23,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, cast
 
 from apscheduler.schedulers.base import BaseScheduler
@@ -92,57 +92,45 @@ class Pruner:
         now = self._clock.now()
         report = PruneReport()
         r = self._retention
-        await self._rows(report, SeenRequest.__tablename__, SeenRequest.key, SeenRequest.at < now - r.seen_requests)
-        await self._rows(report, OutboxMessage.__tablename__, OutboxMessage.id,
-                         and_(OutboxMessage.sent_at.is_not(None), OutboxMessage.sent_at < now - r.outbox))
-        await self._incidents(report, now - r.incidents)
-        await self._groups(report, now - r.alerts)
         old = now - r.alerts
-        await self._rows(report, AlertStorm.__tablename__, AlertStorm.id,
-                         and_(AlertStorm.ended_at.is_not(None), AlertStorm.ended_at < old,
-                              ~exists().where(AlertGroup.storm_id == AlertStorm.id)))
-        await self._rows(report, Silence.__tablename__, Silence.id,
-                         and_(func.coalesce(Silence.ended_early_at, Silence.ends_at) < old,
-                              ~exists().where(AlertGroup.silence_id == Silence.id)))
-        await self._rows(report, OverrideRow.__tablename__, OverrideRow.id, OverrideRow.ends_at < old)
-        await self._rows(report, HandoffRow.__tablename__, HandoffRow.id, HandoffRow.at < old)
-        await self._rows(report, WeeklySummaryRecord.__tablename__, WeeklySummaryRecord.id,
-                         WeeklySummaryRecord.week_end < old)
-        await self._rows(report, ChannelPause.__tablename__, ChannelPause.channel, ChannelPause.until < now - PAUSE_AFTER)
+        await self._rows(report, SeenRequest.key, SeenRequest.at < now - r.seen_requests)
+        await self._rows(report, OutboxMessage.id,
+                         and_(OutboxMessage.sent_at.is_not(None), OutboxMessage.sent_at < now - r.outbox))
+        # A resolved incident, with everything that hangs off it.
+        await self._prune(report, select(Incident.id).where(Incident.resolved_at.is_not(None),
+                                                            Incident.resolved_at < now - r.incidents),
+                          (TimelineEntry.incident_id, IncidentRole.incident_id, ActionItem.incident_id,
+                           ChecklistTick.incident_id, IncidentAlert.incident_id, Incident.id))
+        # A resolved alert group, with everything that hangs off it; one an incident still links to
+        # stays as long as the incident.
+        await self._prune(report, select(AlertGroup.id).where(
+                              AlertGroup.status == AlertStatus.RESOLVED, AlertGroup.resolved_at < old,
+                              ~exists().where(IncidentAlert.group_id == AlertGroup.id)),
+                          (AlertEvent.group_id, PageRecord.group_id, Escalation.group_id, OutboxMessage.group_id,
+                           Alert.group_id, AlertGroup.id))
+        await self._rows(report, AlertStorm.id, and_(AlertStorm.ended_at.is_not(None), AlertStorm.ended_at < old,
+                                                     ~exists().where(AlertGroup.storm_id == AlertStorm.id)))
+        await self._rows(report, Silence.id, and_(func.coalesce(Silence.ended_early_at, Silence.ends_at) < old,
+                                                  ~exists().where(AlertGroup.silence_id == Silence.id)))
+        await self._rows(report, OverrideRow.id, OverrideRow.ends_at < old)
+        await self._rows(report, HandoffRow.id, HandoffRow.at < old)
+        await self._rows(report, WeeklySummaryRecord.id, WeeklySummaryRecord.week_end < old)
+        await self._rows(report, ChannelPause.channel, ChannelPause.until < now - PAUSE_AFTER)
         return report
 
-    async def _rows(self, report: PruneReport, table: str, key: InstrumentedAttribute[Any],
-                    where: ColumnElement[bool]) -> None:
-        """Delete the rows of one table matching ``where``, ``batch`` keys at a time."""
-        while keys := await self._batch_of(select(key).where(where)):
-            async with transaction(self._sessions) as s:
-                report.add(table, await _delete(s, delete(key.class_).where(key.in_(keys))))
-            await self._next_batch(report)
+    async def _rows(self, report: PruneReport, key: InstrumentedAttribute[Any], where: ColumnElement[bool]) -> None:
+        """Delete the rows of ``key``'s table matching ``where``."""
+        await self._prune(report, select(key).where(where), (key,))
 
-    async def _groups(self, report: PruneReport, before: datetime) -> None:
-        """Resolved alert groups, with everything that hangs off them; those an incident still
-        links to stay as long as the incident."""
-        over = select(AlertGroup.id).where(
-            AlertGroup.status == AlertStatus.RESOLVED, AlertGroup.resolved_at < before,
-            ~exists().where(IncidentAlert.group_id == AlertGroup.id))
-        while ids := await self._batch_of(over):
+    async def _prune(self, report: PruneReport, over: Select[Any],
+                     referencing: Sequence[InstrumentedAttribute[Any]]) -> None:
+        """Take ``batch`` keys at a time from ``over`` and, in one transaction per batch, delete the rows
+        whose column in ``referencing`` holds one, table by table in that order (children first)."""
+        while keys := await self._batch_of(over):
             async with transaction(self._sessions) as s:
-                for table, column in ((AlertEvent, AlertEvent.group_id), (PageRecord, PageRecord.group_id),
-                                      (Escalation, Escalation.group_id), (OutboxMessage, OutboxMessage.group_id),
-                                      (Alert, Alert.group_id), (AlertGroup, AlertGroup.id)):
-                    report.add(table.__tablename__, await _delete(s, delete(table).where(column.in_(ids))))
-            await self._next_batch(report)
-
-    async def _incidents(self, report: PruneReport, before: datetime) -> None:
-        over = select(Incident.id).where(Incident.resolved_at.is_not(None), Incident.resolved_at < before)
-        while ids := await self._batch_of(over):
-            async with transaction(self._sessions) as s:
-                for table, column in ((TimelineEntry, TimelineEntry.incident_id),
-                                      (IncidentRole, IncidentRole.incident_id),
-                                      (ActionItem, ActionItem.incident_id),
-                                      (ChecklistTick, ChecklistTick.incident_id),
-                                      (IncidentAlert, IncidentAlert.incident_id), (Incident, Incident.id)):
-                    report.add(table.__tablename__, await _delete(s, delete(table).where(column.in_(ids))))
+                for column in referencing:
+                    deleted = await _delete(s, delete(column.class_).where(column.in_(keys)))
+                    report.add(column.class_.__tablename__, deleted)
             await self._next_batch(report)
 
     async def _batch_of(self, query: Select[Any]) -> Sequence[Any]:
