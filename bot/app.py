@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC
 from pathlib import Path
@@ -13,12 +13,15 @@ from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from slack_bolt.async_app import AsyncApp
 
+from bot.alerts.open_items import open_alerts
 from bot.alerts.writer import IngestWriter
 from bot.clock import Clock, SystemClock
 from bot.config import Config, Settings
 from bot.db import create_engine, migrate, session_factory
+from bot.escalation.engine import start_escalation
 from bot.incidents.kit import load_incident_kit
 from bot.incidents.open_items import open_incident_items
+from bot.incidents.playbooks import match_playbook
 from bot.inflight import finish
 from bot.logs import protect
 from bot.metrics import Metrics
@@ -28,7 +31,7 @@ from bot.notify.incident_posts import register_incident_handlers
 from bot.notify.paging import STOP_TIMEOUT, build_paging
 from bot.notify.posts import register_post_handlers
 from bot.notify.weekly_summary import register_summary_handlers, schedule_weekly_summary
-from bot.oncall.open_items import OPEN_ITEMS_KEY, open_alerts
+from bot.oncall.open_items import OPEN_ITEMS_KEY
 from bot.oncall.service import Schedules
 from bot.retention import Pruner, schedule_retention
 from bot.services import Services
@@ -70,8 +73,13 @@ def build_services(settings: Settings, config: Config, *, clock: Clock | None = 
     svc = Services(settings=settings, config=config, clock=clock or SystemClock(), engine=engine,
                    sessions=session_factory(engine), metrics=Metrics())
     svc.schedules = Schedules.load(config, base_dir=Path(settings.config_path).resolve().parent)
+
+    def playbook_for(labels: Mapping[str, str]) -> str | None:
+        found = match_playbook(svc.playbooks, labels)
+        return found.id if found else None
+
     svc.writer = IngestWriter(sessions=svc.sessions, config=config, clock=svc.clock, on_commit=svc.wake,
-                              playbooks=lambda: svc.playbooks)
+                              escalate=start_escalation, playbook_for=playbook_for)
     svc.slack = make_client(settings.slack_bot_token or "", settings.slack_api_url, errors=svc.metrics.slack_errors)
     kit = load_incident_kit(config)  # playbooks and the post-mortem template, checked now, not mid-incident
     svc.playbooks = kit.playbooks

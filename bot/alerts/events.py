@@ -16,7 +16,7 @@ from typing import Annotated, Any, ClassVar, TypeVar, get_args
 
 from pydantic import BaseModel, ConfigDict, PlainSerializer
 
-from bot.alerts.incoming import Severity
+from bot.severity import Severity
 
 
 class EventKind(StrEnum):

@@ -7,7 +7,7 @@ dispatcher notices and edits the message — ingest itself never talks to Slack.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -17,13 +17,12 @@ from sqlalchemy.orm import selectinload
 
 from bot.alerts.actions import acknowledge_group, resolve_group, touch
 from bot.alerts.events import AlertResolved, AnyEventDetail, Received, Repeated, Silenced
-from bot.alerts.incoming import AlertStatus, IncomingAlert, ParsedNotification, Severity
+from bot.alerts.incoming import AlertStatus, IncomingAlert, ParsedNotification
 from bot.alerts.matchers import labels_match
 from bot.alerts.models import Alert, AlertEvent, AlertGroup, Silence
 from bot.config import Config, Integration
 from bot.db import dialect_of
-from bot.escalation.engine import start_escalation
-from bot.incidents.playbooks import Playbook, match_playbook
+from bot.severity import Severity
 
 # Alertmanager HA pairs deliver the same notification once per replica, seconds apart; a repeat
 # inside this window with unchanged content is the same delivery, not news.
@@ -33,6 +32,19 @@ SOURCE_NAMES = {
     "alertmanager": "Alertmanager", "grafana": "Grafana", "sentry": "Sentry",
     "pagerduty": "PagerDuty event", "generic": "webhook",
 }
+
+
+StartEscalation = Callable[[AsyncSession, Config, AlertGroup, datetime], Awaitable[object]]
+"""Start escalating a group a new alert joined, when its severity escalates (the composition root
+passes ``bot.escalation.engine.start_escalation``; the alert pipeline does not import escalation)."""
+
+PlaybookFor = Callable[[Mapping[str, str]], str | None]
+"""The id of the playbook for an alert with these routing labels, or None (the composition root
+matches the loaded playbooks; the alert pipeline does not import incidents)."""
+
+
+def no_playbook(labels: Mapping[str, str]) -> None:
+    return None
 
 
 @dataclass
@@ -74,20 +86,22 @@ class Delivery:
 
 
 async def ingest(session: AsyncSession, *, config: Config, integration: Integration,
-                 notification: ParsedNotification, now: datetime, playbooks: Sequence[Playbook] = ()) -> IngestResult:
+                 notification: ParsedNotification, now: datetime, escalate: StartEscalation,
+                 playbook_for: PlaybookFor = no_playbook) -> IngestResult:
     """Store one webhook delivery."""
     [result] = await ingest_many(session, config=config, deliveries=[Delivery(integration, notification)], now=now,
-                                 playbooks=playbooks)
+                                 escalate=escalate, playbook_for=playbook_for)
     return result
 
 
 async def ingest_many(session: AsyncSession, *, config: Config, deliveries: list[Delivery],
-                      now: datetime, playbooks: Sequence[Playbook] = ()) -> list[IngestResult]:
+                      now: datetime, escalate: StartEscalation,
+                      playbook_for: PlaybookFor = no_playbook) -> list[IngestResult]:
     """Store several deliveries in one transaction (group commit), with a handful of batched
     statements in all: one look-up of open alerts per integration, one insert per table."""
     batches: dict[str, _Batch] = {}
     for d in deliveries:
-        batches.setdefault(d.integration.name, _Batch(session, config, d.integration, now, playbooks))
+        batches.setdefault(d.integration.name, _Batch(session, config, d.integration, now, playbook_for))
     for name, batch in batches.items():
         mine = [d for d in deliveries if d.integration.name == name]
         await batch.load([a.fingerprint for d in mine for a in d.notification.alerts],
@@ -106,7 +120,7 @@ async def ingest_many(session: AsyncSession, *, config: Config, deliveries: list
     await session.flush()
     joined = {id(g): g for t in tallies for g in t.joined}
     for group in joined.values():  # a group a new alert joined may now need to escalate
-        await start_escalation(session, config, group, now)
+        await escalate(session, config, group, now)
     return [IngestResult(accepted=len(d.notification.alerts), new_groups=[g.id for g in t.new_groups],
                          changed_groups={g.id for g in t.changed_groups}, alert_ids=[a.id for a in t.touched])
             for d, t in zip(deliveries, tallies, strict=True)]
@@ -151,9 +165,9 @@ class _Batch:
     """One integration's alerts in a transaction: open alerts and groups looked up once."""
 
     def __init__(self, session: AsyncSession, config: Config, integration: Integration, now: datetime,
-                 playbooks: Sequence[Playbook]) -> None:
+                 playbook_for: PlaybookFor) -> None:
         self.session, self.config, self.integration, self.now = session, config, integration, now
-        self.playbooks = playbooks
+        self.playbook_for = playbook_for
         self.source = SOURCE_NAMES.get(integration.type, integration.name)
         self.open_alerts: dict[str, Alert] = {}
         self.groups_by_key: dict[str, AlertGroup | None] = {}
@@ -268,8 +282,7 @@ class _Batch:
             updated_at=self.now, silence_id=silence.id if silence else None, version=1, posted_version=0,
             alerts=[],
         )
-        playbook = match_playbook(self.playbooks, labels)
-        group.playbook = playbook.id if playbook else None
+        group.playbook = self.playbook_for(labels)
         self.session.add(group)
         self.groups_by_key[key] = group
         tally.new_groups.append(group)

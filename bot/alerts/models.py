@@ -15,8 +15,9 @@ from sqlalchemy import ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bot.alerts.events import AnyEventDetail, EventKind, parse_detail
-from bot.alerts.incoming import AlertStatus, Severity
+from bot.alerts.incoming import AlertStatus
 from bot.db import Base, EnumString
+from bot.severity import Severity
 
 OPEN = text(f"status != '{AlertStatus.RESOLVED}'")
 

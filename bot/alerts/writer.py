@@ -7,17 +7,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import crashpoints
-from bot.alerts.ingest import Delivery, IngestResult, ingest_many
+from bot.alerts.ingest import Delivery, IngestResult, PlaybookFor, StartEscalation, ingest_many, no_playbook
 from bot.clock import Clock
 from bot.config import Config
 from bot.db import transaction
-from bot.incidents.playbooks import Playbook
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +39,10 @@ class _Job:
 
 class IngestWriter:
     def __init__(self, *, sessions: async_sessionmaker[AsyncSession], config: Config, clock: Clock,
-                 on_commit: Callable[[], None], playbooks: Callable[[], Sequence[Playbook]] = tuple,
+                 on_commit: Callable[[], None], escalate: StartEscalation, playbook_for: PlaybookFor = no_playbook,
                  max_waiting: int = 20_000) -> None:
         self._sessions, self._config, self._clock = sessions, config, clock
-        self._playbooks = playbooks
+        self._escalate, self._playbook_for = escalate, playbook_for
         self._on_commit = on_commit
         self._max_waiting = max_waiting
         self._queue: list[_Job] = []
@@ -97,7 +96,7 @@ class IngestWriter:
     async def _commit(self, deliveries: list[Delivery]) -> list[IngestResult]:
         async with transaction(self._sessions) as s:
             results = await ingest_many(s, config=self._config, deliveries=deliveries, now=self._clock.now(),
-                                        playbooks=self._playbooks())
+                                        escalate=self._escalate, playbook_for=self._playbook_for)
         crashpoints.reached(crashpoints.Point.ALERT_STORED)
         return results
 

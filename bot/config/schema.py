@@ -18,8 +18,8 @@ from pydantic import (
     model_validator,
 )
 
-from bot.alerts.incoming import Severity
 from bot.durations import DurationError, parse_duration
+from bot.severity import Severity
 
 # --- field types -------------------------------------------------------------------------------
 

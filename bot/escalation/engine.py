@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.alerts.actions import record, reply_in_thread, touch
 from bot.alerts.events import Escalated, NotEscalated, PageSkipped, Reopened
-from bot.alerts.incoming import AlertStatus, Severity
+from bot.alerts.incoming import AlertStatus
 from bot.alerts.models import AlertGroup, Silence
 from bot.config import Config
 from bot.escalation.models import Escalation, PageRecord, RunStatus, Via, on_postgres
@@ -26,6 +26,7 @@ from bot.escalation.silences import is_active, matching_silence, quiet, silences
 from bot.escalation.targets import Recipient, StepContext, resolve
 from bot.oncall.service import Schedules
 from bot.oncall.shifts import OnCall
+from bot.severity import Severity
 
 
 @dataclass(frozen=True)

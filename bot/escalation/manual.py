@@ -14,11 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.alerts.actions import record
 from bot.alerts.events import Received
-from bot.alerts.incoming import AlertStatus, Severity
+from bot.alerts.incoming import AlertStatus
 from bot.alerts.models import Alert, AlertGroup
 from bot.config import Config
 from bot.escalation.engine import NothingToEscalate, begin_run
 from bot.escalation.policy import Policy
+from bot.severity import Severity
 
 MANUAL = "manual"
 MAX_TITLE = 300

@@ -39,9 +39,9 @@ from pydantic import (
     model_validator,
 )
 
-from bot.alerts.incoming import Severity
 from bot.alerts.matchers import labels_match
 from bot.config.loading import key_lines, line_for
+from bot.severity import Severity
 
 PLAYBOOKS_ENV = "WATCHSTANDER_PLAYBOOKS"
 PLAYBOOK_SUFFIXES = (".yaml", ".yml")

@@ -1,8 +1,8 @@
 """What someone picking up the pager inherits: open alerts now, open incidents once they exist.
 
 The handoff DM and the App Home list "open items" without knowing where they come from. Each
-feature contributes a provider (``open_alerts`` here; incidents add theirs in the composition
-root), so this module never imports the incidents package and the incidents package never
+feature contributes a provider (``bot.alerts.open_items``, ``bot.incidents.open_items``), and the
+composition root lists them, so this module imports neither alerts nor incidents and neither
 reaches into the handoff code.
 """
 
@@ -13,11 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-
-from bot.alerts.incoming import AlertStatus
-from bot.alerts.models import AlertGroup
 
 MAX_ITEMS = 25
 OPEN_ITEMS_KEY = "oncall.open_items"  # Services.extras key holding the list of providers
@@ -54,28 +50,9 @@ class OpenItemsQuery:
 OpenItemsProvider = Callable[[AsyncSession, OpenItemsQuery], Awaitable[list[OpenItem]]]
 
 
-async def open_alerts(session: AsyncSession, query: OpenItemsQuery) -> list[OpenItem]:
-    """Alert groups not resolved, oldest first: for the teams asked about, or acknowledged by the person."""
-    wanted: list[ColumnElement[bool]] = [AlertGroup.team.in_(sorted(query.teams))] if query.teams else []
-    if query.person:
-        wanted.append(AlertGroup.acknowledged_by == query.person)
-    if not wanted:
-        return []
-    rows = await session.scalars(
-        select(AlertGroup).where(AlertGroup.status != AlertStatus.RESOLVED, or_(*wanted))
-        .order_by(AlertGroup.created_at, AlertGroup.id).limit(query.limit)
-    )
-    return [
-        OpenItem(kind="alert", ref=f"#{g.id}", title=g.title, since=g.created_at, status=g.status,
-                 severity=g.severity, owner=g.acknowledged_by if g.status == AlertStatus.ACKNOWLEDGED else None,
-                 channel_id=g.slack_channel_id)
-        for g in rows
-    ]
-
-
 def providers_from(extras: Mapping[str, Any]) -> list[OpenItemsProvider]:
-    """The providers the composition root registered under :data:`OPEN_ITEMS_KEY`; alerts if none."""
-    return list(extras.get(OPEN_ITEMS_KEY) or [open_alerts])
+    """The providers the composition root registered under :data:`OPEN_ITEMS_KEY`, in order."""
+    return list(extras.get(OPEN_ITEMS_KEY) or [])
 
 
 async def gather_open_items(session: AsyncSession, providers: Sequence[OpenItemsProvider],

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
 
-from bot.alerts.incoming import Severity
+from bot.severity import Severity
 
 SEVERITY_COLOURS = {  # the severity marks' colours as Slack draws them
     Severity.CRITICAL: "#DD2E44", Severity.HIGH: "#F4900C", Severity.MEDIUM: "#FDCB58", Severity.LOW: "#55ACEE",

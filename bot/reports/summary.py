@@ -29,7 +29,6 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.alerts.incoming import Severity
 from bot.config import Config
 from bot.oncall.service import Schedules, shifts
 from bot.oncall.shifts import Role, Shift
@@ -38,6 +37,7 @@ from bot.reports import queries
 from bot.reports.queries import EscalationReach, IncidentRow, NoisyAlert, OpenGroup, PageEvent
 from bot.reports.stats import FLAP_FIRES, FLAP_SPAN, DurationStats, is_out_of_hours, most_fires_within
 from bot.reports.window import ReportWindow
+from bot.severity import Severity
 
 SEVERITIES = tuple(s.value for s in Severity)
 NOISIEST = 5

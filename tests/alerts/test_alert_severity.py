@@ -2,8 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.alerts.incoming import Severity
-from bot.alerts.severity import map_severity
+from bot.severity import Severity, map_severity
 
 
 @pytest.mark.parametrize(

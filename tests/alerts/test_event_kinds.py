@@ -36,9 +36,10 @@ from bot.alerts.events import (
     Unacknowledged,
     detail_as,
 )
-from bot.alerts.incoming import AlertStatus, Severity
+from bot.alerts.incoming import AlertStatus
 from bot.alerts.models import AlertEvent, AlertGroup
 from bot.incidents.timeline import ALERT_EVENT_KINDS, describe_alert_event
+from bot.severity import Severity
 from bot.slack.blocks.alert import thread_text
 from tests.support.factories import ALICE, CAROL, T0
 

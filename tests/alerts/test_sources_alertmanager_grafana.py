@@ -12,9 +12,10 @@ from typing import Any
 
 import pytest
 
-from bot.alerts.incoming import Link, PayloadError, Severity
+from bot.alerts.incoming import Link, PayloadError
 from bot.alerts.sources import alertmanager, grafana
 from bot.alerts.sources.alertmanager import label_fingerprint
+from bot.severity import Severity
 
 PAYLOADS = Path(__file__).parent / "payloads"
 

@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from bot.alerts.incoming import Link, PayloadError, Severity
+from bot.alerts.incoming import Link, PayloadError
 from bot.alerts.sources import generic, pagerduty
+from bot.severity import Severity
 
 PAYLOADS = Path(__file__).parent / "payloads"
 BAD_ACTION = "'event_action' is invalid (must be one of the following: 'trigger', 'acknowledge' or 'resolve')"

@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
-from bot.alerts.incoming import PayloadError, Severity
+from bot.alerts.incoming import PayloadError
 from bot.alerts.sources import sentry
+from bot.severity import Severity
 
 PAYLOADS = Path(__file__).parent / "payloads"
 

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from bot.alerts.incoming import Severity
 from bot.incidents.playbooks import (
     PLAYBOOKS_ENV,
     ChecklistItem,
@@ -20,6 +19,7 @@ from bot.incidents.playbooks import (
     match_playbook,
     playbook_by_id,
 )
+from bot.severity import Severity
 
 REPO_PLAYBOOKS = Path(__file__).resolve().parents[2] / "playbooks"
 

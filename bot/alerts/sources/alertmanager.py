@@ -26,8 +26,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.alerts.incoming import IncomingAlert, ParsedNotification
-from bot.alerts.severity import map_severity
 from bot.alerts.sources import _fields as f
+from bot.severity import map_severity
 
 _SERVICE_LABELS = ("service", "service_name", "app", "job")
 _SEVERITY_LABELS = ("severity", "priority")

@@ -14,8 +14,8 @@ Fingerprint: ``dedup_key`` (at most 255 characters); else a hash of the title, `
 from __future__ import annotations
 
 from bot.alerts.incoming import IncomingAlert, ParsedNotification
-from bot.alerts.severity import map_severity
 from bot.alerts.sources import _fields as f
+from bot.severity import map_severity
 
 _STATUSES = {"firing": False, "resolved": True}
 _KEEP_LABELS = ("service", "severity", "alertname", "team")

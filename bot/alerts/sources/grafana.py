@@ -25,9 +25,9 @@ import re
 from dataclasses import replace
 
 from bot.alerts.incoming import IncomingAlert, Link, ParsedNotification
-from bot.alerts.severity import map_severity
 from bot.alerts.sources import _fields as f
 from bot.alerts.sources.alertmanager import ROUTING_LABELS, read_group
+from bot.severity import map_severity
 
 SIGNATURE_HEADER = "X-Grafana-Alerting-Signature"
 

@@ -27,8 +27,8 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 from bot.alerts.incoming import IncomingAlert, ParsedNotification
-from bot.alerts.severity import map_severity
 from bot.alerts.sources import _fields as f
+from bot.severity import map_severity
 
 EventAction = Literal["trigger", "acknowledge", "resolve"]
 

@@ -28,9 +28,9 @@ import hashlib
 import hmac
 import re
 
-from bot.alerts.incoming import IncomingAlert, ParsedNotification, Severity
-from bot.alerts.severity import map_severity
+from bot.alerts.incoming import IncomingAlert, ParsedNotification
 from bot.alerts.sources import _fields as f
+from bot.severity import Severity, map_severity
 
 SIGNATURE_HEADER = "Sentry-Hook-Signature"
 RESOURCE_HEADER = "Sentry-Hook-Resource"

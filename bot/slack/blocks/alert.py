@@ -39,10 +39,11 @@ from bot.alerts.events import (
     Snoozed,
     Unacknowledged,
 )
-from bot.alerts.incoming import AlertStatus, Severity
+from bot.alerts.incoming import AlertStatus
 from bot.alerts.models import Alert, AlertEvent, AlertGroup
 from bot.durations import format_duration
 from bot.escalation.models import Via
+from bot.severity import Severity
 from bot.slack.blocks.common import actor_text, clip, escape, slack_date
 from bot.slack.ids import METADATA_EVENT, AlertAction, OverflowChoice
 

@@ -15,12 +15,12 @@ from datetime import datetime, timedelta, tzinfo
 
 from slack_sdk.models.blocks import Block, DividerBlock, HeaderBlock, MarkdownTextObject, SectionBlock
 
-from bot.alerts.incoming import Severity
 from bot.durations import format_config_duration, format_duration
 from bot.oncall.report_text import when
 from bot.oncall.shifts import Shift
 from bot.reports.stats import FLAP_FIRES, FLAP_SPAN, DurationStats
 from bot.reports.summary import LONG_OPEN, SEVERITIES, TeamRota, WeeklySummary
+from bot.severity import Severity
 from bot.slack.blocks.alert import SEVERITY_MARK
 from bot.slack.blocks.common import clip, escape
 from bot.slack.blocks.oncall import Rendered, context, section

@@ -18,8 +18,9 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.alerts.incoming import AlertStatus, Severity
+from bot.alerts.incoming import AlertStatus
 from bot.durations import format_duration
+from bot.severity import Severity
 from bot.slack.blocks.alert import SEVERITY_MARK
 from bot.slack.blocks.common import clip, escape, slack_date
 from bot.slack.ids import METADATA_STORM, AlertAction

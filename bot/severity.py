@@ -1,5 +1,6 @@
-"""Mapping of the severities monitoring tools send onto Watchstander's five.
+"""Watchstander's five alert severities, and how the severities monitoring tools send map onto them.
 
+A word of the config (``severities:``, routes) as much as of every alert, so it lives below both.
 Unknown or missing severities map to ``high``: an alert we cannot classify should still page
 rather than sit unseen in a channel.
 """
@@ -7,8 +8,16 @@ rather than sit unseen in a channel.
 from __future__ import annotations
 
 import re
+from enum import StrEnum
 
-from bot.alerts.incoming import Severity
+
+class Severity(StrEnum):
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    INFO = "info"
+
 
 DEFAULT_SEVERITY = Severity.HIGH
 
