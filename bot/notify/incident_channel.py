@@ -27,7 +27,7 @@ from bot.incidents.lifecycle import checklist_state, roles_of
 from bot.incidents.models import Incident, TimelineEntry
 from bot.incidents.naming import channel_name
 from bot.incidents.timeline import linked_groups
-from bot.notify.incident_slack import IncidentSlack
+from bot.notify.incident_slack_posts import IncidentSlackPosts
 from bot.notify.once import RowPosts
 from bot.oncall.service import on_call
 from bot.outbox import IncidentRef, OutboxMessage
@@ -51,7 +51,7 @@ SETUP_STEPS = ("channel", "invites", "header", "alerts", "checklist", "bookmarks
 
 
 class IncidentSetup:
-    def __init__(self, svc: Services, kit: IncidentKit, slack: IncidentSlack) -> None:
+    def __init__(self, svc: Services, kit: IncidentKit, slack: IncidentSlackPosts) -> None:
         self.svc = svc
         self.kit = kit
         self.slack = slack

@@ -37,7 +37,7 @@ from bot.incidents.report import key_times, people_mentioned, postmortem_context
 from bot.incidents.timeline import ENTRY_OUTBOX_KIND
 from bot.notify.dispatch import Deferred
 from bot.notify.incident_channel import IncidentSetup
-from bot.notify.incident_slack import IncidentSlack
+from bot.notify.incident_slack_posts import IncidentSlackPosts
 from bot.notify.once import RowPosts
 from bot.outbox import IncidentEntryPost, IncidentRef, OutboxMessage, PostmortemDraft
 from bot.services import Services
@@ -62,7 +62,7 @@ ANNOUNCEMENT_KINDS = frozenset({"severity", "status", "resolved", "role"})
 
 
 class IncidentPosts:
-    def __init__(self, svc: Services, kit: IncidentKit, slack: IncidentSlack) -> None:
+    def __init__(self, svc: Services, kit: IncidentKit, slack: IncidentSlackPosts) -> None:
         self.svc = svc
         self.kit = kit
         self.slack = slack
@@ -248,7 +248,7 @@ class IncidentPosts:
 def register_incident_handlers(svc: Services, kit: IncidentKit) -> None:
     """Wire the incident outbox kinds into the dispatcher (called by the composition root)."""
     svc.extras[INCIDENT_KIT] = kit
-    slack = IncidentSlack(svc.slack, svc.metrics, svc.dispatcher.once)
+    slack = IncidentSlackPosts(svc.slack, svc.metrics, svc.dispatcher.once)
     posts = IncidentPosts(svc, kit, slack)
     handlers = svc.dispatcher.handlers
     handlers[SETUP_OUTBOX_KIND] = IncidentSetup(svc, kit, slack)

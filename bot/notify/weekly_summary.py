@@ -14,9 +14,8 @@ the day counts in its payload, so the outbox holds numbers rather than an image.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -28,13 +27,13 @@ from sqlalchemy.exc import IntegrityError
 from bot.db import transaction
 from bot.notify.dispatch import Deferred
 from bot.notify.posts import CHANNEL_POST
-from bot.outbox import Chart, OutboxKind, OutboxMessage, SummaryChart, enqueue
-from bot.reports.chart import render_chart
+from bot.outbox import OutboxKind, OutboxMessage, SummaryChart, enqueue
 from bot.reports.summary import WeeklySummary, compute_summary
 from bot.reports.weekly import due_week, is_recorded, record_week
 from bot.reports.window import ReportWindow
 from bot.services import Services
 from bot.slack.blocks.report import ReportView, report_message
+from bot.slack.summary_chart import chart_of, chart_payload, upload_chart
 
 log = logging.getLogger(__name__)
 
@@ -81,38 +80,6 @@ async def run_due_summary(svc: Services) -> bool:
     log.info("queued the weekly summary for %s", week.window.start.isoformat())
     svc.wake()
     return True
-
-
-# --- the chart ----------------------------------------------------------------------------------
-
-
-def chart_of(summary: WeeklySummary) -> Chart:
-    first, last = summary.per_day[0][0], summary.per_day[-1][0]
-    start, end = (summary.window.start.astimezone(summary.zone).time(),
-                  summary.window.end.astimezone(summary.zone).time())
-    return Chart(
-        days=summary.per_day,
-        title=f"Alerts per day by severity, {first:%a} {first.day} {first:%b} – {last:%a} {last.day} {last:%b %Y}",
-        zone=str(summary.zone), filename=f"alerts-{first.isoformat()}-to-{last.isoformat()}.png",
-        first_from=f"{start:%H:%M}" if start != time(0) else None,
-        last_until=f"{end:%H:%M}" if end != time(0) else None)
-
-
-def chart_payload(chart: Chart, *, post_key: str) -> SummaryChart:
-    return SummaryChart.model_validate({**chart.model_dump(), "post_key": post_key})
-
-
-async def upload_chart(svc: Services, spec: Chart, *, channel: str, thread_ts: str | None = None,
-                       comment: str | None = None) -> str | None:
-    """Draw the chart (off the event loop: matplotlib is CPU work) and upload it; the file id."""
-    png = await asyncio.to_thread(render_chart, spec.days, title=spec.title, zone_label=spec.zone,
-                                  first_from=spec.first_from, last_until=spec.last_until)
-    resp = await svc.slack.files_upload_v2(channel=channel, thread_ts=thread_ts, content=png, filename=spec.filename,
-                                           title=spec.title, initial_comment=comment,
-                                           alt_txt=f"Bar chart: {spec.title.lower()}, days in {spec.zone}")
-    files = resp.get("files") or [{}]
-    svc.metrics.notifications.labels("slack", "summary_chart").inc()
-    return str(files[0].get("id") or "") or None
 
 
 def register_summary_handlers(svc: Services) -> None:

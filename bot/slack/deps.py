@@ -22,10 +22,10 @@ from bot.config import Config
 from bot.escalation.engine import Paging
 from bot.incidents.kit import IncidentKit
 from bot.incidents.playbooks import Playbook
-from bot.notify.incident_slack import IncidentSlack
 from bot.services import Services
 from bot.slack.client import SlackClient
 from bot.slack.incident_commands import kit_of
+from bot.slack.incident_slack import IncidentSlack
 
 _KEY = "watchstander_deps"  # the one context key; read only through deps()
 
@@ -58,7 +58,7 @@ class SlackDeps:
         slack: SlackClient = svc.slack
         paging: Paging = svc.escalation.paging
         return cls(config=svc.config, sessions=svc.sessions, clock=svc.clock, wake=svc.wake, slack=slack,
-                   incident_slack=IncidentSlack(slack, svc.metrics, svc.dispatcher.once), kit=kit_of(svc),
+                   incident_slack=IncidentSlack(slack, svc.metrics), kit=kit_of(svc),
                    playbooks=tuple(svc.playbooks), paging=paging)
 
 

@@ -11,14 +11,13 @@ from datetime import datetime, timedelta, tzinfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import transaction
-from bot.notify.posts import CHANNEL_POST, DM
 from bot.oncall import overrides as ov
 from bot.oncall.models import OverrideRow
 from bot.oncall.report_text import span_text
 from bot.oncall.service import shifts
 from bot.oncall.status import all_statuses, rotation_members, team_status, team_zone
 from bot.oncall.timeparse import WEEKDAYS, SpanError, SpanSyntaxError, parse_span
-from bot.outbox import enqueue
+from bot.outbox import OutboxKind, enqueue
 from bot.services import Services
 from bot.slack.blocks.oncall import (
     Rendered,
@@ -251,8 +250,8 @@ class OncallCommands:
         team = change.team
         key = f"oncall-override:{change.row.id}:{event}"
         post = override_announcement(change, actor=actor, zone=team_zone(self.svc.config, team), now=now)
-        await enqueue(session, key=f"{key}:channel", kind=CHANNEL_POST, now=now,
+        await enqueue(session, key=f"{key}:channel", kind=OutboxKind.CHANNEL_POST, now=now,
                       payload=post.post(channel=team.channel, what="override"))
         for person, dm in override_dms(change, actor=actor, zone_of=self.zones.known, now=now).items():
-            await enqueue(session, key=f"{key}:dm:{person}", kind=DM, now=now,
+            await enqueue(session, key=f"{key}:dm:{person}", kind=OutboxKind.DM, now=now,
                           payload=dm.dm(user=person, what="override"))

@@ -12,9 +12,9 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from bot.db import transaction
 from bot.incidents.lifecycle import incident_for_channel
 from bot.incidents.timeline import message_deleted, message_edited, record_message
-from bot.notify.incident_slack import IncidentSlack
 from bot.services import Services
 from bot.slack.errors import SlackError
+from bot.slack.incident_slack import IncidentSlack
 from bot.slack.listeners.shapes import MessageEvent, PinAdded, ReactionAdded, read
 
 if TYPE_CHECKING:
@@ -28,7 +28,7 @@ PUSHPIN = frozenset({"pushpin", "round_pushpin"})
 class TimelineMessages:
     def __init__(self, svc: Services) -> None:
         self.svc = svc
-        self.slack = IncidentSlack(svc.slack, svc.metrics, svc.dispatcher.once)
+        self.slack = IncidentSlack(svc.slack, svc.metrics)
 
     async def _find(self, channel: str, ts: str) -> dict[str, Any] | None:
         """The message itself; reactions do not carry it. Thread replies are not in the history."""

@@ -12,7 +12,7 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from bot.durations import DurationError, parse_duration
-from bot.notify.weekly_summary import chart_of, summary_for, upload_chart
+from bot.reports.summary import compute_summary
 from bot.reports.window import ReportWindow, summary_zone_name
 from bot.services import Services
 from bot.slack.blocks.common import escape
@@ -20,6 +20,7 @@ from bot.slack.blocks.report import ReportView, report_message
 from bot.slack.commands import Reply, SlashContext
 from bot.slack.errors import SlackError
 from bot.slack.listeners.oncall import reply_args
+from bot.slack.summary_chart import chart_of, upload_chart
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,9 @@ async def report(svc: Services, ctx: SlashContext) -> Reply | None:
         return Reply(text=f"⚠️ {exc}")
     now = svc.clock.now()
     window = ReportWindow.ending(now, timedelta(days=days))
-    summary = await summary_for(svc, window, ZoneInfo(summary_zone_name(svc.config)), next_week_from=now)
+    async with svc.sessions() as s:
+        summary = await compute_summary(s, config=svc.config, schedules=svc.schedules, window=window,
+                                        zone=ZoneInfo(summary_zone_name(svc.config)), next_week_from=now)
     view = ReportView(title=f"On-call report: last {days} {'day' if days == 1 else 'days'}",
                       compared_with="the week before" if days == 7 else f"the {days} days before", now=now,
                       period="week" if days == 7 else "period",
