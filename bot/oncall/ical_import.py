@@ -34,8 +34,8 @@ from zoneinfo import ZoneInfo
 import icalendar
 import recurring_ical_events
 
+from bot.oncall.layering import gather, paint
 from bot.oncall.shifts import Origin, Role, Shift, as_utc
-from bot.oncall.timeline import gather, paint
 
 # Floating times compare against the query bounds in an unknown zone; query a day wider.
 _SLACK = timedelta(days=1)

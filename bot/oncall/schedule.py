@@ -21,9 +21,9 @@ from typing import Protocol, TypeVar
 
 from bot.config import IcalSchedule, RotationSchedule
 from bot.oncall.ical_import import IcalSource
+from bot.oncall.layering import gather, paint
 from bot.oncall.rotation import Rotation
 from bot.oncall.shifts import OnCall, Origin, Override, Role, Shift, as_utc
-from bot.oncall.timeline import gather, paint
 
 _TICK = timedelta(microseconds=1)
 _FIRST_LOOK = timedelta(days=14)
