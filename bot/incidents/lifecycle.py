@@ -310,7 +310,7 @@ async def resolve(session: AsyncSession, *, policy: IncidentPolicy, incident_id:
     """Resolve; queues the durations post, the post-mortem draft and the 24 h reminder.
 
     ``acknowledged_at`` is the first acknowledgement of a linked alert, if the caller knows it
-    (see :func:`bot.incidents.report.first_acknowledgement`); the declaration counts otherwise.
+    (see :func:`bot.incidents.key_times.first_acknowledgement`); the declaration counts otherwise.
     """
     incident = await get_incident(session, incident_id, lock=True)
     if incident.is_resolved:

@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from bot.db import transaction
 from bot.durations import format_config_duration
+from bot.incidents.key_times import key_times, people_mentioned, postmortem_context
 from bot.incidents.kit import INCIDENT_KIT, IncidentKit
 from bot.incidents.lifecycle import POSTMORTEM_OUTBOX_KIND, SETUP_OUTBOX_KIND, checklist_state, roles_of
 from bot.incidents.models import Incident, TimelineEntry
@@ -33,7 +34,6 @@ from bot.incidents.reminders import (
     postmortem_reminder_wanted,
     schedule_nudge,
 )
-from bot.incidents.report import key_times, people_mentioned, postmortem_context
 from bot.incidents.timeline import ENTRY_OUTBOX_KIND
 from bot.notify.dispatch import Deferred
 from bot.notify.incident_channel import IncidentSetup

@@ -15,10 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import transaction
 from bot.incidents import lifecycle
+from bot.incidents.key_times import first_acknowledgement
 from bot.incidents.kit import INCIDENT_KIT, IncidentKit
 from bot.incidents.models import Incident
 from bot.incidents.policy import ROLES, UnknownSeverity, parse_role, parse_status
-from bot.incidents.report import first_acknowledgement
 from bot.incidents.timeline import timeline_rows
 from bot.services import Services
 from bot.slack.blocks.common import clip, escape

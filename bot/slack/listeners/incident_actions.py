@@ -26,9 +26,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.alerts.models import Alert, AlertGroup
 from bot.db import record_id, transaction
 from bot.incidents import lifecycle
+from bot.incidents.key_times import first_acknowledgement
 from bot.incidents.models import Incident
 from bot.incidents.policy import UnknownSeverity, parse_role
-from bot.incidents.report import first_acknowledgement
 from bot.slack.blocks.common import clip
 from bot.slack.blocks.incident_modals import (
     DeclareContext,
