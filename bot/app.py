@@ -26,7 +26,7 @@ from bot.inflight import finish
 from bot.logs import protect
 from bot.metrics import Metrics
 from bot.notify.dispatch import Dispatcher, RenderContext
-from bot.notify.handoffs import schedule_handoffs
+from bot.notify.handoff_posts import schedule_handoffs
 from bot.notify.incident_posts import register_incident_handlers
 from bot.notify.paging import STOP_TIMEOUT, build_paging
 from bot.notify.posts import register_post_handlers

@@ -14,7 +14,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.alerts import actions
 from bot.clock import ManualClock
 from bot.db import transaction
-from bot.notify.handoffs import JOB_ID, run_due_handoffs
+from bot.notify.handoff_posts import JOB_ID, run_due_handoffs
 from bot.sandbox.slack import SlackStandIn
 from tests.support.factories import ALICE, BOB, CAROL, DAVE, am_alert, am_notification
 from tests.support.harness import Harness, start_harness

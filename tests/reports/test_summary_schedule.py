@@ -14,7 +14,7 @@ import pytest
 from apscheduler.triggers.cron import CronTrigger
 
 from bot.clock import ManualClock
-from bot.notify.handoffs import JOB_ID as HANDOFF_JOB_ID
+from bot.notify.handoff_posts import JOB_ID as HANDOFF_JOB_ID
 from bot.notify.weekly_summary import CHECK_JOB_ID, CRON_JOB_ID, run_due_summary
 from bot.retention import FIRST_RUN_AFTER as RETENTION_FIRST_RUN
 from bot.retention import JOB_ID as RETENTION_JOB_ID
