@@ -16,9 +16,9 @@ from bot.escalation.runner import EscalationRunner
 from bot.inflight import finish
 from bot.notify.dispatch import RenderContext
 from bot.notify.once import OwnPosts
-from bot.notify.pages import PageSender
-from bot.notify.slack import SlackNotifier
-from bot.notify.sms import SmsNotifier
+from bot.notify.page_sender import PageSender
+from bot.notify.page_slack import SlackNotifier
+from bot.notify.page_sms import SmsNotifier
 from bot.services import Services
 
 STOP_TIMEOUT = 10.0  # seconds to let a pass in progress finish at shutdown

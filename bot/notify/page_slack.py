@@ -12,7 +12,7 @@ from bot.clock import Clock
 from bot.escalation.models import Via
 from bot.notify.dispatch import RenderContext
 from bot.notify.once import OwnPosts
-from bot.notify.pages import PageDelivery, PageRefused, Sent
+from bot.notify.page_sender import PageDelivery, PageRefused, Sent
 from bot.slack.blocks.escalation import channel_page, page_dm, page_metadata
 from bot.slack.errors import SlackError
 

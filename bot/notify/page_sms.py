@@ -21,7 +21,7 @@ from twilio.rest import Client
 from bot.config import Settings
 from bot.delivery import DeliveryError
 from bot.escalation.sms_text import page_text
-from bot.notify.pages import PageDelivery, PageRefused, Sent
+from bot.notify.page_sender import PageDelivery, PageRefused, Sent
 
 log = logging.getLogger(__name__)
 
