@@ -28,7 +28,7 @@ from bot.db import transaction
 from bot.notify.posts import CHANNEL_POST, DM
 from bot.oncall.handoffs import Handoff, due_handoff, record_handoff
 from bot.oncall.open_items import providers_from
-from bot.oncall.status import team_zone
+from bot.oncall.who import team_zone
 from bot.outbox import enqueue
 from bot.services import Services
 from bot.slack.blocks.oncall import handoff_dm, handoff_post

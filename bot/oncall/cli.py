@@ -19,7 +19,7 @@ from bot.db import Base, create_engine, session_factory
 from bot.oncall.ical_import import IcalSource
 from bot.oncall.report_text import status_report
 from bot.oncall.service import Schedules
-from bot.oncall.status import TeamStatus, team_status
+from bot.oncall.who import TeamStatus, team_status
 
 _WARN_WINDOW = timedelta(weeks=8)
 _EMPTY = "sqlite+aiosqlite://"  # in memory: the same queries, answered with no overrides

@@ -25,7 +25,7 @@ from bot.config import Config, Team
 from bot.oncall.models import OverrideRow
 from bot.oncall.service import Schedules, shifts, to_override
 from bot.oncall.shifts import Override, Role, Shift, as_utc
-from bot.oncall.status import is_admin, rotation_members, teams_of
+from bot.oncall.who import is_admin, rotation_members, teams_of
 
 MAX_REASON = 300
 

@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 from bot.config import Team
 from bot.oncall.shifts import Origin, Shift
-from bot.oncall.status import TeamStatus
+from bot.oncall.who import TeamStatus
 
 
 def when(at: datetime, zone: tzinfo, *, now: datetime | None = None) -> str:

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.clock import Clock
 from bot.config import Config
-from bot.oncall.status import person_zone
+from bot.oncall.who import person_zone
 from bot.services import Services
 from bot.slack.client import SlackClient
 from bot.slack.errors import SlackError

@@ -13,7 +13,7 @@ from bot.config import Team
 from bot.oncall.open_items import OpenItem
 from bot.oncall.report_text import calendar_url, status_lines, team_title, when
 from bot.oncall.shifts import Origin, Shift
-from bot.oncall.status import TeamStatus
+from bot.oncall.who import TeamStatus
 from bot.slack.blocks.oncall import SLACK_STYLE, context, open_items_lines, section, sections
 
 MAX_HOME_BLOCKS = 100  # Slack's limit for a Home tab

@@ -20,7 +20,7 @@ from bot.oncall.open_items import OpenItem
 from bot.oncall.overrides import OverrideChange
 from bot.oncall.report_text import Style, calendar_url, span_text, status_lines, team_title, when
 from bot.oncall.shifts import Origin, Role, Shift
-from bot.oncall.status import TeamStatus
+from bot.oncall.who import TeamStatus
 from bot.outbox import ChannelPost, DirectMessage
 from bot.slack.blocks.alert import SEVERITY_MARK
 from bot.slack.blocks.common import clip, escape

@@ -10,7 +10,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from bot.oncall.open_items import OpenItemsQuery, gather_open_items, providers_from
-from bot.oncall.status import all_statuses, next_shift_of
+from bot.oncall.who import all_statuses, next_shift_of
 from bot.services import Services
 from bot.slack.blocks.home import HomeContent, home_view
 from bot.slack.errors import SlackError
