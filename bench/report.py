@@ -35,7 +35,7 @@ from bot.alerts.models import Alert, AlertEvent, AlertGroup  # noqa: E402
 from bot.config import parse_config  # noqa: E402
 from bot.db import _upgrade_sync, create_engine, session_factory  # noqa: E402
 from bot.incidents.models import Incident  # noqa: E402
-from bot.oncall.service import Schedules  # noqa: E402
+from bot.oncall.schedule import Schedules  # noqa: E402
 from bot.reports.chart import render_chart  # noqa: E402
 from bot.reports.summary import compute_summary  # noqa: E402
 from bot.reports.weekly import due_week  # noqa: E402

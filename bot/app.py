@@ -32,7 +32,7 @@ from bot.notify.paging import STOP_TIMEOUT, build_paging
 from bot.notify.posts import register_post_handlers
 from bot.notify.weekly_summary import register_summary_handlers, schedule_weekly_summary
 from bot.oncall.open_items import OPEN_ITEMS_KEY
-from bot.oncall.service import Schedules
+from bot.oncall.schedule import Schedules
 from bot.retention import Pruner, schedule_retention
 from bot.services import Services
 from bot.slack.app import Listeners, build_bolt_app

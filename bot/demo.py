@@ -30,7 +30,7 @@ from bot.clock import ManualClock
 from bot.config import WEEKDAYS, Config, Settings, parse_config
 from bot.db import migrate
 from bot.durations import format_config_duration
-from bot.oncall.service import on_call
+from bot.oncall.who import on_call
 from bot.sandbox.slack import SandboxUser, SlackStandIn
 from bot.sandbox.slack_user import SlackDriver
 from bot.sandbox.transcript import Transcript

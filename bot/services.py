@@ -21,7 +21,7 @@ class Services:
     sessions: async_sessionmaker[AsyncSession]
     metrics: Metrics
     # Filled by bot.app: kept as Any here so the domain-facing container imports no Slack code.
-    schedules: Any = None  # bot.oncall.service.Schedules
+    schedules: Any = None  # bot.oncall.schedule.Schedules
     writer: Any = None  # bot.alerts.writer.IngestWriter
     playbooks: tuple[Any, ...] = ()  # bot.incidents.playbooks.Playbook, loaded at start
     slack: Any = None

@@ -24,7 +24,7 @@ from bot.escalation.pages import create_page
 from bot.escalation.policy import Policy, Position
 from bot.escalation.silences import is_active, matching_silence, quiet, silences_in_force
 from bot.escalation.targets import Recipient, StepContext, resolve
-from bot.oncall.service import Schedules
+from bot.oncall.schedule import Schedules
 from bot.oncall.shifts import OnCall
 from bot.severity import Severity
 

@@ -16,8 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Config
 from bot.escalation.models import Via
-from bot.oncall.service import Schedules, on_call
+from bot.oncall.schedule import Schedules
 from bot.oncall.shifts import OnCall
+from bot.oncall.who import on_call
 
 SMS_NOT_SET_UP = "SMS is not set up (TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER are not all set)"
 

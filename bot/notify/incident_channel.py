@@ -29,7 +29,7 @@ from bot.incidents.naming import channel_name
 from bot.incidents.timeline import linked_groups
 from bot.notify.incident_slack_posts import IncidentSlackPosts
 from bot.notify.once import RowPosts
-from bot.oncall.service import on_call
+from bot.oncall.who import on_call
 from bot.outbox import IncidentRef, OutboxMessage
 from bot.services import Services
 from bot.slack.blocks.common import clip, escape

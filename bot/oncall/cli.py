@@ -18,7 +18,7 @@ from bot.config import Config, IcalSchedule, Team
 from bot.db import Base, create_engine, session_factory
 from bot.oncall.ical_import import IcalSource
 from bot.oncall.report_text import status_report
-from bot.oncall.service import Schedules
+from bot.oncall.schedule import Schedules
 from bot.oncall.who import TeamStatus, team_status
 
 _WARN_WINDOW = timedelta(weeks=8)

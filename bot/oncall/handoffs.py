@@ -23,9 +23,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config import Team
 from bot.oncall.models import HandoffRow
 from bot.oncall.open_items import OpenItem, OpenItemsProvider, OpenItemsQuery, gather_open_items
-from bot.oncall.service import Schedules, on_call
+from bot.oncall.schedule import Schedules
 from bot.oncall.shifts import OnCall, Shift
-from bot.oncall.who import TeamStatus, team_status
+from bot.oncall.who import TeamStatus, on_call, team_status
 
 CATCH_UP = timedelta(hours=24)
 _TICK = timedelta(microseconds=1)

@@ -23,9 +23,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Config, Team
 from bot.oncall.models import OverrideRow
-from bot.oncall.service import Schedules, shifts, to_override
+from bot.oncall.schedule import Schedules
 from bot.oncall.shifts import Override, Role, Shift, as_utc
-from bot.oncall.who import is_admin, rotation_members, teams_of
+from bot.oncall.who import is_admin, rotation_members, shifts, teams_of, to_override
 
 MAX_REASON = 300
 

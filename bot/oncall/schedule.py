@@ -1,4 +1,5 @@
-"""Who is on call: one set of questions answered the same way for rotations and imported calendars.
+"""A team's schedule and its shifts: one set of questions answered the same way for rotations and
+imported calendars, with no database (:mod:`bot.oncall.who` adds the stored overrides).
 
 A schedule is either a :class:`RotationSchedule` from the config or anything with a
 ``base_shifts(start, end)`` method (:class:`~bot.oncall.ical_import.IcalSource`). Overrides are
@@ -15,12 +16,13 @@ real "until when", and ``shifts_between`` returns every shift that overlaps the 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Protocol, TypeVar
 
-from bot.config import IcalSchedule, RotationSchedule
-from bot.oncall.ical_import import IcalSource
+from bot.config import Config, IcalSchedule, RotationSchedule
+from bot.oncall.ical_import import IcalError, IcalSource
 from bot.oncall.layering import gather, paint
 from bot.oncall.rotation import Rotation
 from bot.oncall.shifts import OnCall, Origin, Override, Role, Shift, as_utc
@@ -205,3 +207,29 @@ def _scan(
         if found is not None or span >= horizon:
             return found
         span = min(span * 4, horizon)
+
+
+@dataclass
+class Schedules:
+    """Each team's shift source, plus problems found loading them (shown by check-config and /readyz)."""
+
+    config: Config
+    sources: dict[str, ShiftSource] = field(default_factory=dict)
+    problems: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, config: Config, *, base_dir: Path | None = None) -> Schedules:
+        people = [(p.slack_id, p.name) for p in config.people]
+        out = cls(config)
+        for team in config.teams:
+            if team.schedule is None:
+                continue
+            try:
+                out.sources[team.name] = load_source(team.schedule, people=people, default_zone=config.timezone,
+                                                     base_dir=base_dir)
+            except IcalError as exc:
+                out.problems[team.name] = str(exc)
+        return out
+
+    def source(self, team: str) -> ShiftSource | None:
+        return self.sources.get(team)

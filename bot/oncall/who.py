@@ -1,8 +1,11 @@
-"""The answer to "who is on call?" per team, shared by `/oncall`, the App Home, handoffs and the CLI.
+"""Who is on call, with stored overrides applied: the one place escalation, incidents, handoffs,
+reports, the App Home, `/oncall` and the CLI ask.
 
-Also who belongs to a team's rotation (for permissions and for "which team do you mean?"), and
-which zone a team's times are shown in. Nothing here reads files: iCal sources were loaded by
-:meth:`~bot.oncall.service.Schedules.load` at start-up.
+Per team and instant (:func:`on_call`, :func:`team_status`), ahead (:func:`next_on_call`,
+:func:`shifts`), and per person (:func:`next_shift_of`); also who belongs to a team's rotation
+(for permissions and for "which team do you mean?"), and which zone a team's times are shown in.
+Nothing here reads files: iCal sources were loaded by
+:meth:`~bot.oncall.schedule.Schedules.load` at start-up.
 """
 
 from __future__ import annotations
@@ -11,12 +14,60 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Config, RotationSchedule, Team
-from bot.oncall.schedule import upcoming_shift
-from bot.oncall.service import Schedules, next_on_call, on_call, overrides_for
-from bot.oncall.shifts import OnCall, Shift
+from bot.oncall.models import OverrideRow
+from bot.oncall.schedule import Schedules, next_primary, on_call_at, shifts_between, upcoming_shift
+from bot.oncall.shifts import OnCall, Override, Shift
+
+
+def to_override(row: OverrideRow) -> Override:
+    return Override(team=row.team, person=row.person, start=row.starts_at, end=row.ends_at,
+                    created_by=row.created_by, created_at=row.created_at, id=row.id)
+
+
+async def overrides_for(session: AsyncSession, team: str, start: datetime, end: datetime) -> list[Override]:
+    rows = await session.scalars(
+        select(OverrideRow).where(OverrideRow.team == team, OverrideRow.cancelled_at.is_(None),
+                                  OverrideRow.ends_at > start, OverrideRow.starts_at < end)
+    )
+    return [to_override(r) for r in rows]
+
+
+# Overrides are looked up in a window this wide around the question, which is wider than any
+# override can be (timeparse caps spans at 90 days).
+_WINDOW = timedelta(days=120)
+
+
+async def on_call(session: AsyncSession, schedules: Schedules, team: str, at: datetime) -> OnCall:
+    """Primary and backup of ``team`` at ``at`` (each None if nobody); a team without schedule has none."""
+    source = schedules.source(team)
+    overrides = await overrides_for(session, team, at - _WINDOW, at + _WINDOW)
+    if source is None:
+        # No rotation, but an override still puts someone on call.
+        live = sorted((o for o in overrides if o.start <= at < o.end), key=lambda o: o.precedence)
+        return OnCall(at=at, primary=live[-1].as_shift() if live else None, backup=None)
+    return on_call_at(source, at, overrides=overrides, default_zone=schedules.config.timezone)
+
+
+async def next_on_call(session: AsyncSession, schedules: Schedules, team: str, at: datetime) -> Shift | None:
+    source = schedules.source(team)
+    if source is None:
+        return None
+    overrides = await overrides_for(session, team, at - _WINDOW, at + _WINDOW)
+    return next_primary(source, at, overrides=overrides, default_zone=schedules.config.timezone)
+
+
+async def shifts(session: AsyncSession, schedules: Schedules, team: str, start: datetime,
+                 end: datetime) -> list[Shift]:
+    source = schedules.source(team)
+    if source is None:
+        return []
+    overrides = await overrides_for(session, team, start - _WINDOW, end + _WINDOW)
+    return shifts_between(source, start, end, overrides=overrides, default_zone=schedules.config.timezone)
+
 
 NEXT_SHIFT_HORIZON = timedelta(weeks=12)
 _OVERRIDE_REACH = timedelta(days=120)  # longer than any override (timeparse caps them at 90 days)

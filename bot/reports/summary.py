@@ -30,9 +30,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Config
-from bot.oncall.service import Schedules, shifts
+from bot.oncall.schedule import Schedules
 from bot.oncall.shifts import Role, Shift
-from bot.oncall.who import person_zone
+from bot.oncall.who import person_zone, shifts
 from bot.reports import queries
 from bot.reports.queries import EscalationReach, IncidentRow, NoisyAlert, OpenGroup, PageEvent
 from bot.reports.stats import FLAP_FIRES, FLAP_SPAN, DurationStats, is_out_of_hours, most_fires_within

@@ -14,9 +14,8 @@ from bot.db import transaction
 from bot.oncall import overrides as ov
 from bot.oncall.models import OverrideRow
 from bot.oncall.report_text import span_text
-from bot.oncall.service import shifts
 from bot.oncall.timeparse import WEEKDAYS, SpanError, SpanSyntaxError, parse_span
-from bot.oncall.who import all_statuses, rotation_members, team_status, team_zone
+from bot.oncall.who import all_statuses, rotation_members, shifts, team_status, team_zone
 from bot.outbox import OutboxKind, enqueue
 from bot.services import Services
 from bot.slack.blocks.oncall import (

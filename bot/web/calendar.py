@@ -14,7 +14,7 @@ from aiohttp import web
 
 from bot.oncall.ical_export import export_calendar
 from bot.oncall.report_text import calendar_url
-from bot.oncall.service import shifts
+from bot.oncall.who import shifts
 from bot.web.keys import SERVICES
 
 PAST = timedelta(weeks=1)

@@ -16,7 +16,7 @@ from bot.db import create_engine, session_factory, transaction
 from bot.escalation.engine import Paging, start_escalation
 from bot.escalation.models import PageRecord
 from bot.escalation.runner import EscalationRunner
-from bot.oncall.service import Schedules
+from bot.oncall.schedule import Schedules
 from tests.support.factories import ALICE, BOB, T0, make_config
 
 pytestmark = pytest.mark.postgres

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import icalendar
 
-from bot.oncall.service import shifts
 from bot.oncall.shifts import Role
+from bot.oncall.who import shifts
 from tests.support.factories import ALICE, BOB, CAROL, TOKENS
 from tests.support.harness import Harness
 from tests.support.oncall_helpers import oncall
