@@ -3,7 +3,7 @@
 The outbox (:mod:`bot.notify.outbox_sender`) retries a :class:`DeliveryError` with backoff: a
 transient one (the provider is down or rate limiting) for longer, waiting at least
 ``retry_after`` when the provider said how long; any other one a few times, then the row is
-failed. Slack's errors (:mod:`bot.slack.errors`) and Twilio's (:mod:`bot.notify.sms`) are
+failed. Slack's errors (:mod:`bot.slack.errors`) and Twilio's (:mod:`bot.notify.page_sms`) are
 subclasses, so neither provider's code needs to know the other's.
 """
 

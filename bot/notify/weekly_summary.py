@@ -93,7 +93,7 @@ def register_summary_handlers(svc: Services) -> None:
             return {"skipped": "the summary itself was not posted"}
         if post.sent_at is None:
             raise Deferred()
-        file_id = await upload_chart(svc, chart, channel=post.result["channel"],
+        file_id = await upload_chart(svc.slack, svc.metrics, chart, channel=post.result["channel"],
                                      thread_ts=post.result["ts"])
         return {"file": file_id}
 

@@ -1,9 +1,11 @@
-"""The Bolt app: request verification, retry dedup, and every listener, registered explicitly."""
+"""The Bolt app: request verification, retry dedup, and every listener, registered here in one place
+(:func:`register_listeners`): which function answers each command, click, form and event."""
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,14 +22,20 @@ from bot.inflight import Inflight
 from bot.services import Services
 from bot.slack.deps import SlackDeps, provide
 from bot.slack.envelope import envelope_problem
-from bot.slack.listeners import alerts, incident_actions, incident_messages, paging, reactions
-from bot.slack.listeners import escalation as escalation_listeners
-from bot.slack.listeners import home as home_listeners
-from bot.slack.listeners import incidents as incident_listeners
-from bot.slack.listeners import oncall as oncall_listeners
-from bot.slack.listeners import report as report_listeners
+from bot.slack.ids import AlertAction, Callback, Command, IncidentAction, IncidentModal
+from bot.slack.listeners import (
+    alerts,
+    escalation,
+    home,
+    incident,
+    incident_actions,
+    incident_messages,
+    oncall,
+    reactions,
+)
 
 log = logging.getLogger(__name__)
+
 
 class SafeRespond(AsyncRespond):
     """``respond()`` through the request's ``response_url``, which the request itself supplies: when it
@@ -124,17 +132,46 @@ def build_bolt_app(svc: Services) -> tuple[AsyncApp, Listeners]:
     app.middleware(provide(SlackDeps.of(svc)))  # what listeners read through deps(context)
     app.error(on_error)
     listeners = Listeners(app)
-    alerts.register(listeners)
-    escalation_listeners.register(listeners)
-    oncall_listeners.register(listeners, svc, extra={"page": paging.page, "silence": paging.silence,
-                                                          "report": report_listeners.report})  # page / silence / report handlers go in extra
-    home_listeners.register(listeners, svc)
-    incident_listeners.register(listeners, svc)
-    incident_actions.register(listeners)
-    timeline_messages = incident_messages.TimelineMessages(svc)
-    incident_messages.register(listeners, svc, timeline_messages)
-    reactions.register(listeners, svc, timeline_messages)  # the one reaction_added listener
+    register_listeners(listeners)
     return app, listeners
+
+
+def register_listeners(app: Listeners) -> None:
+    """Every listener of the bot. Bolt runs only the first listener that matches, so each command,
+    action, view and event appears once; a listener serving several (``reaction_added``) fans out."""
+    # slash commands: each family's module lists its subcommands
+    app.command(Command.ONCALL)(oncall.on_oncall)
+    app.command(Command.INCIDENT)(incident.on_incident)
+    # alert messages
+    app.action(AlertAction.ACKNOWLEDGE)(alerts.on_button)
+    app.action(AlertAction.UNACKNOWLEDGE)(alerts.on_button)
+    app.action(AlertAction.RESOLVE)(alerts.on_button)
+    app.action(AlertAction.MORE)(alerts.on_overflow)
+    app.action(AlertAction.PLAYBOOK)(alerts.on_playbook)
+    app.action(AlertAction.STORM_ACK_ALL)(alerts.on_storm_ack_all)
+    app.action(re.compile(f"^{AlertAction.LINK}:"))(alerts.on_link)
+    app.action(AlertAction.ESCALATE)(escalation.on_escalate)
+    app.view(Callback.ESCALATE_MODAL)(escalation.on_submit)
+    # incidents: declaring, the header's buttons and their modals, checklists
+    app.action(AlertAction.DECLARE_INCIDENT)(incident_actions.on_alert_declare)
+    app.shortcut(Callback.DECLARE_FROM_MESSAGE)(incident_actions.on_message_shortcut)
+    app.view(Callback.DECLARE_MODAL)(incident_actions.on_declare)
+    app.action(IncidentAction.POST_UPDATE)(incident_actions.on_modal_button)
+    app.action(IncidentAction.CHANGE_SEVERITY)(incident_actions.on_modal_button)
+    app.action(IncidentAction.ASSIGN_ROLE)(incident_actions.on_modal_button)
+    app.action(IncidentAction.RESOLVE)(incident_actions.on_modal_button)
+    app.action(IncidentAction.POSTMORTEM_DONE)(incident_actions.on_postmortem_button)
+    app.action(IncidentAction.POSTMORTEM)(incident_actions.on_postmortem_button)
+    app.view(IncidentModal.STATUS)(incident_actions.on_status_modal)
+    app.view(IncidentModal.SEVERITY)(incident_actions.on_severity_modal)
+    app.view(IncidentModal.ROLE)(incident_actions.on_role_modal)
+    app.view(IncidentModal.RESOLVE)(incident_actions.on_resolve_modal)
+    app.action(re.compile(f"^{IncidentAction.CHECKLIST}:"))(incident_actions.on_checklist)
+    # events
+    app.event("app_home_opened")(home.on_home_opened)
+    app.event("reaction_added")(reactions.on_reaction)  # alerts (👀 ✅) and the incident timeline (📌)
+    app.event("pin_added")(incident_messages.on_pin)
+    app.event("message", subscriptions=("message.channels", "message.groups"))(incident_messages.on_message)
 
 
 async def connect_socket_mode(bolt: AsyncApp, app_token: str | None) -> AsyncSocketModeHandler:

@@ -1,8 +1,10 @@
-"""The contract between a slash command's listener and the features behind its subcommands.
+"""What every slash-command subcommand is: a function from the bot's parts and the parsed command to
+the caller's answer.
 
-``/oncall page`` (escalation), ``/oncall report`` (reports) and the schedule subcommands live in
-different modules; the ``/oncall`` listener parses the first word and calls the handler it was given,
-so no module reaches into another's internals and nothing registers itself at import time.
+``/oncall`` and ``/incident`` each have one listener (``bot.slack.listeners.oncall``,
+``bot.slack.listeners.incident``) that acks, reads the first word and calls the subcommand its
+table names. A subcommand gets :class:`~bot.slack.deps.SlackDeps` and a :class:`SlashContext`, and
+returns a :class:`Reply` (or None when it answered itself through ``ctx.respond``).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bot.services import Services
+from bot.slack.deps import SlackDeps
 
 
 @dataclass(frozen=True)
@@ -33,4 +35,17 @@ class Reply:
     in_channel: bool = False
 
 
-SubcommandHandler = Callable[[Services, SlashContext], Awaitable[Reply | None]]
+SubcommandHandler = Callable[[SlackDeps, SlashContext], Awaitable[Reply | None]]
+
+
+def refuse(message: str) -> Reply:
+    return Reply(text=f"⚠️ {message}")
+
+
+def reply_args(reply: Reply) -> dict[str, Any]:
+    """``respond(**reply_args(reply))``: ephemeral unless asked, never replacing the original."""
+    args: dict[str, Any] = {"text": reply.text, "response_type": "in_channel" if reply.in_channel else "ephemeral",
+                            "replace_original": False}
+    if reply.blocks:
+        args["blocks"] = [b.to_dict() if hasattr(b, "to_dict") else b for b in reply.blocks]
+    return args

@@ -6,10 +6,11 @@ from __future__ import annotations
 import asyncio
 from datetime import time
 
+from bot.metrics import Metrics
 from bot.outbox import Chart, SummaryChart
 from bot.reports.chart import render_chart
 from bot.reports.summary import WeeklySummary
-from bot.services import Services
+from bot.slack.client import SlackClient
 
 
 def chart_of(summary: WeeklySummary) -> Chart:
@@ -28,14 +29,15 @@ def chart_payload(chart: Chart, *, post_key: str) -> SummaryChart:
     return SummaryChart.model_validate({**chart.model_dump(), "post_key": post_key})
 
 
-async def upload_chart(svc: Services, spec: Chart, *, channel: str, thread_ts: str | None = None,
+async def upload_chart(slack: SlackClient, metrics: Metrics, spec: Chart, *, channel: str,
+                       thread_ts: str | None = None,
                        comment: str | None = None) -> str | None:
     """Draw the chart (off the event loop: matplotlib is CPU work) and upload it; the file id."""
     png = await asyncio.to_thread(render_chart, spec.days, title=spec.title, zone_label=spec.zone,
                                   first_from=spec.first_from, last_until=spec.last_until)
-    resp = await svc.slack.files_upload_v2(channel=channel, thread_ts=thread_ts, content=png, filename=spec.filename,
-                                           title=spec.title, initial_comment=comment,
-                                           alt_txt=f"Bar chart: {spec.title.lower()}, days in {spec.zone}")
+    resp = await slack.files_upload_v2(channel=channel, thread_ts=thread_ts, content=png, filename=spec.filename,
+                                       title=spec.title, initial_comment=comment,
+                                       alt_txt=f"Bar chart: {spec.title.lower()}, days in {spec.zone}")
     files = resp.get("files") or [{}]
-    svc.metrics.notifications.labels("slack", "summary_chart").inc()
+    metrics.notifications.labels("slack", "summary_chart").inc()
     return str(files[0].get("id") or "") or None

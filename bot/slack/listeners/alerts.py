@@ -2,16 +2,15 @@
 domain, answer.
 
 Each listener is a module-level function taking what Bolt passes by name; the bot's own parts come
-from ``deps(context)`` (see :mod:`bot.slack.deps`). :func:`register` only lists which listener
-answers which action.
+from ``deps(context)`` (see :mod:`bot.slack.deps`). :func:`bot.slack.app.register_listeners`
+says which listener answers which action.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncBoltContext, AsyncRespond
 from sqlalchemy import select
@@ -26,9 +25,6 @@ from bot.slack.client import answer, teller
 from bot.slack.deps import SlackDeps, deps
 from bot.slack.ids import AlertAction, OverflowChoice
 from bot.slack.listeners.shapes import BlockActions, read
-
-if TYPE_CHECKING:
-    from bot.slack.app import Listeners
 
 log = logging.getLogger(__name__)
 
@@ -136,13 +132,3 @@ async def on_playbook(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond
         return
     await d.slack.open_modal(click.trigger_id, playbook_modal(playbook, group.title), tell=teller(respond),
                              what="the playbook")
-
-
-def register(app: Listeners) -> None:
-    app.action(AlertAction.PLAYBOOK)(on_playbook)
-    app.action(AlertAction.ACKNOWLEDGE)(on_button)
-    app.action(AlertAction.STORM_ACK_ALL)(on_storm_ack_all)
-    app.action(AlertAction.UNACKNOWLEDGE)(on_button)
-    app.action(AlertAction.RESOLVE)(on_button)
-    app.action(AlertAction.MORE)(on_overflow)
-    app.action(re.compile(f"^{AlertAction.LINK}:"))(on_link)

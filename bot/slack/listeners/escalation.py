@@ -1,14 +1,14 @@
 """The Escalate button and its modal: run the next step now, or page a person or a team instead.
 
 Each listener is a module-level function taking what Bolt passes by name; the bot's own parts come
-from ``deps(context)`` (see :mod:`bot.slack.deps`). :func:`register` only lists which listener
-answers which action or view.
+from ``deps(context)`` (see :mod:`bot.slack.deps`). :func:`bot.slack.app.register_listeners`
+says which listener answers which action or view.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncBoltContext, AsyncRespond
 
@@ -28,11 +28,8 @@ from bot.escalation.policy import Policy
 from bot.slack.blocks.escalation import escalate_modal
 from bot.slack.client import answer
 from bot.slack.deps import SlackDeps, deps
-from bot.slack.ids import AlertAction, Callback, EscalateField
+from bot.slack.ids import EscalateField
 from bot.slack.listeners.shapes import BlockActions, read
-
-if TYPE_CHECKING:
-    from bot.slack.app import Listeners
 
 log = logging.getLogger(__name__)
 
@@ -107,8 +104,3 @@ async def on_submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], c
         await ack(response_action="errors", errors={EscalateField.PERSON: f"{str(exc)[:1].upper()}{str(exc)[1:]}."})
         return
     await ack()
-
-
-def register(app: Listeners) -> None:
-    app.action(AlertAction.ESCALATE)(on_escalate)
-    app.view(Callback.ESCALATE_MODAL)(on_submit)

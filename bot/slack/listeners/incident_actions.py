@@ -6,17 +6,16 @@ Form input that can be checked without the database is checked before the ack, s
 problem next to the field; everything else runs after the ack and reports back ephemerally.
 
 Each listener is a module-level function taking what Bolt passes by name; the bot's own parts come
-from ``deps(context)`` (see :mod:`bot.slack.deps`). :func:`register` only lists which listener
-answers which action, shortcut or view.
+from ``deps(context)`` (see :mod:`bot.slack.deps`). :func:`bot.slack.app.register_listeners`
+says which listener answers which action, shortcut or view.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncBoltContext, AsyncRespond
 from slack_sdk.models.views import View
@@ -42,11 +41,8 @@ from bot.slack.blocks.incident_modals import (
 )
 from bot.slack.client import answer, teller
 from bot.slack.deps import SlackDeps, deps
-from bot.slack.ids import METADATA_EVENT, AlertAction, Callback, IncidentAction, IncidentField, IncidentModal
+from bot.slack.ids import METADATA_EVENT, IncidentAction, IncidentField
 from bot.slack.listeners.shapes import BlockActions, read
-
-if TYPE_CHECKING:
-    from bot.slack.app import Listeners
 
 log = logging.getLogger(__name__)
 
@@ -334,20 +330,3 @@ async def on_checklist(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespon
         await lifecycle.tick_checklist(s, incident_id=incident.id, item=item, done=done, actor=user, now=now)
 
     await act(d, respond, change)
-
-
-def register(app: Listeners) -> None:
-    app.action(AlertAction.DECLARE_INCIDENT)(on_alert_declare)
-    app.shortcut(Callback.DECLARE_FROM_MESSAGE)(on_message_shortcut)
-    app.view(Callback.DECLARE_MODAL)(on_declare)
-    app.action(IncidentAction.POST_UPDATE)(on_modal_button)
-    app.action(IncidentAction.CHANGE_SEVERITY)(on_modal_button)
-    app.action(IncidentAction.ASSIGN_ROLE)(on_modal_button)
-    app.action(IncidentAction.RESOLVE)(on_modal_button)
-    app.action(IncidentAction.POSTMORTEM_DONE)(on_postmortem_button)
-    app.action(IncidentAction.POSTMORTEM)(on_postmortem_button)
-    app.view(IncidentModal.STATUS)(on_status_modal)
-    app.view(IncidentModal.SEVERITY)(on_severity_modal)
-    app.view(IncidentModal.ROLE)(on_role_modal)
-    app.view(IncidentModal.RESOLVE)(on_resolve_modal)
-    app.action(re.compile(f"^{IncidentAction.CHECKLIST}:"))(on_checklist)

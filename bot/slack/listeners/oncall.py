@@ -1,58 +1,54 @@
 """`/oncall`: ack at once, pick the subcommand by its first word, answer ephemerally.
 
-Subcommands are a plain table of :data:`~bot.slack.commands.SubcommandHandler`; other features
-(``page``, ``silence``, ``report``) hand theirs in through ``extra``. A first word that is no
-subcommand is read as a team name.
+:data:`SUBCOMMANDS` is every `/oncall` subcommand and the function that answers it; a first word
+that is none of them is read as a team name (`/oncall platform`), and bare `/oncall` shows every
+team. The schedule subcommands are in :mod:`~bot.slack.listeners.oncall_schedule`, paging and
+silences in :mod:`~bot.slack.listeners.oncall_paging`, the report in
+:mod:`~bot.slack.listeners.oncall_report`.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncRespond
+from slack_bolt.async_app import AsyncAck, AsyncBoltContext, AsyncRespond
 
-from bot.services import Services
-from bot.slack.commands import Reply, SlashContext, SubcommandHandler
-from bot.slack.ids import Command
+from bot.slack.commands import Reply, SlashContext, SubcommandHandler, reply_args
+from bot.slack.deps import deps
+from bot.slack.listeners import oncall_paging, oncall_report, oncall_schedule
 from bot.slack.listeners.shapes import COMMAND_NOT_UNDERSTOOD, SlashCommand, read
-from bot.slack.oncall_commands import OncallCommands
-from bot.slack.user_zones import user_zones
-
-if TYPE_CHECKING:
-    from bot.slack.app import Listeners
 
 log = logging.getLogger(__name__)
 
-def register(app: Listeners, svc: Services, *, extra: Mapping[str, SubcommandHandler] | None = None) -> None:
-    commands = OncallCommands(svc, user_zones(svc))
-    table: dict[str, SubcommandHandler] = {**commands.table(), **(extra or {})}
-
-    async def on_oncall(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
-        await ack()
-        if (cmd := await read(SlashCommand, command, "/oncall command", respond, COMMAND_NOT_UNDERSTOOD)) is None:
-            return
-        text = cmd.text.strip()
-        word, _, rest = text.partition(" ")
-        handler = table.get(word.lower())
-        ctx = SlashContext(user_id=cmd.user_id, channel_id=cmd.channel_id,
-                           text=rest.strip() if handler else text, respond=respond, trigger_id=cmd.trigger_id)
-        try:
-            reply = await (handler or commands.status)(svc, ctx)
-        except Exception:  # the person gets an answer, the log gets the traceback
-            log.exception("/oncall %s failed", word.lower() if handler else "(status)")
-            reply = Reply(text="⚠️ Sorry, `/oncall` failed on our side and the error was logged. "
-                               "Please try again in a moment.")
-        if reply is not None:
-            await respond(**reply_args(reply))
-
-    app.command(Command.ONCALL)(on_oncall)
+SUBCOMMANDS: dict[str, SubcommandHandler] = {
+    "help": oncall_schedule.help_,
+    "schedule": oncall_schedule.schedule,
+    "overrides": oncall_schedule.overrides,
+    "override": oncall_schedule.override,
+    "take": oncall_schedule.take,
+    "cancel": oncall_schedule.cancel,
+    "page": oncall_paging.page,
+    "silence": oncall_paging.silence,
+    "report": oncall_report.report,
+}
+WHO_IS_ON_CALL = oncall_schedule.status  # bare `/oncall`, or `/oncall TEAM`
 
 
-def reply_args(reply: Reply) -> dict[str, Any]:
-    args: dict[str, Any] = {"text": reply.text, "response_type": "in_channel" if reply.in_channel else "ephemeral",
-                            "replace_original": False}
-    if reply.blocks:
-        args["blocks"] = [b.to_dict() if hasattr(b, "to_dict") else b for b in reply.blocks]
-    return args
+async def on_oncall(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext) -> None:
+    await ack()
+    if (cmd := await read(SlashCommand, command, "/oncall command", respond, COMMAND_NOT_UNDERSTOOD)) is None:
+        return
+    text = cmd.text.strip()
+    word, _, rest = text.partition(" ")
+    handler = SUBCOMMANDS.get(word.lower())
+    ctx = SlashContext(user_id=cmd.user_id, channel_id=cmd.channel_id,
+                       text=rest.strip() if handler else text, respond=respond, trigger_id=cmd.trigger_id)
+    try:
+        reply = await (handler or WHO_IS_ON_CALL)(deps(context), ctx)
+    except Exception:  # the person gets an answer, the log gets the traceback
+        log.exception("/oncall %s failed", word.lower() if handler else "(status)")
+        reply = Reply(text="⚠️ Sorry, `/oncall` failed on our side and the error was logged. "
+                           "Please try again in a moment.")
+    if reply is not None:
+        await respond(**reply_args(reply))

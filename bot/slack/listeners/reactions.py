@@ -4,26 +4,24 @@ acknowledge / resolve it; :pushpin: on a message in an incident channel puts it 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from slack_bolt.async_app import AsyncBoltContext
 from sqlalchemy import select
 
 from bot.alerts import actions
 from bot.alerts.models import AlertGroup
 from bot.db import transaction
-from bot.services import Services
-from bot.slack.listeners.incident_messages import TimelineMessages
+from bot.slack.deps import SlackDeps, deps
+from bot.slack.listeners.incident_messages import on_pushpin
 from bot.slack.listeners.shapes import ReactionAdded, read
-
-if TYPE_CHECKING:
-    from bot.slack.app import Listeners
 
 # Reacting to an alert message acts on it, for people on their phones.
 REACTION_ACK = frozenset({"eyes", "ack", "raised_hand"})
 REACTION_RESOLVE = frozenset({"white_check_mark", "heavy_check_mark", "resolved"})
 
 
-async def act_on_alert(svc: Services, event: dict[str, Any]) -> None:
+async def act_on_alert(d: SlackDeps, event: dict[str, Any]) -> None:
     name = event.get("reaction", "")
     if not isinstance(name, str) or name not in REACTION_ACK | REACTION_RESOLVE:
         return
@@ -31,20 +29,18 @@ async def act_on_alert(svc: Services, event: dict[str, Any]) -> None:
     if reaction is None or reaction.item.type != "message":
         return
     item = reaction.item
-    async with svc.sessions() as s:
+    async with d.sessions() as s:
         gid = await s.scalar(select(AlertGroup.id).where(AlertGroup.slack_channel_id == item.channel,
                                                          AlertGroup.slack_ts == item.ts))
     if gid is None:
         return
     op = actions.acknowledge if name in REACTION_ACK else actions.resolve
-    async with transaction(svc.sessions) as s:
-        await op(s, gid, actor=reaction.user, via="slack", now=svc.clock.now())
-    svc.wake()
+    async with transaction(d.sessions) as s:
+        await op(s, gid, actor=reaction.user, via="slack", now=d.clock.now())
+    d.wake()
 
 
-def register(app: Listeners, svc: Services, timeline: TimelineMessages) -> None:
-    async def on_reaction(event: dict[str, Any]) -> None:
-        await act_on_alert(svc, event)
-        await timeline.on_pushpin(event)
-
-    app.event("reaction_added")(on_reaction)
+async def on_reaction(event: dict[str, Any], context: AsyncBoltContext) -> None:
+    d = deps(context)
+    await act_on_alert(d, event)
+    await on_pushpin(d, event)

@@ -14,12 +14,11 @@ from zoneinfo import ZoneInfo
 from bot.durations import DurationError, parse_duration
 from bot.reports.summary import compute_summary
 from bot.reports.window import ReportWindow, summary_zone_name
-from bot.services import Services
 from bot.slack.blocks.common import escape
 from bot.slack.blocks.report import ReportView, report_message
-from bot.slack.commands import Reply, SlashContext
+from bot.slack.commands import Reply, SlashContext, reply_args
+from bot.slack.deps import SlackDeps
 from bot.slack.errors import SlackError
-from bot.slack.listeners.oncall import reply_args
 from bot.slack.summary_chart import chart_of, upload_chart
 
 log = logging.getLogger(__name__)
@@ -50,27 +49,27 @@ def report_days(text: str) -> int:
     return int(days)
 
 
-async def report(svc: Services, ctx: SlashContext) -> Reply | None:
+async def report(d: SlackDeps, ctx: SlashContext) -> Reply | None:
     try:
         days = report_days(ctx.text)
     except ReportPeriodError as exc:
         return Reply(text=f"⚠️ {exc}")
-    now = svc.clock.now()
+    now = d.clock.now()
     window = ReportWindow.ending(now, timedelta(days=days))
-    async with svc.sessions() as s:
-        summary = await compute_summary(s, config=svc.config, schedules=svc.schedules, window=window,
-                                        zone=ZoneInfo(summary_zone_name(svc.config)), next_week_from=now)
+    async with d.sessions() as s:
+        summary = await compute_summary(s, config=d.config, schedules=d.schedules, window=window,
+                                        zone=ZoneInfo(summary_zone_name(d.config)), next_week_from=now)
     view = ReportView(title=f"On-call report: last {days} {'day' if days == 1 else 'days'}",
                       compared_with="the week before" if days == 7 else f"the {days} days before", now=now,
                       period="week" if days == 7 else "period",
                       chart_note="📈 the chart of alerts per day is in your DM with Watchstander"
                       if summary.total else None)
-    message = report_message(summary, view, names=svc.names)
+    message = report_message(summary, view, names=d.names)
     await ctx.respond(**reply_args(Reply(text=message.text, blocks=message.blocks)))
     if summary.total:
         try:
-            opened = await svc.slack.conversations_open(users=ctx.user_id)
-            await upload_chart(svc, chart_of(summary), channel=opened["channel"]["id"],
+            opened = await d.slack.conversations_open(users=ctx.user_id)
+            await upload_chart(d.slack, d.metrics, chart_of(summary), channel=opened["channel"]["id"],
                                comment=f"📈 Alerts per day, last {days} days (your `/oncall report`).")
         except SlackError as exc:  # the figures were shown; only the picture is missing
             log.warning("could not send the /oncall report chart: %s", exc)
