@@ -134,3 +134,19 @@ def test_the_cycle_check_finds_a_cycle_through_a_third_package() -> None:
              ("c", "d"): ["bot.c.z → bot.d"]}
     assert cycles(edges) == [["a", "b", "c"]]
     assert cycles({k: v for k, v in edges.items() if k != ("c", "a")}) == []
+
+
+def test_slack_listeners_are_registered_in_one_place() -> None:
+    """Only ``bot/slack/app.py`` calls Bolt's ``command``/``action``/``view``/``event``/``shortcut``, so
+    "what answers this click?" has one answer; listener modules hold plain module-level functions."""
+    registering = {"command", "action", "view", "event", "shortcut"}
+    elsewhere = []
+    for path in sorted((BOT / "slack").rglob("*.py")):
+        if path == BOT / "slack" / "app.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr in registering and isinstance(node.func.value, ast.Name)
+                    and node.func.value.id in {"app", "bolt", "listeners"}):
+                elsewhere.append(f"{path.relative_to(BOT.parent)}:{node.lineno}")
+    assert elsewhere == []
