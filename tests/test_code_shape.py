@@ -20,7 +20,7 @@ MAX_LINES = 400
 # A package is the first name under bot/ (``bot/alerts/ingest.py`` is in ``alerts``, ``bot/db.py``
 # in ``db``). A package may import from its own layer and the layers before it.
 LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
-    ("base", frozenset({"clock", "durations", "severity", "config", "db", "outbox", "heartbeat", "idempotency",
+    ("base", frozenset({"clock", "durations", "severity", "config", "db", "outbox", "delivery", "heartbeat", "idempotency",
                         "inflight", "metrics", "logs", "manifest"})),
     ("domain", frozenset({"alerts", "escalation", "oncall", "incidents", "reports", "models", "migrations"})),
     ("edges", frozenset({"services", "notify", "slack", "web", "sandbox"})),
