@@ -21,7 +21,7 @@ MAX_LINES = 400
 # in ``db``). A package may import from its own layer and the layers before it.
 LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
     ("base", frozenset({"clock", "durations", "severity", "config", "db", "outbox", "delivery", "heartbeat", "idempotency",
-                        "inflight", "metrics", "logs", "manifest"})),
+                        "inflight", "crashpoints", "metrics", "logs", "manifest"})),
     ("domain", frozenset({"alerts", "escalation", "oncall", "incidents", "reports", "models", "migrations"})),
     ("edges", frozenset({"services", "notify", "slack", "web", "sandbox"})),
     ("app", frozenset({"app", "demo", "__main__"})),
@@ -51,6 +51,8 @@ def imports_of(path: Path) -> Iterator[str]:
             if node.level:  # relative: from .x import y
                 base = package_parts[: len(package_parts) - node.level + 1]
                 yield ".".join([*base, *([node.module] if node.module else [])])
+            elif node.module == "bot":  # from bot import crashpoints: the module named
+                yield from (f"bot.{a.name}" for a in node.names)
             elif node.module and node.module.split(".")[0] == "bot":
                 yield node.module
 
