@@ -22,7 +22,8 @@ MAX_LINES = 400
 LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
     ("base", frozenset({"clock", "durations", "severity", "config", "db", "outbox", "delivery", "heartbeat", "idempotency",
                         "inflight", "crashpoints", "metrics", "logs", "manifest"})),
-    ("domain", frozenset({"alerts", "escalation", "oncall", "incidents", "reports", "models", "migrations"})),
+    ("domain", frozenset({"alerts", "escalation", "oncall", "incidents", "reports", "retention", "models",
+                          "migrations"})),
     ("edges", frozenset({"services", "notify", "slack", "web", "sandbox"})),
     ("app", frozenset({"app", "demo", "__main__"})),
 )

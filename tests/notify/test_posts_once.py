@@ -28,7 +28,7 @@ from bot.alerts import actions
 from bot.clock import ManualClock
 from bot.db import transaction
 from bot.incidents.models import Incident
-from bot.notify.handoffs import run_due_handoffs
+from bot.notify.handoff_posts import run_due_handoffs
 from bot.notify.weekly_summary import run_due_summary
 from bot.outbox import OutboxMessage
 from bot.sandbox.slack import SandboxMessage, SlackStandIn
