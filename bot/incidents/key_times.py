@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.alerts.events import EventKind, Paged, detail_as
 from bot.alerts.models import Alert, AlertEvent
+from bot.incidents.entries import Declared, EntryKind, SeverityChanged
 from bot.incidents.lifecycle import action_items, roles_of
 from bot.incidents.models import Incident, IncidentAlert, TimelineEntry
 from bot.incidents.postmortem_context import (
@@ -80,6 +81,16 @@ def _name(names: Mapping[str, str], who: str | None) -> str:
     return BOT_NAME if not who else names.get(who, who)
 
 
+def _severity_change(entry: TimelineEntry, names: Mapping[str, str]) -> SeverityChange:
+    """A ``declared`` entry sets the first severity, a ``severity`` entry changes it."""
+    match entry.details():
+        case SeverityChanged(previous=previous, to=to):
+            return SeverityChange(at=entry.at, from_severity=previous, to_severity=to, by=_name(names, entry.actor))
+        case Declared(severity=severity):
+            return SeverityChange(at=entry.at, from_severity=None, to_severity=severity, by=_name(names, entry.actor))
+    raise ValueError(f"a {entry.kind} entry changes no severity")
+
+
 async def people_paged(session: AsyncSession, incident_id: int,
                        names: Mapping[str, str]) -> tuple[PersonPaged, ...]:
     groups = {g.id: g for g in await linked_groups(session, incident_id)}
@@ -98,14 +109,10 @@ async def postmortem_context(session: AsyncSession, incident: Incident, *, names
     times = await key_times(session, incident)
     history = await session.scalars(
         select(TimelineEntry).where(TimelineEntry.incident_id == incident.id,
-                                    TimelineEntry.kind.in_(["declared", "severity"]))
+                                    TimelineEntry.kind.in_([EntryKind.DECLARED, EntryKind.SEVERITY]))
         .order_by(TimelineEntry.at, TimelineEntry.id)
     )
-    severity_history = tuple(
-        SeverityChange(at=e.at, from_severity=e.detail.get("from"),
-                       to_severity=e.detail.get("to") or e.detail.get("severity", ""), by=_name(names, e.actor))
-        for e in history
-    )
+    severity_history = tuple(_severity_change(e, names) for e in history)
     roles = tuple(RoleAssignment(role=r.role, person=_name(names, r.person))
                   for r in await roles_of(session, incident.id))
     groups = await linked_groups(session, incident.id)
@@ -161,9 +168,7 @@ async def people_mentioned(session: AsyncSession, incident: Incident) -> set[str
     for entry in await session.scalars(select(TimelineEntry).where(TimelineEntry.incident_id == incident.id)):
         if entry.actor:
             ids.add(entry.actor)
-        for key in ("person", "previous", "author", "owner"):
-            if isinstance(entry.detail.get(key), str):
-                ids.add(entry.detail[key])
+        ids |= entry.details().people()
     groups = [g.id for g in await linked_groups(session, incident.id)]
     ids |= {e.actor for e in await alert_events(session, groups) if e.actor}
     return ids

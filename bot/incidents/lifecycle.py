@@ -17,6 +17,19 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.alerts.models import Alert, AlertGroup
+from bot.incidents.entries import (
+    ActionAdded,
+    AlertLinked,
+    ChecklistTicked,
+    Declared,
+    DeclaredFrom,
+    IncidentResolved,
+    Note,
+    PostmortemDone,
+    RoleAssigned,
+    SeverityChanged,
+    StatusUpdate,
+)
 from bot.incidents.models import (
     ActionItem,
     ChecklistTick,
@@ -163,10 +176,11 @@ async def declare(session: AsyncSession, *, policy: IncidentPolicy, title: str, 
     )
     session.add(incident)
     await session.flush()
-    detail: dict[str, object] = {"severity": severity, "commander": commander, "reporter": reporter}
+    detail = Declared(severity=severity, commander=commander, reporter=reporter)
     if source is not None:
-        detail["from_message"] = {"channel": source.channel, "ts": source.ts, "author": source.author}
-    await record(session, incident, "declared", at=now, actor=reporter, text=title, detail=detail,
+        detail = Declared(severity=severity, commander=commander, reporter=reporter,
+                          from_message=DeclaredFrom(channel=source.channel, ts=source.ts, author=source.author))
+    await record(session, incident, detail, at=now, actor=reporter, text=title,
                  permalink=source.permalink if source else None, post=False)
     for group in groups:
         await _link(session, incident, group, actor=reporter, now=now)
@@ -184,8 +198,8 @@ async def _link(session: AsyncSession, incident: Incident, group: AlertGroup, *,
     session.add(IncidentAlert(incident_id=incident.id, group_id=group.id, linked_at=now, linked_by=actor))
     if incident.detected_at is None or group.created_at < incident.detected_at:
         incident.detected_at = group.created_at
-    await record(session, incident, "alert", at=now, actor=actor, text=group.title,
-                 detail={"group_id": group.id, "severity": group.severity}, post=False)
+    await record(session, incident, AlertLinked(group_id=group.id, severity=group.severity), at=now, actor=actor,
+                 text=group.title, post=False)
     return True
 
 
@@ -213,8 +227,7 @@ async def change_severity(session: AsyncSession, *, policy: IncidentPolicy, inci
     if incident.severity == severity:
         raise NothingToDo(f"Incident #{incident.id} is already {severity}; nothing changed.")
     previous, incident.severity = incident.severity, severity
-    entry = await record(session, incident, "severity", at=now, actor=actor,
-                         detail={"from": previous, "to": severity})
+    entry = await record(session, incident, SeverityChanged(previous=previous, to=severity), at=now, actor=actor)
     # A more urgent severity wants updates sooner; the nudge already queued re-checks itself.
     await schedule_nudge(session, incident, update_every=policy.update_every(severity), now=now)
     return entry
@@ -240,8 +253,8 @@ async def assign_role(session: AsyncSession, *, incident_id: int, role: str, per
                                  assigned_by=actor))
     else:
         held.person, held.assigned_at, held.assigned_by = person, now, actor
-    return await record(session, incident, "role", at=now, actor=actor,
-                        detail={"role": role, "person": person, "previous": previous})
+    return await record(session, incident, RoleAssigned(role=role, person=person, previous=previous), at=now,
+                        actor=actor)
 
 
 async def post_status(session: AsyncSession, *, incident_id: int, text: str, actor: str, now: datetime,
@@ -256,15 +269,15 @@ async def post_status(session: AsyncSession, *, incident_id: int, text: str, act
         if status == MITIGATED and incident.mitigated_at is None:
             incident.mitigated_at = now
     incident.last_status_at = now
-    return await record(session, incident, "status", at=now, actor=actor, text=text,
-                        detail={"status": status} if status else {})
+    return await record(session, incident, StatusUpdate(status=status) if status else StatusUpdate(), at=now,
+                        actor=actor, text=text)
 
 
 async def add_note(session: AsyncSession, *, incident_id: int, text: str, actor: str,
                    now: datetime) -> TimelineEntry:
     text = _text(text, "`/incident note <what happened or what you found>`")
     incident = await get_incident(session, incident_id)
-    return await record(session, incident, "note", at=now, actor=actor, text=text)
+    return await record(session, incident, Note(), at=now, actor=actor, text=text)
 
 
 async def add_action(session: AsyncSession, *, incident_id: int, text: str, actor: str, now: datetime,
@@ -274,8 +287,8 @@ async def add_action(session: AsyncSession, *, incident_id: int, text: str, acto
     item = ActionItem(incident_id=incident.id, text=text, owner=owner, created_at=now, created_by=actor)
     session.add(item)
     await session.flush()
-    await record(session, incident, "action", at=now, actor=actor, text=text,
-                 detail={"owner": owner, "action_item_id": item.id})
+    await record(session, incident, ActionAdded(owner=owner, action_item_id=item.id), at=now, actor=actor,
+                 text=text)
     return item
 
 
@@ -292,8 +305,8 @@ async def tick_checklist(session: AsyncSession, *, incident_id: int, item: Check
     else:
         tick.done, tick.changed_at, tick.changed_by = done, now, actor
     step = item.id.rsplit("-", 1)[-1]
-    return await record(session, incident, "checklist", at=now, actor=actor, text=item.text,
-                        detail={"item": item.id, "group": item.group.value, "step": step, "done": done})
+    return await record(session, incident, ChecklistTicked(item=item.id, group=item.group.value, step=step,
+                                                           done=done), at=now, actor=actor, text=item.text)
 
 
 # --- the end ---------------------------------------------------------------------------------------
@@ -324,7 +337,7 @@ async def resolve(session: AsyncSession, *, policy: IncidentPolicy, incident_id:
     incident.resolved_at, incident.resolved_by = now, actor
     incident.mitigated_at = incident.mitigated_at or now
     incident.acknowledged_at = min(t for t in (acknowledged_at, incident.declared_at) if t is not None)
-    entry = await record(session, incident, "resolved", at=now, actor=actor, text=(summary or "").strip())
+    entry = await record(session, incident, IncidentResolved(), at=now, actor=actor, text=(summary or "").strip())
     await request_postmortem(session, incident_id=incident.id, now=now, reason=f"resolved:{entry.id}")
     await schedule_postmortem_reminder(session, incident, now=now)
     return entry
@@ -346,4 +359,4 @@ async def mark_postmortem_done(session: AsyncSession, *, incident_id: int, actor
     if incident.postmortem_done_at is not None:
         raise NothingToDo(f"The post-mortem of incident #{incident.id} is already marked done.")
     incident.postmortem_done_at, incident.postmortem_done_by = now, actor
-    return await record(session, incident, "postmortem_done", at=now, actor=actor)
+    return await record(session, incident, PostmortemDone(), at=now, actor=actor)

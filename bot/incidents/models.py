@@ -15,7 +15,8 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.db import Base
+from bot.db import Base, EnumString
+from bot.incidents.entries import AnyEntryDetail, EntryKind, parse_entry_detail
 
 
 class Incident(Base):
@@ -90,13 +91,17 @@ class TimelineEntry(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"))
     at: Mapped[datetime]
-    kind: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[EntryKind] = mapped_column(EnumString(EntryKind, 32))
     actor: Mapped[str | None] = mapped_column(String(128))
     text: Mapped[str] = mapped_column(Text, default="")
     permalink: Mapped[str | None] = mapped_column(Text)
     source_channel: Mapped[str | None] = mapped_column(String(32))
     source_ts: Mapped[str | None] = mapped_column(String(32))
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    def details(self) -> AnyEntryDetail:
+        """The detail as its kind's model, validated (``pydantic.ValidationError`` if it is not one)."""
+        return parse_entry_detail(self.kind, self.detail)
 
     __table_args__ = (
         Index("ix_incident_timeline_incident_at", "incident_id", "at"),

@@ -13,10 +13,10 @@ post-mortem (display names) share one wording.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, assert_never
+from typing import assert_never
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -40,6 +40,20 @@ from bot.alerts.events import (
     Unacknowledged,
 )
 from bot.alerts.models import AlertEvent, AlertGroup
+from bot.incidents.entries import (
+    ActionAdded,
+    AlertLinked,
+    AnyEntryDetail,
+    ChecklistTicked,
+    Declared,
+    IncidentResolved,
+    Note,
+    Pinned,
+    PostmortemDone,
+    RoleAssigned,
+    SeverityChanged,
+    StatusUpdate,
+)
 from bot.incidents.models import Incident, IncidentAlert, TimelineEntry
 from bot.outbox import IncidentEntryPost, OutboxKind, enqueue
 
@@ -70,13 +84,12 @@ class TimelineRow:
     permalink: str | None = None
 
 
-async def record(session: AsyncSession, incident: Incident, kind: str, *, at: datetime, actor: str | None,
-                 text: str = "", detail: Mapping[str, Any] | None = None, permalink: str | None = None,
-                 source_channel: str | None = None, source_ts: str | None = None,
-                 post: bool = True) -> TimelineEntry:
-    """Append an entry; ``post`` also queues its message in the incident channel."""
-    entry = TimelineEntry(incident_id=incident.id, at=at, kind=kind, actor=actor, text=text[:MAX_TEXT],
-                          detail=dict(detail or {}), permalink=permalink, source_channel=source_channel,
+async def record(session: AsyncSession, incident: Incident, detail: AnyEntryDetail, *, at: datetime,
+                 actor: str | None, text: str = "", permalink: str | None = None, source_channel: str | None = None,
+                 source_ts: str | None = None, post: bool = True) -> TimelineEntry:
+    """Append an entry (its kind is the detail's); ``post`` also queues its message in the incident channel."""
+    entry = TimelineEntry(incident_id=incident.id, at=at, kind=detail.KIND, actor=actor, text=text[:MAX_TEXT],
+                          detail=detail.stored(), permalink=permalink, source_channel=source_channel,
                           source_ts=source_ts)
     session.add(entry)
     await session.flush()
@@ -97,9 +110,8 @@ async def record_message(session: AsyncSession, incident: Incident, *, channel: 
                                                                    TimelineEntry.source_ts == ts))
     if existing is not None:
         return None
-    return await record(session, incident, "pin", at=now, actor=actor, text=text,
-                        detail={"author": author, "how": how, "message_ts": ts}, permalink=permalink,
-                        source_channel=channel, source_ts=ts, post=False)
+    return await record(session, incident, Pinned(author=author, how=how, message_ts=ts), at=now, actor=actor,
+                        text=text, permalink=permalink, source_channel=channel, source_ts=ts, post=False)
 
 
 async def message_edited(session: AsyncSession, *, channel: str, ts: str, text: str) -> int:
@@ -125,38 +137,37 @@ async def message_deleted(session: AsyncSession, *, channel: str, ts: str) -> in
 
 def describe(entry: TimelineEntry, person: Person, quote: Quote) -> str:
     """The entry in words, e.g. ``Severity SEV2 → SEV1`` or ``Carol is now comms (was Bob)``."""
-    d = entry.detail
-    match entry.kind:
-        case "declared":
-            return f"Declared {d.get('severity', '')}: {quote(entry.text)}"
-        case "severity":
-            return f"Severity {d.get('from')} → {d.get('to')}"
-        case "role":
-            was = f" (was {person(d['previous'])})" if d.get("previous") else ""
-            return f"{person(d['person'])} is now {d.get('role')}{was}"
-        case "status":
-            state = f"{str(d['status']).capitalize()} — " if d.get("status") else ""
+    match entry.details():
+        case Declared(severity=severity):
+            return f"Declared {severity}: {quote(entry.text)}"
+        case SeverityChanged(previous=previous, to=to):
+            return f"Severity {previous} → {to}"
+        case RoleAssigned(role=role, person=who, previous=previous):
+            was = f" (was {person(previous)})" if previous else ""
+            return f"{person(who)} is now {role}{was}"
+        case StatusUpdate(status=status):
+            state = f"{status.capitalize()} — " if status else ""
             return f"Status update: {state}{quote(entry.text)}"
-        case "note":
+        case Note():
             return f"Note: {quote(entry.text)}"
-        case "action":
-            owner = f" (owner: {person(d['owner'])})" if d.get("owner") else ""
-            return f"Follow-up: {quote(entry.text)}{owner}"
-        case "alert":
-            return f"Linked alert: {quote(entry.text)} ({d.get('severity', '?')})"
-        case "pin":
-            how = "Marked with 📌" if d.get("how") == "pushpin" else "Pinned"
-            author = f" from {person(d['author'])}" if d.get("author") else ""
-            return f"{how}: message{author}: {quote(entry.text)}"
-        case "checklist":
-            state = "Done" if d.get("done") else "Not done any more"
-            return f"{state}: {d.get('group', '').capitalize()} step {d.get('step', '?')} — {quote(entry.text)}"
-        case "resolved":
+        case ActionAdded(owner=owner):
+            shown = f" (owner: {person(owner)})" if owner else ""
+            return f"Follow-up: {quote(entry.text)}{shown}"
+        case AlertLinked(severity=severity):
+            return f"Linked alert: {quote(entry.text)} ({severity})"
+        case Pinned(how=how, author=author):
+            said = "Marked with 📌" if how == "pushpin" else "Pinned"
+            by = f" from {person(author)}" if author else ""
+            return f"{said}: message{by}: {quote(entry.text)}"
+        case ChecklistTicked(group=group, step=step, done=done):
+            state = "Done" if done else "Not done any more"
+            return f"{state}: {group.capitalize()} step {step} — {quote(entry.text)}"
+        case IncidentResolved():
             return f"Resolved: {quote(entry.text)}" if entry.text else "Resolved"
-        case "postmortem_done":
+        case PostmortemDone():
             return "Post-mortem marked done"
-        case _:
-            return quote(entry.text or entry.kind)
+        case never:
+            assert_never(never)
 
 
 def describe_alert_event(event: AlertEvent, title: str, person: Person, quote: Quote) -> str:

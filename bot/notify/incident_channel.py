@@ -22,6 +22,7 @@ from sqlalchemy.orm.attributes import flag_modified
 
 from bot.alerts.models import Alert
 from bot.db import transaction
+from bot.incidents.entries import Declared, EntryKind
 from bot.incidents.kit import IncidentKit
 from bot.incidents.lifecycle import checklist_state, roles_of
 from bot.incidents.models import Incident, TimelineEntry
@@ -195,11 +196,12 @@ class IncidentSetup:
     async def _declared_from(self, incident: Incident) -> str | None:
         async with self.svc.sessions() as s:
             entry = await s.scalar(select(TimelineEntry).where(TimelineEntry.incident_id == incident.id,
-                                                               TimelineEntry.kind == "declared"))
-        message = entry.detail.get("from_message") if entry else None
+                                                               TimelineEntry.kind == EntryKind.DECLARED))
+        detail = entry.details() if entry else None
+        message = detail.from_message if isinstance(detail, Declared) else None
         if not entry or not message:
             return None
-        author = f" from <@{message['author']}>" if message.get("author") else ""
+        author = f" from <@{message.author}>" if message.author else ""
         where = f"<{entry.permalink}|a message>" if entry.permalink else "a message"
         return f"📎 Declared from {where}{author}."
 

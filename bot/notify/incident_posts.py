@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from bot.db import transaction
 from bot.durations import format_config_duration
+from bot.incidents.entries import ChecklistTicked, EntryKind, RoleAssigned
 from bot.incidents.key_times import key_times, people_mentioned, postmortem_context
 from bot.incidents.kit import INCIDENT_KIT, IncidentKit
 from bot.incidents.lifecycle import POSTMORTEM_OUTBOX_KIND, SETUP_OUTBOX_KIND, checklist_state, roles_of
@@ -57,8 +58,9 @@ from bot.slack.errors import AlreadyInChannel, SlackError
 
 log = logging.getLogger(__name__)
 
-HEADER_KINDS = frozenset({"severity", "role", "status", "resolved", "postmortem_done"})
-ANNOUNCEMENT_KINDS = frozenset({"severity", "status", "resolved", "role"})
+HEADER_KINDS = frozenset({EntryKind.SEVERITY, EntryKind.ROLE, EntryKind.STATUS, EntryKind.RESOLVED,
+                          EntryKind.POSTMORTEM_DONE})
+ANNOUNCEMENT_KINDS = frozenset({EntryKind.SEVERITY, EntryKind.STATUS, EntryKind.RESOLVED, EntryKind.ROLE})
 
 
 class IncidentPosts:
@@ -119,16 +121,17 @@ class IncidentPosts:
             return {"skipped": "no channel"}
         async with self.svc.sessions() as s:
             entry = await s.get(TimelineEntry, payload.entry_id)
-            durations = (await key_times(s, incident)).durations if entry and entry.kind == "resolved" else None
+            durations = (await key_times(s, incident)).durations if entry and entry.kind == EntryKind.RESOLVED else None
         if entry is None:  # removed since (a deleted message): nothing to show
             return {"skipped": "gone"}
         assert incident.channel_id is not None
         posts = self.slack.posts(item)
-        if entry.kind == "checklist":
-            await self._redraw_checklist(incident, str(entry.detail.get("group", "")))
-            return {"checklist": entry.detail.get("item")}
-        if entry.kind == "role":
-            await self._invite(incident, str(entry.detail["person"]))
+        detail = entry.details()
+        if isinstance(detail, ChecklistTicked):
+            await self._redraw_checklist(incident, detail.group)
+            return {"checklist": detail.item}
+        if isinstance(detail, RoleAssigned):
+            await self._invite(incident, detail.person)
         result: dict[str, Any] = {}
         post = entry_post(entry, incident, durations=durations)
         if post is not None:

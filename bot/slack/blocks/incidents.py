@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import assert_never
 from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import (
@@ -22,6 +23,20 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.durations import format_duration
+from bot.incidents.entries import (
+    ActionAdded,
+    AlertLinked,
+    ChecklistTicked,
+    Declared,
+    EntryKind,
+    IncidentResolved,
+    Note,
+    Pinned,
+    PostmortemDone,
+    RoleAssigned,
+    SeverityChanged,
+    StatusUpdate,
+)
 from bot.incidents.models import ChecklistTick, Incident, IncidentRole, TimelineEntry
 from bot.incidents.playbooks import ChecklistItem, Playbook, StepGroup, checklist
 from bot.incidents.postmortem_context import Durations
@@ -188,34 +203,34 @@ class EntryPost:
 def entry_post(entry: TimelineEntry, incident: Incident, *,
                durations: Durations | None = None) -> EntryPost | None:
     """The channel message for a timeline entry; None for entries shown another way."""
-    d = entry.detail
     by = who(entry.actor)
-    match entry.kind:
-        case "severity":
-            up = str(d.get("to")) < str(d.get("from"))  # SEV1 is the most severe
+    match entry.details():
+        case SeverityChanged(previous=previous, to=to):
+            up = to < previous  # SEV1 is the most severe
             arrow, verb = ("🔺", "raised") if up else ("🔻", "lowered")
-            return EntryPost(f"{arrow} {by} {verb} the severity: {d.get('from')} → *{d.get('to')}*", mirror=True)
-        case "role":
-            was = f" (was <@{d['previous']}>)" if d.get("previous") else ""
-            return EntryPost(f"🎖️ <@{d['person']}> is now *{d.get('role')}*{was}, assigned by {by}.",
-                             mirror=d.get("role") == "commander")
-        case "status":
-            state = f" — *{str(d['status']).capitalize()}*" if d.get("status") else ""
+            return EntryPost(f"{arrow} {by} {verb} the severity: {previous} → *{to}*", mirror=True)
+        case RoleAssigned(role=role, person=person, previous=previous):
+            was = f" (was <@{previous}>)" if previous else ""
+            return EntryPost(f"🎖️ <@{person}> is now *{role}*{was}, assigned by {by}.", mirror=role == "commander")
+        case StatusUpdate(status=status):
+            state = f" — *{status.capitalize()}*" if status else ""
             text = f"📣 *Status update*{state} from {by}\n{quote_block(entry.text)}"
             return EntryPost(clip(text, 3000), [SectionBlock(text=MarkdownTextObject(text=clip(text, 3000)))],
                              mirror=True)
-        case "note":
+        case Note():
             return EntryPost(clip(f"📝 {by} noted: {escape(entry.text)}", 3000))
-        case "action":
-            owner = f" — owner <@{d['owner']}>" if d.get("owner") else ""
-            return EntryPost(clip(f"🛠️ Follow-up added by {by}: {escape(entry.text)}{owner}", 3000))
-        case "resolved":
+        case ActionAdded(owner=owner):
+            shown = f" — owner <@{owner}>" if owner else ""
+            return EntryPost(clip(f"🛠️ Follow-up added by {by}: {escape(entry.text)}{shown}", 3000))
+        case IncidentResolved():
             blocks = resolved_blocks(entry, incident, durations or Durations())
             return EntryPost(f"✅ Incident #{incident.id} resolved by {by}", blocks, mirror=True)
-        case "postmortem_done":
+        case PostmortemDone():
             return EntryPost(f"📘 {by} marked the post-mortem of incident #{incident.id} done.")
-        case _:
-            return None
+        case Declared() | AlertLinked() | ChecklistTicked() | Pinned():  # shown by the channel set-up, the
+            return None                                                  # checklist message, the pin itself
+        case never:
+            assert_never(never)
 
 
 def quote_block(text: str) -> str:
@@ -245,7 +260,7 @@ def resolved_blocks(entry: TimelineEntry, incident: Incident, durations: Duratio
 def mirror_text(entry: TimelineEntry, incident: Incident) -> str:
     """The announcement thread's short version of a change."""
     post = entry_post(entry, incident)
-    if entry.kind == "resolved":
+    if entry.kind == EntryKind.RESOLVED:
         summary = f"\n{quote_block(incident.summary)}" if incident.summary else ""
         return f"✅ Resolved by {who(entry.actor)}.{summary}"
     return post.text if post else ""
