@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC
 from pathlib import Path
@@ -28,20 +28,21 @@ from bot.metrics import Metrics
 from bot.notify.dispatch import Dispatcher, RenderContext
 from bot.notify.handoff_posts import schedule_handoffs
 from bot.notify.incident_posts import register_incident_handlers
-from bot.notify.paging import STOP_TIMEOUT, build_paging
+from bot.notify.paging import STOP_TIMEOUT, PagingService, build_paging
 from bot.notify.posts import register_post_handlers
 from bot.notify.weekly_summary import register_summary_handlers, schedule_weekly_summary
-from bot.oncall.open_items import OPEN_ITEMS_KEY
 from bot.oncall.schedule import Schedules
 from bot.retention import Pruner, schedule_retention
 from bot.services import Services
 from bot.slack.app import Listeners, build_bolt_app
-from bot.slack.client import make_client
+from bot.slack.client import SlackClient, make_client
+from bot.slack.deps import SlackDeps
+from bot.slack.user_zones import UserZones
 from bot.web import alerts as alert_routes
 from bot.web import calendar as calendar_routes
 from bot.web import health
 from bot.web import twilio as twilio_routes
-from bot.web.keys import SERVICES, STATE, WebState
+from bot.web.keys import PAGING, SCHEDULER, SERVICES, SLACK, STATE, WebState
 from bot.web.middleware import latency_middleware
 from bot.web.slack_events import slack_events_handler
 
@@ -50,9 +51,13 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Bot:
-    """A built bot: its services, the Bolt app, and the aiohttp application serving both."""
+    """A built bot: every part, each typed, wired once by :func:`create_bot`."""
 
     services: Services
+    slack: SlackClient
+    dispatcher: Dispatcher
+    paging: PagingService
+    scheduler: AsyncIOScheduler
     bolt: AsyncApp
     web: web.Application
     listeners: Listeners
@@ -62,52 +67,63 @@ class Bot:
         this instead of sleeping)."""
         total = 0
         await self.listeners.inflight.wait_idle()
-        while n := await self.services.escalation.run_due() + int(await self.services.dispatcher.flush()):
+        while n := await self.paging.run_due() + int(await self.dispatcher.flush()):
             total += n
         return total
 
 
-def build_services(settings: Settings, config: Config, *, clock: Clock | None = None) -> Services:
-    protect(settings=settings, config=config)  # whatever built us (serve, the demo), logs hide these
-    engine = create_engine(settings.database_url)
-    svc = Services(settings=settings, config=config, clock=clock or SystemClock(), engine=engine,
-                   sessions=session_factory(engine), metrics=Metrics())
-    svc.schedules = Schedules.load(config, base_dir=Path(settings.config_path).resolve().parent)
-
-    def playbook_for(labels: Mapping[str, str]) -> str | None:
-        found = match_playbook(svc.playbooks, labels)
-        return found.id if found else None
-
-    svc.writer = IngestWriter(sessions=svc.sessions, config=config, clock=svc.clock, on_commit=svc.wake,
-                              escalate=start_escalation, playbook_for=playbook_for)
-    svc.slack = make_client(settings.slack_bot_token or "", settings.slack_api_url, errors=svc.metrics.slack_errors)
-    kit = load_incident_kit(config)  # playbooks and the post-mortem template, checked now, not mid-incident
-    svc.playbooks = kit.playbooks
-    render = RenderContext(zone=config.zone(), names=svc.names,
-                           playbook_name=lambda p: (found.name if (found := kit.playbook(p)) else None))
-    sender = make_client(settings.slack_bot_token or "", settings.slack_api_url, wait_on_rate_limit=False,
-                         errors=svc.metrics.slack_errors)
-    svc.dispatcher = Dispatcher(sessions=svc.sessions, client=sender, clock=svc.clock, render=render,
-                                metrics=svc.metrics, outbox_client=svc.slack)
-    register_post_handlers(svc.dispatcher)  # outbox kinds "channel_post" and "dm"
-    register_summary_handlers(svc)  # outbox kind "summary_chart": the weekly chart, in its post's thread
-    svc.extras[OPEN_ITEMS_KEY] = [open_alerts]  # what a handoff DM / App Home lists; incidents append theirs
-    svc.extras[OPEN_ITEMS_KEY].append(open_incident_items)
-    register_incident_handlers(svc, kit)  # outbox kinds "incident_*"
-    svc.escalation = build_paging(svc, render)  # escalation runner; outbox kinds "page_slack|sms|channel"
-    return svc
-
-
 def create_bot(settings: Settings, config: Config, *, clock: Clock | None = None,
                run_background: bool = True) -> Bot:
-    """Build the whole bot. ``run_background=False`` leaves the senders to explicit ``drain()`` calls."""
-    svc = build_services(settings, config, clock=clock)
-    bolt, listeners = build_bolt_app(svc)
+    """Build the whole bot: the one place its parts are made and handed to each other.
+    ``run_background=False`` leaves the senders to explicit ``drain()`` calls."""
+    protect(settings=settings, config=config)  # whatever built us (serve, the demo), logs hide these
+    clock = clock or SystemClock()
+    engine = create_engine(settings.database_url)
+    sessions = session_factory(engine)
+    metrics = Metrics()
+    schedules = Schedules.load(config, base_dir=Path(settings.config_path).resolve().parent)
+    slack = make_client(settings.slack_bot_token or "", settings.slack_api_url, errors=metrics.slack_errors)
+    kit = load_incident_kit(config)  # playbooks and the post-mortem template, checked now, not mid-incident
+
+    def playbook_for(labels: Mapping[str, str]) -> str | None:
+        found = match_playbook(kit.playbooks, labels)
+        return found.id if found else None
+
+    render = RenderContext(zone=config.zone(), names={p.slack_id: p.name for p in config.people},
+                           playbook_name=lambda p: (found.name if (found := kit.playbook(p)) else None))
+    sender = make_client(settings.slack_bot_token or "", settings.slack_api_url, wait_on_rate_limit=False,
+                         errors=metrics.slack_errors)
+    dispatcher = Dispatcher(sessions=sessions, client=sender, clock=clock, render=render, metrics=metrics,
+                            outbox_client=slack)
+    woken: list[Callable[[], None]] = [dispatcher.wake]  # the escalation runner joins once it is built
+
+    def wake() -> None:
+        """Tell the senders that new work was committed (new deadlines, a snooze, may be earlier)."""
+        for wake_one in woken:
+            wake_one()
+
+    svc = Services(
+        settings=settings, config=config, clock=clock, engine=engine, sessions=sessions, metrics=metrics,
+        schedules=schedules, kit=kit, zones=UserZones(slack, clock, config), wake=wake,
+        writer=IngestWriter(sessions=sessions, config=config, clock=clock, on_commit=wake,
+                            escalate=start_escalation, playbook_for=playbook_for),
+        open_items=(open_alerts, open_incident_items),  # what a handoff DM / App Home lists, in this order
+    )
+    register_post_handlers(dispatcher)  # outbox kinds "channel_post" and "dm"
+    register_summary_handlers(svc, dispatcher, slack)  # "summary_chart": the weekly chart, in its post's thread
+    register_incident_handlers(svc, dispatcher, slack)  # outbox kinds "incident_*"
+    paging = build_paging(svc, dispatcher, slack, render)  # escalation runner; kinds "page_slack|sms|channel"
+    woken.append(paging.wake)
+    bolt, listeners = build_bolt_app(svc, SlackDeps.of(svc, slack=slack, paging=paging.paging))
+    scheduler = background_scheduler(svc, run_background=run_background)
+
     app = web.Application(client_max_size=1024 * 1024,
-                          middlewares=[latency_middleware(svc.metrics.request_latency)])
+                          middlewares=[latency_middleware(metrics.request_latency)])
     app[SERVICES] = svc
     app[STATE] = WebState()
-
+    app[PAGING] = paging.paging
+    app[SLACK] = slack
+    app[SCHEDULER] = scheduler
     if not settings.socket_mode:  # Socket Mode skips request signing: Slack's requests come over the socket only
         app.router.add_post("/slack/events", slack_events_handler(bolt, settings.slack_signing_secret))
     alert_routes.add_routes(app)
@@ -116,26 +132,25 @@ def create_bot(settings: Settings, config: Config, *, clock: Clock | None = None
     twilio_routes.add_routes(app)
 
     async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
-        svc.dispatcher.check_handlers()  # an outbox kind nothing would send is an error now, not a silent queue
-        scheduler = background_scheduler(svc, run_background=run_background)
-        svc.extras["scheduler"] = scheduler
+        dispatcher.check_handlers()  # an outbox kind nothing would send is an error now, not a silent queue
         if run_background:
-            health.watch_loops(app, svc, scheduler)  # their heartbeats, reported by /readyz
+            health.watch_loops(app, escalation=paging.runner.heartbeat, dispatcher=dispatcher.heartbeat)
         scheduler.start()
-        await svc.escalation.start(background=run_background)  # the escalation runner's task
-        tasks = [asyncio.create_task(svc.dispatcher.run(), name="dispatcher")] if run_background else []
+        await paging.start(background=run_background)  # the escalation runner's task
+        tasks = [asyncio.create_task(dispatcher.run(), name="dispatcher")] if run_background else []
         try:
             yield
         finally:
-            await svc.escalation.close()  # lets a step in progress commit before the loop goes
-            svc.dispatcher.stop()  # and a pass in progress, before the engine is disposed
+            await paging.close()  # lets a step in progress commit before the loop goes
+            dispatcher.stop()  # and a pass in progress, before the engine is disposed
             for task in tasks:
                 await finish(task, STOP_TIMEOUT)
             scheduler.shutdown(wait=False)
-            await svc.engine.dispose()
+            await engine.dispose()
 
     app.cleanup_ctx.append(lifecycle)
-    return Bot(services=svc, bolt=bolt, web=app, listeners=listeners)
+    return Bot(services=svc, slack=slack, dispatcher=dispatcher, paging=paging, scheduler=scheduler, bolt=bolt,
+               web=app, listeners=listeners)
 
 
 def background_scheduler(svc: Services, *, run_background: bool) -> AsyncIOScheduler:

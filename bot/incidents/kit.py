@@ -27,8 +27,6 @@ from bot.incidents.postmortem import (
 )
 from bot.incidents.postmortem_context import Durations, ImpactWindow, IncidentFacts, PostmortemContext
 
-INCIDENT_KIT = "incidents.kit"  # Services.extras key
-
 
 class IncidentKitError(Exception):
     """Playbooks or the post-mortem template are unusable; ``str()`` lists every problem."""

@@ -27,12 +27,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.db import transaction
 from bot.notify.posts import CHANNEL_POST, DM
 from bot.oncall.handoffs import Handoff, due_handoff, record_handoff
-from bot.oncall.open_items import providers_from
 from bot.oncall.who import team_zone
 from bot.outbox import enqueue
 from bot.services import Services
 from bot.slack.blocks.oncall import handoff_dm, handoff_post
-from bot.slack.user_zones import user_zones
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +41,7 @@ INTERVAL_SECONDS = 60
 async def run_due_handoffs(svc: Services) -> int:
     """Announce every team's due handoff (see :mod:`bot.oncall.handoffs`); returns how many."""
     now = svc.clock.now()
-    providers = providers_from(svc.extras)
+    providers = svc.open_items
     announced = 0
     for team in svc.config.teams:
         if svc.schedules.source(team.name) is None:
@@ -54,7 +52,7 @@ async def run_due_handoffs(svc: Services) -> int:
             continue
         incoming = handoff.status.primary if handoff.new_primary else None
         # Slack's zone for the DM, looked up before the transaction (no network call inside one).
-        zone = await user_zones(svc).zone(incoming.person) if incoming else None
+        zone = await svc.zones.zone(incoming.person) if incoming else None
         try:
             async with transaction(svc.sessions) as s:
                 if not await record_handoff(s, handoff, now):

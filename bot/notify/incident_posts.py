@@ -23,7 +23,7 @@ from bot.db import transaction
 from bot.durations import format_config_duration
 from bot.incidents.entries import ChecklistTicked, EntryKind, RoleAssigned
 from bot.incidents.key_times import key_times, people_mentioned, postmortem_context
-from bot.incidents.kit import INCIDENT_KIT, IncidentKit
+from bot.incidents.kit import IncidentKit
 from bot.incidents.lifecycle import POSTMORTEM_OUTBOX_KIND, SETUP_OUTBOX_KIND, checklist_state, roles_of
 from bot.incidents.models import Incident, TimelineEntry
 from bot.incidents.postmortem import PostmortemTemplateError, render_postmortem
@@ -36,7 +36,7 @@ from bot.incidents.reminders import (
     schedule_nudge,
 )
 from bot.incidents.timeline import ENTRY_OUTBOX_KIND
-from bot.notify.dispatch import Deferred
+from bot.notify.dispatch import Deferred, Dispatcher
 from bot.notify.incident_channel import IncidentSetup
 from bot.notify.incident_slack_posts import IncidentSlackPosts
 from bot.notify.once import RowPosts
@@ -54,6 +54,7 @@ from bot.slack.blocks.incidents import (
     nudge_text,
     postmortem_reminder_blocks,
 )
+from bot.slack.client import SlackClient
 from bot.slack.errors import AlreadyInChannel, SlackError
 
 log = logging.getLogger(__name__)
@@ -248,13 +249,12 @@ class IncidentPosts:
         return {"reminded": incident.commander}
 
 
-def register_incident_handlers(svc: Services, kit: IncidentKit) -> None:
+def register_incident_handlers(svc: Services, dispatcher: Dispatcher, client: SlackClient) -> None:
     """Wire the incident outbox kinds into the dispatcher (called by the composition root)."""
-    svc.extras[INCIDENT_KIT] = kit
-    slack = IncidentSlackPosts(svc.slack, svc.metrics, svc.dispatcher.once)
-    posts = IncidentPosts(svc, kit, slack)
-    handlers = svc.dispatcher.handlers
-    handlers[SETUP_OUTBOX_KIND] = IncidentSetup(svc, kit, slack)
+    slack = IncidentSlackPosts(client, svc.metrics, dispatcher.once)
+    posts = IncidentPosts(svc, svc.kit, slack)
+    handlers = dispatcher.handlers
+    handlers[SETUP_OUTBOX_KIND] = IncidentSetup(svc, svc.kit, slack)
     handlers[ENTRY_OUTBOX_KIND] = posts.entry
     handlers[POSTMORTEM_OUTBOX_KIND] = posts.postmortem
     handlers[NUDGE_KIND] = posts.nudge

@@ -14,12 +14,13 @@ from bot.escalation.engine import Paging
 from bot.escalation.models import Via
 from bot.escalation.runner import EscalationRunner
 from bot.inflight import finish
-from bot.notify.dispatch import RenderContext
+from bot.notify.dispatch import Dispatcher, RenderContext
 from bot.notify.once import OwnPosts
 from bot.notify.page_sender import PageSender
 from bot.notify.page_slack import SlackNotifier
 from bot.notify.page_sms import SmsNotifier
 from bot.services import Services
+from bot.slack.client import SlackClient
 
 STOP_TIMEOUT = 10.0  # seconds to let a pass in progress finish at shutdown
 
@@ -51,15 +52,15 @@ class PagingService:
         await self.sms.close()
 
 
-def build_paging(svc: Services, render: RenderContext) -> PagingService:
+def build_paging(svc: Services, dispatcher: Dispatcher, slack: SlackClient, render: RenderContext) -> PagingService:
     """Wire escalation into the services: runner, outbox handlers ``page_slack|page_sms|page_channel``."""
     paging = Paging(config=svc.config, schedules=svc.schedules, sms_enabled=svc.settings.twilio_configured)
-    runner = EscalationRunner(sessions=svc.sessions, clock=svc.clock, paging=paging, notify=svc.dispatcher.wake,
+    runner = EscalationRunner(sessions=svc.sessions, clock=svc.clock, paging=paging, notify=dispatcher.wake,
                               registry=svc.metrics.registry)
-    slack = SlackNotifier(OwnPosts(svc.slack, svc.dispatcher.channel_ids), svc.clock, render)
+    notifier = SlackNotifier(OwnPosts(slack, dispatcher.channel_ids), svc.clock, render)
     sms = SmsNotifier(svc.settings)
     sender = PageSender(sessions=svc.sessions, clock=svc.clock, config=svc.config, metrics=svc.metrics,
-                        notifiers={Via.SLACK: slack, Via.CHANNEL: slack, Via.SMS: sms},
-                        wake=svc.dispatcher.wake)
-    sender.register(svc.dispatcher)
+                        notifiers={Via.SLACK: notifier, Via.CHANNEL: notifier, Via.SMS: sms},
+                        wake=dispatcher.wake)
+    sender.register(dispatcher)
     return PagingService(paging=paging, runner=runner, sms=sms)

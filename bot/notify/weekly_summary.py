@@ -25,7 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from bot.db import transaction
-from bot.notify.dispatch import Deferred
+from bot.notify.dispatch import Deferred, Dispatcher
 from bot.notify.posts import CHANNEL_POST
 from bot.outbox import OutboxKind, OutboxMessage, SummaryChart, enqueue
 from bot.reports.summary import WeeklySummary, compute_summary
@@ -33,6 +33,7 @@ from bot.reports.weekly import due_week, is_recorded, record_week
 from bot.reports.window import ReportWindow
 from bot.services import Services
 from bot.slack.blocks.report import ReportView, report_message
+from bot.slack.client import SlackClient
 from bot.slack.summary_chart import chart_of, chart_payload, upload_chart
 
 log = logging.getLogger(__name__)
@@ -82,7 +83,7 @@ async def run_due_summary(svc: Services) -> bool:
     return True
 
 
-def register_summary_handlers(svc: Services) -> None:
+def register_summary_handlers(svc: Services, dispatcher: Dispatcher, slack: SlackClient) -> None:
     """Outbox kind ``summary_chart``: the chart, into the thread of its summary once that is posted."""
 
     async def send_chart(item: OutboxMessage) -> dict[str, Any]:
@@ -93,11 +94,11 @@ def register_summary_handlers(svc: Services) -> None:
             return {"skipped": "the summary itself was not posted"}
         if post.sent_at is None:
             raise Deferred()
-        file_id = await upload_chart(svc.slack, svc.metrics, chart, channel=post.result["channel"],
+        file_id = await upload_chart(slack, svc.metrics, chart, channel=post.result["channel"],
                                      thread_ts=post.result["ts"])
         return {"file": file_id}
 
-    svc.dispatcher.handlers[SUMMARY_CHART] = send_chart
+    dispatcher.handlers[SUMMARY_CHART] = send_chart
 
 
 # --- scheduling ---------------------------------------------------------------------------------

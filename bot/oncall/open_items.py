@@ -8,15 +8,13 @@ reaches into the handoff code.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 MAX_ITEMS = 25
-OPEN_ITEMS_KEY = "oncall.open_items"  # Services.extras key holding the list of providers
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,11 +46,6 @@ class OpenItemsQuery:
 
 
 OpenItemsProvider = Callable[[AsyncSession, OpenItemsQuery], Awaitable[list[OpenItem]]]
-
-
-def providers_from(extras: Mapping[str, Any]) -> list[OpenItemsProvider]:
-    """The providers the composition root registered under :data:`OPEN_ITEMS_KEY`, in order."""
-    return list(extras.get(OPEN_ITEMS_KEY) or [])
 
 
 async def gather_open_items(session: AsyncSession, providers: Sequence[OpenItemsProvider],

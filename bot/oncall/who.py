@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -99,6 +100,16 @@ def team_zone(config: Config, team: Team) -> ZoneInfo:
     """The zone a team's handoffs are defined in; the config's default when the schedule names none."""
     zone = getattr(team.schedule, "timezone", None) if team.schedule is not None else None
     return ZoneInfo(zone or config.timezone)
+
+
+class PersonZones(Protocol):
+    """Where a person is: Slack's zone for them when it can be had, else :func:`person_zone`."""
+
+    def known(self, user_id: str) -> ZoneInfo:
+        """Without waiting on anything: what is known now."""
+        ...
+
+    async def zone(self, user_id: str) -> ZoneInfo: ...
 
 
 def person_zone(config: Config, person: str) -> ZoneInfo:

@@ -87,10 +87,10 @@ class Listeners:
         return lambda fn: register(self.inflight.track(fn))
 
 
-def build_bolt_app(svc: Services) -> tuple[AsyncApp, Listeners]:
+def build_bolt_app(svc: Services, d: SlackDeps) -> tuple[AsyncApp, Listeners]:
     settings = svc.settings
     app = AsyncApp(
-        client=svc.slack,
+        client=d.slack,
         signing_secret=settings.slack_signing_secret or "socket-mode-unused",
         request_verification_enabled=not settings.socket_mode,
         process_before_response=False,
@@ -129,7 +129,7 @@ def build_bolt_app(svc: Services) -> tuple[AsyncApp, Listeners]:
     app.middleware(slack_shaped)  # first: nothing is recorded for a payload that is refused
     app.middleware(safe_respond)
     app.middleware(once_per_event)
-    app.middleware(provide(SlackDeps.of(svc)))  # what listeners read through deps(context)
+    app.middleware(provide(d))  # what listeners read through deps(context)
     app.error(on_error)
     listeners = Listeners(app)
     register_listeners(listeners)

@@ -20,15 +20,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.clock import Clock
 from bot.config import Config
 from bot.escalation.engine import Paging
-from bot.incidents.kit import INCIDENT_KIT, IncidentKit
+from bot.incidents.kit import IncidentKit
 from bot.incidents.playbooks import Playbook
 from bot.metrics import Metrics
-from bot.oncall.open_items import OpenItemsProvider, providers_from
+from bot.oncall.open_items import OpenItemsProvider
 from bot.oncall.schedule import Schedules
+from bot.oncall.who import PersonZones
 from bot.services import Services
 from bot.slack.client import SlackClient
 from bot.slack.incident_slack import IncidentSlack
-from bot.slack.user_zones import UserZones, user_zones
 
 _KEY = "watchstander_deps"  # the one context key; read only through deps()
 
@@ -47,7 +47,7 @@ class SlackDeps:
     playbooks: tuple[Playbook, ...]
     paging: Paging
     schedules: Schedules
-    zones: UserZones  # people's time zones as Slack knows them, cached
+    zones: PersonZones  # people's time zones as Slack knows them, cached
     open_items: tuple[OpenItemsProvider, ...]  # what the App Home lists, in order
     metrics: Metrics
     base_url: str  # the bot's public URL, for calendar links
@@ -62,15 +62,11 @@ class SlackDeps:
         return [t.name for t in self.config.teams]
 
     @classmethod
-    def of(cls, svc: Services) -> SlackDeps:
-        slack: SlackClient = svc.slack
-        paging: Paging = svc.escalation.paging
-        kit: IncidentKit = svc.extras[INCIDENT_KIT]
+    def of(cls, svc: Services, *, slack: SlackClient, paging: Paging) -> SlackDeps:
         return cls(config=svc.config, sessions=svc.sessions, clock=svc.clock, wake=svc.wake, slack=slack,
-                   incident_slack=IncidentSlack(slack, svc.metrics), kit=kit, playbooks=tuple(svc.playbooks),
-                   paging=paging, schedules=svc.schedules, zones=user_zones(svc),
-                   open_items=tuple(providers_from(svc.extras)), metrics=svc.metrics,
-                   base_url=svc.settings.base_public_url)
+                   incident_slack=IncidentSlack(slack, svc.metrics), kit=svc.kit, playbooks=svc.kit.playbooks,
+                   paging=paging, schedules=svc.schedules, zones=svc.zones, open_items=svc.open_items,
+                   metrics=svc.metrics, base_url=svc.settings.base_public_url)
 
 
 def provide(d: SlackDeps) -> Callable[[AsyncBoltContext, Callable[[], Awaitable[None]]], Awaitable[None]]:

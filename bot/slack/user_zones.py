@@ -17,7 +17,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from bot.clock import Clock
 from bot.config import Config
 from bot.oncall.who import person_zone
-from bot.services import Services
 from bot.slack.client import SlackClient
 from bot.slack.errors import SlackError
 
@@ -67,15 +66,3 @@ class UserZones:
             return ZoneInfo(tz)
         except (ZoneInfoNotFoundError, ValueError):
             return None
-
-
-USER_ZONES_KEY = "slack.user_zones"
-
-
-def user_zones(svc: Services) -> UserZones:
-    """The one cache per running bot, kept in ``svc.extras`` so every listener and job shares it."""
-    zones = svc.extras.get(USER_ZONES_KEY)
-    if not isinstance(zones, UserZones):
-        zones = UserZones(svc.slack, svc.clock, svc.config)
-        svc.extras[USER_ZONES_KEY] = zones
-    return zones

@@ -168,6 +168,9 @@ class _Bucket:
         return True
 
 
+PAGERDUTY_LIMIT = web.AppKey("pagerduty_limit", _Bucket)  # one per app, made by add_routes
+
+
 def _pd_error(status: int, message: str, errors: list[str], headers: dict[str, str] | None = None) -> web.Response:
     return web.json_response({"status": "invalid event" if status == 400 else "error", "message": message,
                               "errors": errors}, status=status, headers=headers)
@@ -176,7 +179,7 @@ def _pd_error(status: int, message: str, errors: list[str], headers: dict[str, s
 async def enqueue(request: web.Request) -> web.Response:
     """PagerDuty Events API v2, answered exactly as PagerDuty answers."""
     svc = request.app[SERVICES]
-    bucket: _Bucket = svc.extras.setdefault("pd_bucket", _Bucket(rate=20.0, burst=600.0))
+    bucket = request.app[PAGERDUTY_LIMIT]
     try:
         body = await read_body(request)
         data = decode_json(body)
@@ -204,6 +207,7 @@ async def enqueue(request: web.Request) -> web.Response:
 def add_routes(app: web.Application) -> None:
     for kind in ("alertmanager", "grafana", "sentry", "generic"):
         app.router.add_post(f"/alerts/{kind}", alert_endpoint(kind))
+    app[PAGERDUTY_LIMIT] = _Bucket(rate=20.0, burst=600.0)
     app.router.add_post("/v2/enqueue", enqueue)
     app.router.add_post("/v2/enqueue/", enqueue)
 

@@ -21,9 +21,9 @@ from bot.alerts.incoming import AlertStatus
 from bot.alerts.models import AlertGroup
 from bot.heartbeat import Heartbeat, Loop
 from bot.services import Services
-from bot.slack.client import make_client
+from bot.slack.client import SlackClient, make_client
 from bot.slack.errors import SlackError, SlackUnreachable
-from bot.web.keys import SERVICES, STATE, WebState
+from bot.web.keys import SCHEDULER, SERVICES, SLACK, STATE, WebState
 
 SLACK_CHECK_TTL = 60.0  # a working token is checked again after this long; a failing one at every probe
 CHECK_TIMEOUT = 3.0  # seconds for the database's answer and for Slack's
@@ -35,16 +35,15 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
-def watch_loops(app: web.Application, svc: Services, scheduler: AsyncIOScheduler) -> None:
+def watch_loops(app: web.Application, *, escalation: Heartbeat, dispatcher: Heartbeat) -> None:
     """Report the started loops in /readyz; the scheduler's heartbeat is a job it runs."""
     beat = Heartbeat(SCHEDULER_TICK)
 
     async def tick() -> None:
         beat.tick()
 
-    scheduler.add_job(tick, "interval", seconds=SCHEDULER_TICK, id="heartbeat")
-    app[STATE].loops.update({Loop.ESCALATION: svc.escalation.runner.heartbeat,
-                             Loop.DISPATCHER: svc.dispatcher.heartbeat, Loop.SCHEDULER: beat})
+    app[SCHEDULER].add_job(tick, "interval", seconds=SCHEDULER_TICK, id="heartbeat")
+    app[STATE].loops.update({Loop.ESCALATION: escalation, Loop.DISPATCHER: dispatcher, Loop.SCHEDULER: beat})
 
 
 async def _database_problem(svc: Services) -> str | None:
@@ -56,10 +55,9 @@ async def _database_problem(svc: Services) -> str | None:
     return None
 
 
-async def _check_slack(svc: Services, state: WebState) -> None:
+async def _check_slack(slack: SlackClient, state: WebState) -> None:
     """One auth.test, without the retries the senders use: a probe wants Slack's state now."""
-    client = make_client(svc.settings.slack_bot_token or "", svc.slack.base_url, timeout=int(CHECK_TIMEOUT),
-                         retries=False)
+    client = make_client(slack.token or "", slack.base_url, timeout=int(CHECK_TIMEOUT), retries=False)
     try:
         resp = await client.auth_test()
         state.slack_error = None if resp.get("ok") else str(resp.get("error"))
@@ -70,12 +68,12 @@ async def _check_slack(svc: Services, state: WebState) -> None:
     state.slack_checked_at = time.monotonic()
 
 
-async def _slack_state(svc: Services, state: WebState) -> dict[str, object]:
+async def _slack_state(slack: SlackClient, state: WebState) -> dict[str, object]:
     """Slack's state as last seen: checked again when due, waiting for the answer only briefly, so a
     Slack that hangs never makes the probe itself time out."""
     due = time.monotonic() - state.slack_checked_at > SLACK_CHECK_TTL or state.slack_error is not None
     if due and (state.slack_check is None or state.slack_check.done()):
-        state.slack_check = asyncio.create_task(_check_slack(svc, state), name="readyz-slack-check")
+        state.slack_check = asyncio.create_task(_check_slack(slack, state), name="readyz-slack-check")
     if state.slack_check is not None and not state.slack_check.done():
         await asyncio.wait({state.slack_check}, timeout=SLACK_WAIT)
     if state.slack_checked_at < 0:
@@ -83,7 +81,7 @@ async def _slack_state(svc: Services, state: WebState) -> dict[str, object]:
     return {"ok": False, "error": state.slack_error} if state.slack_error else {"ok": True}
 
 
-def _loop_problems(svc: Services, state: WebState) -> tuple[dict[str, object], dict[str, str]]:
+def _loop_problems(scheduler: AsyncIOScheduler, state: WebState) -> tuple[dict[str, object], dict[str, str]]:
     loops: dict[str, object] = {}
     problems: dict[str, str] = {}
     for loop, heartbeat in state.loops.items():
@@ -91,8 +89,7 @@ def _loop_problems(svc: Services, state: WebState) -> tuple[dict[str, object], d
         loops[loop] = beat.as_json()
         if beat.stale:
             problems[loop] = f"stalled: no pass for {beat.seconds_ago:.0f} s (expected within {beat.stale_after:.0f} s)"
-    scheduler = svc.extras.get("scheduler")
-    if scheduler is not None and not scheduler.running:
+    if not scheduler.running:
         problems[Loop.SCHEDULER] = "not running"
     return loops, problems
 
@@ -103,12 +100,11 @@ async def readyz(request: web.Request) -> web.Response:
     problems: dict[str, str] = {}
     if database := await _database_problem(svc):
         problems["database"] = database
-    loops, loop_problems = _loop_problems(svc, state)
+    loops, loop_problems = _loop_problems(request.app[SCHEDULER], state)
     problems.update(loop_problems)
-    schedules = svc.schedules.problems if svc.schedules is not None else {}
-    problems.update({f"calendar:{team}": error for team, error in schedules.items()})
+    problems.update({f"calendar:{team}": error for team, error in svc.schedules.problems.items()})
     body = {"status": "unavailable" if problems else "ready", "problems": problems, "loops": loops,
-            "slack": await _slack_state(svc, state)}
+            "slack": await _slack_state(request.app[SLACK], state)}
     return web.json_response(body, status=503 if problems else 200)
 
 

@@ -6,9 +6,12 @@ import asyncio
 from dataclasses import dataclass, field
 
 from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.escalation.engine import Paging
 from bot.heartbeat import Heartbeat, Loop
 from bot.services import Services
+from bot.slack.client import SlackClient
 
 
 @dataclass
@@ -21,3 +24,6 @@ class WebState:
 
 SERVICES = web.AppKey("services", Services)
 STATE = web.AppKey("state", WebState)
+PAGING = web.AppKey("paging", Paging)  # escalation's inputs, for SMS replies
+SLACK = web.AppKey("slack", SlackClient)  # the bot's Web API client; /readyz checks its token
+SCHEDULER = web.AppKey("scheduler", AsyncIOScheduler)  # the periodic jobs; /readyz checks it runs

@@ -23,7 +23,7 @@ from bot.escalation.sms_text import to_gsm7
 from bot.idempotency import first_time
 from bot.services import Services
 from bot.web.body import BodyError, decode_form, read_raw
-from bot.web.keys import SERVICES
+from bot.web.keys import PAGING, SERVICES
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,7 @@ async def sms_reply(request: web.Request) -> web.Response:
     async with transaction(svc.sessions) as s:
         if sid and not await first_time(s, f"twilio-sms:{sid}", now):
             return twiml(None)  # the same SMS delivered twice: acted on already, answered already
-        answer = await answer_reply(s, person=person.slack_id, command=command, paging=svc.escalation.paging,
+        answer = await answer_reply(s, person=person.slack_id, command=command, paging=request.app[PAGING],
                                     names=svc.names, now=now)
     svc.wake()
     return twiml(answer)

@@ -46,7 +46,7 @@ async def test_a_handler_bug_is_retried_counted_then_failed_and_said_in_the_aler
     async def broken(item: OutboxMessage) -> dict[str, Any]:
         raise ValueError("template field 'runbook' is not a string")
 
-    pager.bot.services.dispatcher.handlers[OutboxKind.PAGE_SLACK] = broken
+    pager.bot.dispatcher.handlers[OutboxKind.PAGE_SLACK] = broken
     caplog.set_level(logging.INFO)
     msg = await fire(pager)
 
@@ -107,7 +107,7 @@ async def test_the_bot_will_not_start_with_an_outbox_kind_nothing_sends(
     settings = Settings(slack_bot_token=slack.bot_token, slack_signing_secret=SIGNING_SECRET,
                         slack_api_url=slack.api_url, database_url=db_url, port=0)
     bot = create_bot(settings, make_config(), clock=clock)
-    del bot.services.dispatcher.handlers[OutboxKind.INCIDENT_NUDGE]
+    del bot.dispatcher.handlers[OutboxKind.INCIDENT_NUDGE]
     runner = web.AppRunner(bot.web)
     with pytest.raises(MissingOutboxHandlers) as refused:
         await runner.setup()

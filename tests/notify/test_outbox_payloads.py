@@ -36,7 +36,7 @@ def test_every_outbox_kind_has_a_payload_model() -> None:
 
 
 async def test_the_running_bot_has_a_handler_for_every_outbox_kind(harness: Harness) -> None:
-    assert set(harness.bot.services.dispatcher.handlers) == set(OutboxKind)
+    assert set(harness.bot.dispatcher.handlers) == set(OutboxKind)
 
 
 async def test_a_payload_of_another_kind_is_refused_when_written(harness: Harness) -> None:

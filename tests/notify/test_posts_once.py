@@ -59,7 +59,7 @@ async def bot(slack: SlackStandIn, clock: ManualClock, db_url: str) -> AsyncIter
     """A bot process on the database: it sends only when the test drains it, and starts as
     ``watchstander serve`` does (the dispatcher's start-up recovery, then its first pass)."""
     async with start_harness(slack=slack, clock=clock, db_url=db_url, background=False) as h:
-        await h.bot.services.dispatcher.recover()
+        await h.bot.dispatcher.recover()
         yield h
 
 

@@ -30,7 +30,7 @@ async def test_stopping_mid_post_lets_the_post_finish_and_records_it(
         status, body = await h.alertmanager(am_notification())
         assert status == 202, body
         await asyncio.wait_for(held.reached.wait(), timeout=10)  # the post is with Slack, unanswered
-        dispatcher = h.bot.services.dispatcher
+        dispatcher = h.bot.dispatcher
         stop = dispatcher.stop
 
         def stop_then_answer() -> None:  # Slack answers only once the bot has been told to stop

@@ -124,6 +124,6 @@ async def test_overrides_hand_the_pager_over_and_back(harness: Harness) -> None:
 
 
 async def test_the_scheduler_runs_the_job_every_minute(harness: Harness) -> None:
-    job = harness.bot.services.extras["scheduler"].get_job(JOB_ID)
+    job = harness.bot.scheduler.get_job(JOB_ID)
     assert job is not None and isinstance(job.trigger, IntervalTrigger)
     assert job.trigger.interval.total_seconds() == 60

@@ -74,7 +74,7 @@ async def test_the_cron_job_runs_at_the_configured_weekday_time_and_zone(
         slack: SlackStandIn, clock: ManualClock, db_url: str) -> None:
     config = make_config('summary: {weekday: fri, time: "16:30", timezone: America/New_York}\n')
     async with start_harness(slack=slack, clock=clock, db_url=db_url, config=config) as h:
-        job = h.bot.services.extras["scheduler"].get_job(CRON_JOB_ID)
+        job = h.bot.scheduler.get_job(CRON_JOB_ID)
         assert isinstance(job.trigger, CronTrigger)
         assert str(job.trigger) == "cron[day_of_week='fri', hour='16', minute='30']"
         assert str(job.trigger.timezone) == "America/New_York"

@@ -41,7 +41,7 @@ async def test_slack_down_leaves_the_replica_ready_for_webhooks(harness: Harness
 
 
 async def test_a_stalled_dispatcher_makes_the_replica_unready(harness: Harness) -> None:
-    dispatcher = harness.bot.services.dispatcher
+    dispatcher = harness.bot.dispatcher
     async with dispatcher._lock:  # the dispatcher's loop is stuck: it cannot start another pass
         dispatcher.heartbeat.now = lambda: time.monotonic() + 3600  # an hour goes by without a pass
         status, body = await ready(harness)
