@@ -15,11 +15,10 @@ import copy
 import re
 import socket
 import tempfile
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import aiohttp
@@ -32,6 +31,7 @@ from bot.db import migrate
 from bot.durations import format_config_duration
 from bot.oncall.who import on_call
 from bot.sandbox.slack import SandboxUser, SlackStandIn
+from bot.sandbox.slack_records import SandboxMessage
 from bot.sandbox.slack_user import SlackDriver
 from bot.sandbox.transcript import Transcript
 from bot.sandbox.twilio import TwilioStandIn
@@ -111,10 +111,10 @@ class Stage:
     def name(self, user: str) -> str:
         return self.transcript.names.get(user, user)
 
-    async def webhook(self, path: str, payload: dict[str, Any], token: str | None = None) -> dict[str, Any]:
+    async def webhook(self, path: str, payload: Mapping[str, object], token: str | None = None) -> dict[str, object]:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         async with self.http.post(self.url + path, json=payload, headers=headers) as resp:
-            body: dict[str, Any] = await resp.json()
+            body: dict[str, object] = await resp.json()
             self.transcript.write(f"    (webhook {path} answered {resp.status} {body.get('status')})")
         await self.settle()
         return body
@@ -140,18 +140,18 @@ class Stage:
             self.transcript.show(body.get("blocks") or [], str(body.get("text", "")))
         await self.settle()
 
-    def last(self, channel: str) -> Any:
+    def last(self, channel: str) -> SandboxMessage:
         return self.slack.messages(channel)[-1]
 
 
-def am_payload(name: str, alerts: list[dict[str, Any]], *, status: str = "firing") -> dict[str, Any]:
+def am_payload(name: str, alerts: list[dict[str, object]], *, status: str = "firing") -> dict[str, object]:
     return {"version": "4", "groupKey": f'{{}}:{{alertname="{name}"}}', "status": status, "receiver": "watchstander",
             "groupLabels": {"alertname": name}, "commonLabels": {}, "commonAnnotations": {},
             "externalURL": "http://alertmanager.example.com", "truncatedAlerts": 0, "alerts": alerts}
 
 
 def am_alert(name: str, fingerprint: str, *, status: str = "firing", severity: str = "critical",
-             service: str = "api", summary: str, instance: str = "api-1", starts: datetime) -> dict[str, Any]:
+             service: str = "api", summary: str, instance: str = "api-1", starts: datetime) -> dict[str, object]:
     return {"status": status, "fingerprint": fingerprint,
             "labels": {"alertname": name, "severity": severity, "service": service, "instance": instance},
             "annotations": {"summary": summary, "runbook_url": f"https://runbooks.example.com/{name}"},
@@ -189,7 +189,7 @@ async def scene_grouping_and_snooze(st: Stage) -> None:
                       summary=f"/var/lib/postgresql {90 + i}% full", starts=now) for i in range(1, 4)]
     await st.webhook("/alerts/alertmanager", am_payload("DiskSpaceLow", disks), AM_TOKEN)
     msg = st.last("platform-alerts")
-    group = msg.metadata["event_payload"]["group_id"]
+    group = (msg.metadata or {})["event_payload"]["group_id"]  # the alert message carries its group id
     st.transcript.note(f"{st.name(st.cast.backup)} snoozes it for an hour from the ⋯ menu")
     await st.driver.click(msg, AlertAction.MORE, user_id=st.cast.backup,
                           selected_option_value=f"{OverflowChoice.SNOOZE_1H}:{group}")

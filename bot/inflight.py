@@ -10,9 +10,10 @@ import asyncio
 import contextlib
 import functools
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import ParamSpec, TypeVar
 
-F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 class Inflight:
@@ -38,15 +39,15 @@ class Inflight:
     async def wait_idle(self) -> None:
         await self._event().wait()
 
-    def track(self, fn: F) -> F:
+    def track(self, fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
         """Wrap a listener; the wrapper keeps its signature, which Bolt reads to pass arguments."""
 
         @functools.wraps(fn)
-        async def tracked(*args: Any, **kwargs: Any) -> Any:
+        async def tracked(*args: P.args, **kwargs: P.kwargs) -> R:
             async with self:
                 return await fn(*args, **kwargs)
 
-        return tracked  # type: ignore[return-value]
+        return tracked
 
 
 async def finish(task: asyncio.Task[None], patience: float) -> None:

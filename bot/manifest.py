@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Any
 
 import yaml
 
@@ -29,6 +28,6 @@ def render_manifest(public_url: str, *, socket: bool = False) -> str:
     return (manifest_dir() / name).read_text(encoding="utf-8").replace("${PUBLIC_URL}", public_url.rstrip("/"))
 
 
-def load_manifest(*, socket: bool = False, public_url: str = "https://example.invalid") -> dict[str, Any]:
-    data: dict[str, Any] = yaml.safe_load(render_manifest(public_url, socket=socket))
+def load_manifest(*, socket: bool = False, public_url: str = "https://example.invalid") -> dict[str, object]:
+    data: dict[str, object] = yaml.safe_load(render_manifest(public_url, socket=socket))
     return data

@@ -24,7 +24,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, cast
+from typing import TypeVar, cast
 
 from apscheduler.schedulers.base import BaseScheduler
 from sqlalchemy import ColumnElement, CursorResult, Delete, Select, and_, delete, exists, func, select
@@ -49,6 +49,8 @@ from bot.incidents.models import (
 from bot.oncall.models import HandoffRow, OverrideRow
 from bot.outbox import OutboxMessage
 from bot.reports.models import WeeklySummaryRecord
+
+_Key = TypeVar("_Key")  # what a pruning query selects: one key column
 
 log = logging.getLogger(__name__)
 
@@ -118,12 +120,12 @@ class Pruner:
         await self._rows(report, ChannelPause.channel, ChannelPause.until < now - PAUSE_AFTER)
         return report
 
-    async def _rows(self, report: PruneReport, key: InstrumentedAttribute[Any], where: ColumnElement[bool]) -> None:
+    async def _rows(self, report: PruneReport, key: InstrumentedAttribute[object], where: ColumnElement[bool]) -> None:
         """Delete the rows of ``key``'s table matching ``where``."""
         await self._prune(report, select(key).where(where), (key,))
 
-    async def _prune(self, report: PruneReport, over: Select[Any],
-                     referencing: Sequence[InstrumentedAttribute[Any]]) -> None:
+    async def _prune(self, report: PruneReport, over: Select[_Key],
+                     referencing: Sequence[InstrumentedAttribute[object]]) -> None:
         """Take ``batch`` keys at a time from ``over`` and, in one transaction per batch, delete the rows
         whose column in ``referencing`` holds one, table by table in that order (children first)."""
         while keys := await self._batch_of(over):
@@ -133,7 +135,7 @@ class Pruner:
                     report.add(column.class_.__tablename__, deleted)
             await self._next_batch(report)
 
-    async def _batch_of(self, query: Select[Any]) -> Sequence[Any]:
+    async def _batch_of(self, query: Select[_Key]) -> Sequence[_Key]:
         async with self._sessions() as s:
             return (await s.scalars(query.limit(self._batch))).all()
 
@@ -143,7 +145,7 @@ class Pruner:
 
 
 async def _delete(s: AsyncSession, statement: Delete) -> int:
-    result = cast(CursorResult[Any], await s.execute(statement))  # a DELETE's result counts its rows
+    result = cast(CursorResult[tuple[()]], await s.execute(statement))  # a DELETE's result counts its rows
     return result.rowcount
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -84,7 +83,7 @@ def touch(group: AlertGroup, now: datetime) -> None:
 
 
 async def _set_members(session: AsyncSession, group: AlertGroup, status: AlertStatus, now: datetime) -> None:
-    values: dict[str, Any] = {"status": status}
+    values: dict[str, object] = {"status": status}
     if status == AlertStatus.RESOLVED:
         values["resolved_at"] = now
     await session.execute(
@@ -115,7 +114,7 @@ async def resolve_group(session: AsyncSession, group: AlertGroup, now: datetime,
     await record(session, group, Resolved(), now, actor=actor, via=via)
 
 
-async def _claim(session: AsyncSession, group_id: int, allowed: tuple[AlertStatus, ...], values: dict[str, Any],
+async def _claim(session: AsyncSession, group_id: int, allowed: tuple[AlertStatus, ...], values: dict[str, object],
                  now: datetime) -> AlertGroup | None:
     """Conditionally move a group out of ``allowed`` states; None if someone else got there first."""
     result = await session.execute(

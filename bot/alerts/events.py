@@ -10,9 +10,10 @@ summary does not handle is a type error, not a reply that silently says the kind
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any, ClassVar, TypeVar, get_args
+from typing import Annotated, ClassVar, TypeVar, get_args
 
 from pydantic import BaseModel, ConfigDict, PlainSerializer
 
@@ -48,7 +49,7 @@ class EventDetail(BaseModel):
 
     KIND: ClassVar[EventKind]
 
-    def stored(self) -> dict[str, Any]:
+    def stored(self) -> dict[str, object]:
         """The JSON the ``detail`` column keeps."""
         return self.model_dump(mode="json", exclude_unset=True)
 
@@ -157,12 +158,12 @@ if set(DETAIL_TYPES) != set(EventKind) or len(DETAIL_TYPES) != len(get_args(AnyE
 D = TypeVar("D", bound=EventDetail)
 
 
-def parse_detail(kind: EventKind, detail: dict[str, Any]) -> AnyEventDetail:
+def parse_detail(kind: EventKind, detail: Mapping[str, object]) -> AnyEventDetail:
     """The stored detail as its kind's model; raises ``pydantic.ValidationError`` if it is not one."""
     return DETAIL_TYPES[kind].model_validate(detail)
 
 
-def detail_as(model: type[D], kind: EventKind, detail: dict[str, Any]) -> D:
+def detail_as(model: type[D], kind: EventKind, detail: Mapping[str, object]) -> D:
     """The stored detail of an event the caller selected by kind, e.g. ``detail_as(Paged, ...)``."""
     if kind != model.KIND:
         raise ValueError(f"a {kind} event has no {model.__name__} detail")

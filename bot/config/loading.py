@@ -10,7 +10,6 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import yaml
 from pydantic import ValidationError
@@ -64,8 +63,8 @@ def key_lines(node: yaml.Node, path: tuple[str | int, ...], out: dict[tuple[str 
             key_lines(item, (*path, i), out)
 
 
-def _substitute(value: Any, env: Mapping[str, str], path: tuple[str | int, ...],
-                missing: list[tuple[tuple[str | int, ...], str]]) -> Any:
+def _substitute(value: object, env: Mapping[str, str], path: tuple[str | int, ...],
+                missing: list[tuple[tuple[str | int, ...], str]]) -> object:
     if isinstance(value, str):
         def repl(m: re.Match[str]) -> str:
             name = m.group(1)

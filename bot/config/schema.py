@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 import re
 from datetime import date, time, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -24,7 +24,7 @@ from bot.severity import Severity
 # --- field types -------------------------------------------------------------------------------
 
 
-def _duration(value: Any) -> timedelta:
+def _duration(value: object) -> timedelta:
     if isinstance(value, timedelta):
         return value
     if isinstance(value, bool) or not isinstance(value, (str, int)):
@@ -45,7 +45,7 @@ def _zone(value: str) -> str:
     return value
 
 
-def _clock_time(value: Any) -> time:
+def _clock_time(value: object) -> time:
     if isinstance(value, time):
         return value
     if isinstance(value, int) and not isinstance(value, bool):
@@ -100,7 +100,7 @@ class Handoff(_Model):
     at: time
 
 
-def _handoff(value: Any) -> Any:
+def _handoff(value: object) -> object:
     if isinstance(value, Handoff):
         return value
     if isinstance(value, int) and not isinstance(value, bool):

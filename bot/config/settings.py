@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -68,12 +68,12 @@ class SettingsError(Exception):
     pass
 
 
-def settings_from_env(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+def settings_from_env(env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
     env = os.environ if env is None else env
-    values: dict[str, Any] = {k: env[v] for k, v in _ENV_NAMES.items() if env.get(v)}
+    values: dict[str, object] = {k: env[v] for k, v in _ENV_NAMES.items() if env.get(v)}
     for level in ("log_level", "log_library_level"):
-        if level in values:
-            values[level] = values[level].upper()
+        if isinstance(name := values.get(level), str):
+            values[level] = name.upper()
     values.update(overrides)
     try:
         return Settings.model_validate(values)

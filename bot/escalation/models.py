@@ -14,14 +14,14 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.alerts.models import AlertGroup
 from bot.db import Base, EnumString
+from bot.escalation.policy import PolicyJson
 
 
 class RunStatus(StrEnum):
@@ -51,7 +51,7 @@ class Escalation(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     group_id: Mapped[int] = mapped_column(ForeignKey("alert_groups.id"), unique=True)
     team: Mapped[str | None] = mapped_column(String(64))
-    policy: Mapped[dict[str, Any]]
+    policy: Mapped[PolicyJson] = mapped_column(JSON)
     started_at: Mapped[datetime]
     round: Mapped[int] = mapped_column(default=0)
     next_step: Mapped[int] = mapped_column(default=0)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -55,7 +54,7 @@ async def _lock_person(session: AsyncSession, person: str) -> None:
         await session.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"page-code:{person}"))))
 
 
-def _open_sms_pages(person: str) -> Select[Any]:
+def _open_sms_pages(person: str) -> Select[int | None]:
     return (select(PageRecord.code).join(AlertGroup, AlertGroup.id == PageRecord.group_id)
             .where(PageRecord.person == person, PageRecord.code.is_not(None),
                    AlertGroup.status != AlertStatus.RESOLVED))

@@ -11,13 +11,25 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import NotRequired, TypedDict
 
 from bot.config import Team
 
 # When the last two steps share an offset (or there is only one step), a repeat waits this long.
 DEFAULT_REPEAT_GAP = timedelta(minutes=5)
 _USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
+
+
+class StepJson(TypedDict):
+    after: int  # seconds from the run's start
+    notify: list[str]
+
+
+class PolicyJson(TypedDict):
+    """A policy as snapshotted onto its escalation (the ``escalations.policy`` column)."""
+
+    steps: list[StepJson]
+    repeat: NotRequired[int]
 
 
 @dataclass(frozen=True)
@@ -45,12 +57,12 @@ class Policy:
                    repeat=team.repeat)
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Policy:
+    def from_json(cls, data: PolicyJson) -> Policy:
         return cls(steps=tuple(EscalationStep(timedelta(seconds=s["after"]), tuple(s["notify"]))
                                for s in data["steps"]),
                    repeat=int(data.get("repeat", 0)))
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> PolicyJson:
         return {"steps": [{"after": int(s.after.total_seconds()), "notify": list(s.notify)} for s in self.steps],
                 "repeat": self.repeat}
 

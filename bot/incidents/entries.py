@@ -8,8 +8,9 @@ so a new kind the channel post or the timeline does not word is a type error.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
-from typing import Any, ClassVar, get_args
+from typing import ClassVar, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -36,7 +37,7 @@ class EntryDetail(BaseModel):
 
     KIND: ClassVar[EntryKind]
 
-    def stored(self) -> dict[str, Any]:
+    def stored(self) -> dict[str, object]:
         """The JSON the ``detail`` column keeps."""
         return self.model_dump(mode="json", by_alias=True, exclude_unset=True)
 
@@ -137,6 +138,6 @@ if set(ENTRY_TYPES) != set(EntryKind) or len(ENTRY_TYPES) != len(get_args(AnyEnt
     raise RuntimeError("every EntryKind needs exactly one detail model in AnyEntryDetail")
 
 
-def parse_entry_detail(kind: EntryKind, detail: dict[str, Any]) -> AnyEntryDetail:
+def parse_entry_detail(kind: EntryKind, detail: Mapping[str, object]) -> AnyEntryDetail:
     """The stored detail as its kind's model; raises ``pydantic.ValidationError`` if it is not one."""
     return ENTRY_TYPES[kind].model_validate(detail)

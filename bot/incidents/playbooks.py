@@ -26,7 +26,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import yaml
 from pydantic import (
@@ -38,6 +38,7 @@ from pydantic import (
     ValidationError,
     model_validator,
 )
+from pydantic_core import ErrorDetails
 
 from bot.alerts.matchers import labels_match
 from bot.config.loading import key_lines, line_for
@@ -58,7 +59,7 @@ def _matcher_value(value: str) -> str:
     return value
 
 
-def _match_sets(value: Any) -> Any:
+def _match_sets(value: object) -> object:
     """``match`` may be one matcher set or a list of them; normalise to a list."""
     return [value] if isinstance(value, Mapping) else value
 
@@ -219,7 +220,7 @@ _KNOWN_KEYS = {
 }
 
 
-def _message(err: Mapping[str, Any]) -> str:
+def _message(err: ErrorDetails) -> str:
     msg = str(err["msg"]).removeprefix("Value error, ")
     loc = tuple(0 if isinstance(x, int) else x for x in err["loc"])
     if err["type"] == "extra_forbidden":

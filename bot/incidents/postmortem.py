@@ -21,7 +21,6 @@ import traceback
 from dataclasses import fields
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import jinja2
@@ -142,7 +141,7 @@ def render_postmortem(context: PostmortemContext, template_path: Path) -> str:
         raise PostmortemTemplateError(f"{where}:{exc.lineno}: template syntax error: {exc.message}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise PostmortemTemplateError(f"{where}: cannot read the template: {exc}") from None
-    variables: dict[str, Any] = {f.name: getattr(context, f.name) for f in fields(context)}
+    variables: dict[str, object] = {f.name: getattr(context, f.name) for f in fields(context)}
     try:
         return template.render(variables)
     except jinja2.UndefinedError as exc:

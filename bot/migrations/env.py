@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from alembic import context
 from alembic.script import ScriptDirectory
@@ -44,7 +43,9 @@ def _offline(url: str) -> None:
         context.run_migrations()
 
 
-url: Any = config.get_main_option("sqlalchemy.url")
+url = config.get_main_option("sqlalchemy.url")
+if not url:  # bot.db.alembic_config always sets it
+    raise SystemExit("alembic: sqlalchemy.url is not set")
 if context.is_offline_mode():
     _offline(url)
 else:

@@ -15,7 +15,6 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select, update
@@ -252,7 +251,7 @@ class Dispatcher:
 
     # --- queued notifications ------------------------------------------------------------------
 
-    async def _send_thread_reply(self, item: OutboxMessage) -> dict[str, Any]:
+    async def _send_thread_reply(self, item: OutboxMessage) -> dict[str, object]:
         async with self._sessions() as s:
             event = await s.get_one(AlertEvent, ThreadReply.of(item).event_id)
             group = await s.get_one(AlertGroup, event.group_id)

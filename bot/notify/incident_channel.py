@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm.attributes import flag_modified
@@ -62,7 +61,7 @@ class IncidentSetup:
             return await s.get_one(Incident, incident_id)
 
     async def _save(self, incident_id: int, step: str, problems: list[str] | None = None,
-                    **values: Any) -> Incident:
+                    **values: object) -> Incident:
         """Mark ``step`` done with the values it produced, in its own short transaction."""
         async with transaction(self.svc.sessions) as s:
             incident = await s.get_one(Incident, incident_id)
@@ -75,7 +74,7 @@ class IncidentSetup:
             flag_modified(incident, "slack_state")
             return incident
 
-    async def __call__(self, item: OutboxMessage) -> dict[str, Any]:
+    async def __call__(self, item: OutboxMessage) -> dict[str, object]:
         incident = await self._load(IncidentRef.of(item).incident_id)
         posts = self.slack.posts(item)  # each post is stamped with its step, so a retry finds it
         steps: dict[str, Callable[[Incident], Awaitable[Incident | None]]] = {

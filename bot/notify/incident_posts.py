@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
 
 from sqlalchemy import select
 
@@ -39,7 +38,7 @@ from bot.incidents.timeline import ENTRY_OUTBOX_KIND
 from bot.notify.dispatch import Deferred, Dispatcher
 from bot.notify.incident_channel import IncidentSetup
 from bot.notify.incident_slack_posts import IncidentSlackPosts
-from bot.notify.once import RowPosts
+from bot.notify.once import PostContent, RowPosts
 from bot.outbox import IncidentEntryPost, IncidentRef, OutboxMessage, PostmortemDraft
 from bot.services import Services
 from bot.slack.blocks.incidents import (
@@ -115,7 +114,7 @@ class IncidentPosts:
 
     # --- handlers ------------------------------------------------------------------------------
 
-    async def entry(self, item: OutboxMessage) -> dict[str, Any]:
+    async def entry(self, item: OutboxMessage) -> dict[str, object]:
         payload = IncidentEntryPost.of(item)
         incident = await self._ready(payload.incident_id)
         if incident is None:
@@ -133,12 +132,13 @@ class IncidentPosts:
             return {"checklist": detail.item}
         if isinstance(detail, RoleAssigned):
             await self._invite(incident, detail.person)
-        result: dict[str, Any] = {}
+        result: dict[str, object] = {}
         post = entry_post(entry, incident, durations=durations)
         if post is not None:
-            blocks = [b.to_dict() for b in post.blocks] if post.blocks else None
-            posted = await self.slack.post(posts, incident.channel_id, text=post.text, blocks=blocks,
-                                           what=f"incident_{entry.kind}")
+            content: PostContent = {"text": post.text}
+            if post.blocks:
+                content["blocks"] = [b.to_dict() for b in post.blocks]
+            posted = await self.slack.post(posts, incident.channel_id, what=f"incident_{entry.kind}", **content)
             result["ts"] = posted.ts
         if entry.kind in HEADER_KINDS:
             await self.refresh_header(incident)
@@ -168,7 +168,7 @@ class IncidentPosts:
             await self.slack.client.chat_update(channel=incident.channel_id, ts=ts, text=f"Playbook: {playbook.name}"
                                   f" — {group}", blocks=[b.to_dict() for b in blocks])
 
-    async def postmortem(self, item: OutboxMessage) -> dict[str, Any]:
+    async def postmortem(self, item: OutboxMessage) -> dict[str, object]:
         incident = await self._ready(PostmortemDraft.of(item).incident_id)
         if incident is None or incident.channel_id is None:
             return {"skipped": "no channel"}
@@ -209,7 +209,7 @@ class IncidentPosts:
                 names[user] = str(name)
         return names
 
-    async def nudge(self, item: OutboxMessage) -> dict[str, Any]:
+    async def nudge(self, item: OutboxMessage) -> dict[str, object]:
         incident_id = IncidentRef.of(item).incident_id
         now = self.svc.clock.now()
         async with self.svc.sessions() as s:
@@ -234,7 +234,7 @@ class IncidentPosts:
         self.svc.wake()
         return {"nudged": incident.commander}
 
-    async def postmortem_reminder(self, item: OutboxMessage) -> dict[str, Any]:
+    async def postmortem_reminder(self, item: OutboxMessage) -> dict[str, object]:
         incident_id = IncidentRef.of(item).incident_id
         async with self.svc.sessions() as s:
             incident = await s.get(Incident, incident_id)

@@ -3,10 +3,10 @@ counted by what they are, on top of :class:`~bot.slack.incident_slack.IncidentSl
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Unpack
 
 from bot.metrics import Metrics
-from bot.notify.once import Once, Posted, RowPosts
+from bot.notify.once import Once, PostContent, Posted, RowPosts
 from bot.outbox import OutboxMessage
 from bot.slack.client import SlackClient
 from bot.slack.incident_slack import IncidentSlack
@@ -21,9 +21,10 @@ class IncidentSlackPosts(IncidentSlack):
         """The posts of one attempt at ``item``: each goes out once, also across a crash."""
         return self._once.row(item)
 
-    async def post(self, posts: RowPosts, channel: str, *, text: str, what: str, part: str = "",
-                   **kwargs: Any) -> Posted:
+    async def post(self, posts: RowPosts, channel: str, *, what: str, part: str = "", thread_ts: str | None = None,
+                   **content: Unpack[PostContent]) -> Posted:
         """chat.postMessage as one of ``posts`` (``part`` names it among the row's posts); joins a public
         channel the bot is not in (``incidents_channel``)."""
-        return await posts.post(channel, part=part, what=what, text=text, unfurl_links=False, unfurl_media=False,
-                                **kwargs)
+        content.setdefault("unfurl_links", False)
+        content.setdefault("unfurl_media", False)
+        return await posts.post(channel, part=part, what=what, thread_ts=thread_ts, **content)

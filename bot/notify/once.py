@@ -24,9 +24,10 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TypedDict, Unpack
 
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -37,7 +38,7 @@ from bot.metrics import Metrics
 from bot.outbox import KnownChannel, OutboxMessage
 from bot.slack.client import SlackClient
 from bot.slack.errors import NotInChannel, SlackError
-from bot.slack.ids import METADATA_OUTBOX
+from bot.slack.ids import METADATA_OUTBOX, Metadata
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,16 @@ MAX_PAGES = 5     # how far back a retry looks: the post went out shortly before
 _CONVERSATION_ID = re.compile(r"^[CGD][A-Z0-9]{6,}$")
 
 
-def outbox_metadata(key: str) -> dict[str, Any]:
+class PostContent(TypedDict, total=False):
+    """chat.postMessage's content arguments, as the senders pass them on."""
+
+    text: str
+    blocks: list[dict[str, object]]
+    unfurl_links: bool
+    unfurl_media: bool
+
+
+def outbox_metadata(key: str) -> Metadata:
     return {"event_type": METADATA_OUTBOX, "event_payload": {"key": key}}
 
 
@@ -106,10 +116,10 @@ class Posted:
     found: bool    # an earlier attempt had posted it: nothing was sent this time
 
 
-def _is(message: dict[str, Any], metadata: dict[str, Any]) -> bool:
+def _is(message: Mapping[str, object], metadata: Metadata) -> bool:
     """Whether ``message`` (as conversations.history returns it) carries exactly ``metadata``."""
-    meta = message.get("metadata") or {}
-    return bool(meta.get("event_type") == metadata["event_type"]
+    meta = message.get("metadata")
+    return bool(isinstance(meta, Mapping) and meta.get("event_type") == metadata["event_type"]
                 and meta.get("event_payload") == metadata["event_payload"])
 
 
@@ -121,8 +131,8 @@ class OwnPosts:
         self.slack = slack
         self.channels = channels
 
-    async def post(self, channel: str, *, metadata: dict[str, Any], retried: bool, thread_ts: str | None = None,
-                   since: datetime | None = None, **content: Any) -> Posted:
+    async def post(self, channel: str, *, metadata: Metadata, retried: bool, thread_ts: str | None = None,
+                   since: datetime | None = None, **content: Unpack[PostContent]) -> Posted:
         """chat.postMessage stamped with ``metadata``; when ``retried``, only if it is not out already.
 
         ``since``: the message cannot be older than this (its history is read from there on).
@@ -131,9 +141,7 @@ class OwnPosts:
         if channel_id is not None and (ts := await self.find(channel_id, metadata, thread_ts=thread_ts, since=since)):
             log.info("message %s was already in Slack (%s); not posting it again", _name(metadata), ts)
             return Posted(channel_id, ts, found=True)
-        if thread_ts:
-            content["thread_ts"] = thread_ts
-        resp = await self.slack.post(channel, metadata=metadata, **content)
+        resp = await self.slack.post(channel, metadata=metadata, thread_ts=thread_ts or None, **content)
         posted = Posted(str(resp["channel"]), str(resp["ts"]), found=False)
         await self.channels.learn(channel, posted.channel)
         if retried and channel_id is None:
@@ -144,7 +152,7 @@ class OwnPosts:
                 return Posted(posted.channel, ts, found=True)
         return posted
 
-    async def find(self, channel_id: str, metadata: dict[str, Any], *, thread_ts: str | None = None,
+    async def find(self, channel_id: str, metadata: Metadata, *, thread_ts: str | None = None,
                    since: datetime | None = None) -> str | None:
         """The ts of our message carrying ``metadata`` in the conversation (or the thread ``thread_ts``).
 
@@ -172,19 +180,19 @@ class OwnPosts:
                 log.warning("message %s is in Slack twice; could not delete the copy %s: %s", _name(metadata), ts, exc)
         return keep
 
-    async def _search(self, channel_id: str, metadata: dict[str, Any], thread_ts: str | None,
+    async def _search(self, channel_id: str, metadata: Metadata, thread_ts: str | None,
                       since: datetime | None) -> list[str]:
         found: list[str] = []
-        cursor = None
+        cursor: str | None = None
+        oldest = str(since.timestamp() - 60) if since is not None else None  # a minute of leeway for clocks apart
         for _ in range(MAX_PAGES):
-            page: dict[str, Any] = {"channel": channel_id, "limit": PAGE, "include_all_metadata": True}
-            if since is not None:
-                page["oldest"] = str(since.timestamp() - 60)  # a minute of leeway for clocks apart
-            if cursor:
-                page["cursor"] = cursor
-            resp = await (self.slack.conversations_replies(ts=thread_ts, **page) if thread_ts
-                          else self.slack.conversations_history(**page))
-            messages: list[dict[str, Any]] = resp.get("messages") or []
+            # None arguments are left out of the request by slack_sdk
+            resp = await (self.slack.conversations_replies(channel=channel_id, ts=thread_ts, limit=PAGE,
+                                                           include_all_metadata=True, oldest=oldest, cursor=cursor)
+                          if thread_ts else
+                          self.slack.conversations_history(channel=channel_id, limit=PAGE, include_all_metadata=True,
+                                                           oldest=oldest, cursor=cursor))
+            messages = resp.get("messages") or []
             found += [str(m["ts"]) for m in messages if _is(m, metadata)]
             cursor = (resp.get("response_metadata") or {}).get("next_cursor")
             if not cursor:
@@ -192,7 +200,7 @@ class OwnPosts:
         return found
 
 
-def _name(metadata: dict[str, Any]) -> str:
+def _name(metadata: Metadata) -> str:
     return f"{metadata['event_type']} {metadata['event_payload']}"
 
 
@@ -222,7 +230,7 @@ class RowPosts:
         self.retried = retried
 
     async def post(self, channel: str, *, part: str = "", what: str | None = None, thread_ts: str | None = None,
-                   **content: Any) -> Posted:
+                   **content: Unpack[PostContent]) -> Posted:
         """chat.postMessage, stamped with this row's key (and ``part``); on a retry, only if not already out.
 
         ``what`` labels the notifications metric; ``content`` is chat.postMessage's text, blocks…

@@ -26,7 +26,6 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import String, func, or_, select, type_coerce, update
 from sqlalchemy.exc import OperationalError
@@ -53,7 +52,7 @@ DEFER_AGAIN = timedelta(seconds=2)
 MAX_DEFER = timedelta(days=1)
 ERROR_CHARS = 300
 
-OutboxHandler = Callable[[OutboxMessage], Awaitable[dict[str, Any]]]
+OutboxHandler = Callable[[OutboxMessage], Awaitable[dict[str, object]]]
 
 # The kind column as stored, which may be a kind this version does not know (a newer replica's):
 # such a row is failed from its columns, since it cannot be loaded as an OutboxMessage.

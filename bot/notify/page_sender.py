@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from sqlalchemy import case, func, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -113,7 +113,7 @@ class PageSender:
         page = await s.get_one(PageRecord, page_id)
         return page, await load_current(s, page.group_id)
 
-    async def send(self, item: OutboxMessage) -> dict[str, Any]:
+    async def send(self, item: OutboxMessage) -> dict[str, object]:
         page_id = PageSend.of(item).page_id
         async with transaction(self._sessions) as s:
             page, alert = await self._load(s, page_id)

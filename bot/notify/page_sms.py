@@ -11,11 +11,11 @@ from __future__ import annotations
 import base64
 import logging
 from datetime import timedelta
-from typing import Any
 
 import aiohttp
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
+from twilio.http.response import Response
 from twilio.rest import Client
 
 from bot.config import Settings
@@ -48,9 +48,10 @@ class _TimedHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
     aiohttp, which means "wait forever" (a page must not hang on a dead connection); and it hands
     aiohttp the credentials as ``auth=``, which aiohttp deprecates, so we send the header ourselves."""
 
-    async def request(self, method: str, url: str, params: Any = None, data: Any = None, headers: Any = None,
-                      auth: Any = None, timeout: float | None = None,  # noqa: ASYNC109  (twilio's signature)
-                      allow_redirects: bool = False) -> Any:
+    async def request(self, method: str, url: str, params: dict[str, object] | None = None,
+                      data: dict[str, object] | None = None, headers: dict[str, str] | None = None,
+                      auth: tuple[str, str] | None = None, timeout: float | None = None,  # noqa: ASYNC109  (twilio's signature)
+                      allow_redirects: bool = False) -> Response:
         if auth is not None:
             basic = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
             headers = {**(headers or {}), "Authorization": f"Basic {basic}"}

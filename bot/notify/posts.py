@@ -12,10 +12,8 @@ the dispatcher retries (transient ones longer) and finally marks failed. Posts g
 
 from __future__ import annotations
 
-from typing import Any
-
 from bot.notify.dispatch import Dispatcher
-from bot.notify.once import Once
+from bot.notify.once import Once, PostContent
 from bot.outbox import ChannelPost, DirectMessage, OutboxKind, OutboxMessage, SlackContent
 
 CHANNEL_POST = OutboxKind.CHANNEL_POST
@@ -26,21 +24,21 @@ class SlackPoster:
     def __init__(self, once: Once) -> None:
         self._once = once
 
-    async def channel_post(self, item: OutboxMessage) -> dict[str, Any]:
+    async def channel_post(self, item: OutboxMessage) -> dict[str, object]:
         p = ChannelPost.of(item)
         posted = await self._once.row(item).post(p.channel, thread_ts=p.thread_ts or None,
                                                  what=p.what or CHANNEL_POST, **_content(p))
         return {"channel": posted.channel, "ts": posted.ts}
 
-    async def dm(self, item: OutboxMessage) -> dict[str, Any]:
+    async def dm(self, item: OutboxMessage) -> dict[str, object]:
         p = DirectMessage.of(item)
         opened = await self._once.slack.conversations_open(users=p.user)
         posted = await self._once.row(item).post(opened["channel"]["id"], what=p.what or DM, **_content(p))
         return {"channel": posted.channel, "ts": posted.ts}
 
 
-def _content(payload: SlackContent) -> dict[str, Any]:
-    args: dict[str, Any] = {"text": payload.text, "unfurl_links": False, "unfurl_media": False}
+def _content(payload: SlackContent) -> PostContent:
+    args: PostContent = {"text": payload.text, "unfurl_links": False, "unfurl_media": False}
     if payload.blocks:
         args["blocks"] = payload.blocks
     return args

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -87,18 +86,18 @@ class StormPoster:
 
     async def _show(self, storm: AlertStorm, summary: StormSummary) -> tuple[str, str, bool]:
         """Post or edit the storm message: (channel id, ts, whether it was posted just now)."""
-        content: dict[str, Any] = {"blocks": [b.to_dict() for b in storm_blocks(summary, self._zone)],
-                                   "text": storm_text(summary)}
+        text, blocks = storm_text(summary), [b.to_dict() for b in storm_blocks(summary, self._zone)]
         if storm.slack_ts and storm.slack_channel_id:
             try:
-                await self._slack.chat_update(channel=storm.slack_channel_id, ts=storm.slack_ts, **content)
+                await self._slack.chat_update(channel=storm.slack_channel_id, ts=storm.slack_ts, text=text, blocks=blocks)
                 return storm.slack_channel_id, storm.slack_ts, False
             except MessageNotFound:
                 pass  # someone deleted it: post it again, below
         posted = await self._own.post(storm.slack_channel_id or storm.channel, metadata=storm_metadata(storm.id),
-                                      retried=storm.sync_attempts > 1, since=storm.started_at, **content)
+                                      retried=storm.sync_attempts > 1, since=storm.started_at, text=text,
+                                      blocks=blocks)
         if posted.found:
-            await self._slack.chat_update(channel=posted.channel, ts=posted.ts, **content)
+            await self._slack.chat_update(channel=posted.channel, ts=posted.ts, text=text, blocks=blocks)
         else:
             self._metrics.notifications.labels("slack", "storm").inc()
         return posted.channel, posted.ts, not posted.found

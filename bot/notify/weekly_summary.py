@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.base import BaseScheduler
@@ -86,7 +85,7 @@ async def run_due_summary(svc: Services) -> bool:
 def register_summary_handlers(svc: Services, dispatcher: Dispatcher, slack: SlackClient) -> None:
     """Outbox kind ``summary_chart``: the chart, into the thread of its summary once that is posted."""
 
-    async def send_chart(item: OutboxMessage) -> dict[str, Any]:
+    async def send_chart(item: OutboxMessage) -> dict[str, object]:
         async with svc.sessions() as s:
             chart = SummaryChart.of(item)
             post = await s.scalar(select(OutboxMessage).where(OutboxMessage.key == chart.post_key))

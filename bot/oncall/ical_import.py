@@ -28,7 +28,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import icalendar
@@ -133,7 +132,7 @@ class IcalSource:
         # One broken series must not take the whole team's schedule down: skip it, and say so.
         self._broken = _broken_series(calendar)
         try:
-            self._query: Any = recurring_ical_events.of(calendar, skip_bad_series=True)
+            self._query = recurring_ical_events.of(calendar, skip_bad_series=True)
         except (recurring_ical_events.InvalidCalendar, ValueError) as exc:
             raise IcalError(f"{name}: {exc}") from exc
 
@@ -225,11 +224,9 @@ class IcalSource:
             problem=problem,
         )
 
-    def _instant(self, prop: Any) -> datetime | None:
+    def _instant(self, prop: object) -> datetime | None:
         """DTSTART/DTEND as UTC; floating times and all-day dates are local to the schedule."""
-        if prop is None:
-            return None
-        value = prop.dt
+        value = getattr(prop, "dt", None)  # icalendar's vDDDTypes; None when the event has no such line
         if isinstance(value, datetime):
             if value.tzinfo is None:
                 value = value.replace(tzinfo=self.zone)
@@ -263,14 +260,14 @@ def _broken_series(calendar: icalendar.Calendar) -> list[IcalWarning]:
     return out
 
 
-def _attendees(event: icalendar.Event) -> list[Any]:
+def _attendees(event: icalendar.Event) -> list[icalendar.vCalAddress]:
     value = event.get("ATTENDEE")
     if value is None:
         return []
     return list(value) if isinstance(value, list) else [value]
 
 
-def _text_list(value: Any) -> list[str]:
+def _text_list(value: object) -> list[str]:
     """CATEGORIES may come as one vCategory, a list of them, or plain text."""
     if value is None:
         return []

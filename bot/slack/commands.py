@@ -11,8 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import NotRequired, TypedDict
 
+from slack_sdk.models.blocks import Block
+
+from bot.slack.client import Respond
 from bot.slack.deps import SlackDeps
 
 
@@ -22,7 +25,7 @@ class SlashContext:
     channel_id: str
     text: str  # what follows the subcommand word, stripped
     # Bolt's respond(): for follow-ups after slow work (the listener has already acked).
-    respond: Callable[..., Awaitable[Any]]
+    respond: Respond
     trigger_id: str | None = None
 
 
@@ -31,7 +34,7 @@ class Reply:
     """What the caller sees: ephemeral unless ``in_channel``; ``blocks`` built with slack_sdk models."""
 
     text: str
-    blocks: list[Any] | None = None
+    blocks: list[Block] | None = None
     in_channel: bool = False
 
 
@@ -42,10 +45,19 @@ def refuse(message: str) -> Reply:
     return Reply(text=f"⚠️ {message}")
 
 
-def reply_args(reply: Reply) -> dict[str, Any]:
+class RespondArgs(TypedDict):
+    """The keyword arguments of Bolt's ``respond`` that an answer uses."""
+
+    text: str
+    response_type: str
+    replace_original: bool
+    blocks: NotRequired[list[dict[str, object]]]
+
+
+def reply_args(reply: Reply) -> RespondArgs:
     """``respond(**reply_args(reply))``: ephemeral unless asked, never replacing the original."""
-    args: dict[str, Any] = {"text": reply.text, "response_type": "in_channel" if reply.in_channel else "ephemeral",
-                            "replace_original": False}
+    args = RespondArgs(text=reply.text, response_type="in_channel" if reply.in_channel else "ephemeral",
+                       replace_original=False)
     if reply.blocks:
-        args["blocks"] = [b.to_dict() if hasattr(b, "to_dict") else b for b in reply.blocks]
+        args["blocks"] = [b.to_dict() for b in reply.blocks]
     return args

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TypedDict
 
 
 class AlertAction(StrEnum):
@@ -84,3 +85,11 @@ METADATA_EVENT = "watchstander_alert"
 METADATA_PAGE = "watchstander_page"  # on DMs and @here posts, to find them again after a crash
 METADATA_STORM = "watchstander_storm"  # on storm messages, likewise
 METADATA_OUTBOX = "watchstander_outbox"  # on every post an outbox row makes, with the row's key, likewise
+
+
+class Metadata(TypedDict):
+    """Slack message metadata: what a post is (``event_type`` one of the ``METADATA_*`` names), so a
+    retry can find it in the conversation's history."""
+
+    event_type: str
+    event_payload: dict[str, object]

@@ -4,7 +4,7 @@ people the config lists (a comms lead from support is not on any rotation)."""
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Mapping
 
 from bot.config import Config
 from bot.slack.client import SlackClient
@@ -16,8 +16,10 @@ _ANY_ID = re.compile(r"^<@([UW][A-Z0-9]{2,})(?:\|[^>]*)?>$|^([UW][A-Z0-9]{2,})$"
 __all__ = ["looks_like_person", "resolve_user"]
 
 
-def _names(member: dict[str, Any]) -> set[str]:
-    profile = member.get("profile") or {}
+def _names(member: Mapping[str, object]) -> set[str]:
+    """What a member of ``users.list`` may be called: handle, real name, display name."""
+    profile = member.get("profile")
+    profile = profile if isinstance(profile, Mapping) else {}
     values = (member.get("name"), member.get("real_name"), profile.get("display_name"), profile.get("real_name"))
     return {str(v).lower() for v in values if v}
 
@@ -34,8 +36,7 @@ async def resolve_user(client: SlackClient, token: str, config: Config) -> str |
     try:
         while True:
             page = await client.users_list(limit=200, cursor=cursor)
-            members: list[dict[str, Any]] = page.get("members", [])
-            for member in members:
+            for member in page.get("members") or []:
                 if not member.get("deleted") and name in _names(member):
                     return str(member["id"])
             cursor = (page.get("response_metadata") or {}).get("next_cursor")

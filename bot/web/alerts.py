@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import base64
 import logging
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from sqlalchemy.exc import OperationalError
@@ -56,7 +55,7 @@ async def read_body(request: web.Request) -> bytes:
         raise Rejected(exc.status, [exc.message]) from None
 
 
-def decode_json(body: bytes) -> Any:
+def decode_json(body: bytes) -> object:
     try:
         return body_json(body)
     except BodyError as exc:
@@ -123,7 +122,7 @@ async def store(svc: Services, integ: Integration, notification: ParsedNotificat
     return result
 
 
-def alert_endpoint(kind: str) -> Callable[[web.Request], Any]:
+def alert_endpoint(kind: str) -> Callable[[web.Request], Awaitable[web.Response]]:
     async def handler(request: web.Request) -> web.Response:
         svc = request.app[SERVICES]
         try:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any
 from urllib.parse import parse_qsl
 
 from aiohttp import web
@@ -58,7 +57,7 @@ async def read_raw(request: web.Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def decode_json(body: bytes) -> Any:
+def decode_json(body: bytes) -> object:
     """JSON from UTF-8 bytes; every way it can fail is a 400 naming the problem."""
     if not body.strip():
         raise BodyError(400, "body: empty; send a JSON object")

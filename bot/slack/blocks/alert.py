@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, assert_never
+from typing import assert_never
 from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import (
@@ -14,6 +14,7 @@ from slack_sdk.models.blocks import (
     ButtonElement,
     ContextBlock,
     HeaderBlock,
+    InteractiveElement,
     LinkButtonElement,
     MarkdownTextObject,
     Option,
@@ -45,7 +46,7 @@ from bot.durations import format_duration
 from bot.escalation.models import Via
 from bot.severity import Severity
 from bot.slack.blocks.common import actor_text, clip, escape, slack_date
-from bot.slack.ids import METADATA_EVENT, AlertAction, OverflowChoice
+from bot.slack.ids import METADATA_EVENT, AlertAction, Metadata, OverflowChoice
 
 SEVERITY_MARK: dict[str, str] = {Severity.CRITICAL: "🔴", Severity.HIGH: "🟠", Severity.MEDIUM: "🟡", Severity.LOW: "🔵",
                                   Severity.INFO: "⚪"}
@@ -88,12 +89,13 @@ def fallback_text(msg: AlertMessage) -> str:
     return f"{SEVERITY_MARK.get(g.severity, '')} {g.severity.upper()} {g.title}{where}: {state}"
 
 
-def metadata(group_id: int) -> dict[str, Any]:
+def metadata(group_id: int) -> Metadata:
     return {"event_type": METADATA_EVENT, "event_payload": {"group_id": group_id}}
 
 
-def _first(alerts: Sequence[Alert], attr: str) -> Any:
-    return next((getattr(a, attr) for a in alerts if getattr(a, attr)), None)
+def _first(alerts: Sequence[Alert], attr: str) -> str | None:
+    """The first non-empty value of a text column (``service``, ``runbook_url``…) among the alerts."""
+    return next((str(value) for a in alerts if (value := getattr(a, attr))), None)
 
 
 def alert_blocks(msg: AlertMessage) -> list[Block]:
@@ -163,9 +165,9 @@ def _member_list(alerts: Sequence[Alert], group_title: str) -> str:
     return clip("\n".join(lines), 2900)
 
 
-def _link_buttons(msg: AlertMessage) -> list[Any]:
+def _link_buttons(msg: AlertMessage) -> list[InteractiveElement]:
     seen: set[str] = set()
-    buttons: list[Any] = []
+    buttons: list[InteractiveElement] = []
 
     def add(text: str, url: str | None) -> None:
         if url and url.startswith(("http://", "https://")) and url not in seen and len(buttons) < 5:
@@ -185,7 +187,7 @@ def _link_buttons(msg: AlertMessage) -> list[Any]:
     return buttons
 
 
-def _action_elements(g: AlertGroup) -> list[Any]:
+def _action_elements(g: AlertGroup) -> list[InteractiveElement]:
     gid = str(g.id)
     if g.status == AlertStatus.ACKNOWLEDGED:
         first = ButtonElement(text="Unacknowledge", action_id=AlertAction.UNACKNOWLEDGE, value=gid)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import (
@@ -26,10 +25,10 @@ from bot.durations import format_duration
 from bot.escalation.models import PageRecord
 from bot.slack.blocks.alert import SEVERITY_MARK, AlertMessage, alert_blocks, fallback_text
 from bot.slack.blocks.common import actor_text, clip, escape, slack_date
-from bot.slack.ids import METADATA_PAGE, AlertAction, Callback, EscalateField
+from bot.slack.ids import METADATA_PAGE, AlertAction, Callback, EscalateField, Metadata
 
 
-def page_metadata(page_id: int) -> dict[str, Any]:
+def page_metadata(page_id: int) -> Metadata:
     return {"event_type": METADATA_PAGE, "event_payload": {"page_id": page_id}}
 
 

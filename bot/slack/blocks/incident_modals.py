@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
 
 from slack_sdk.models.blocks import (
     Block,
@@ -42,7 +41,7 @@ class DeclareContext:
 
     origin_channel: str | None = None
     group_ids: list[int] = field(default_factory=list)
-    message: dict[str, Any] | None = None  # {"channel", "ts", "author", "text"} for the message shortcut
+    message: dict[str, str | None] | None = None  # {"channel", "ts", "author", "text"} for the message shortcut
 
     def dump(self) -> str:
         data = asdict(self)
@@ -174,11 +173,15 @@ def resolve_modal(incident: Incident) -> View:
     ])
 
 
-def submitted(values: Mapping[str, Any], field_id: IncidentField) -> Any:
+def submitted(values: Mapping[str, object], field_id: IncidentField) -> str | None:
     """The value of one input from ``view.state.values``, whatever its element type."""
-    state = (values.get(field_id) or {}).get(field_id) or {}
+    block = values.get(field_id)
+    state = block.get(field_id) if isinstance(block, dict) else None
+    if not isinstance(state, dict):
+        return None
     for key in ("value", "selected_user"):
         if key in state:
-            return state[key]
+            return None if state[key] is None else str(state[key])
     option = state.get("selected_option")
-    return option.get("value") if isinstance(option, dict) else None
+    value = option.get("value") if isinstance(option, dict) else None
+    return None if value is None else str(value)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import (
@@ -23,7 +22,7 @@ from bot.durations import format_duration
 from bot.severity import Severity
 from bot.slack.blocks.alert import SEVERITY_MARK
 from bot.slack.blocks.common import clip, escape, slack_date
-from bot.slack.ids import METADATA_STORM, AlertAction
+from bot.slack.ids import METADATA_STORM, AlertAction, Metadata
 
 SEVERITIES = tuple(Severity)
 
@@ -49,7 +48,7 @@ def _count(n: int, noun: str) -> str:
     return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
-def storm_metadata(storm_id: int) -> dict[str, Any]:
+def storm_metadata(storm_id: int) -> Metadata:
     return {"event_type": METADATA_STORM, "event_payload": {"storm_id": storm_id}}
 
 

@@ -24,7 +24,7 @@ from bot.escalation.engine import (
     page_person,
 )
 from bot.escalation.models import RunStatus
-from bot.escalation.policy import Policy
+from bot.escalation.policy import Policy, PolicyJson
 from bot.slack.blocks.escalation import escalate_modal
 from bot.slack.client import answer
 from bot.slack.deps import SlackDeps, deps
@@ -34,7 +34,7 @@ from bot.slack.listeners.shapes import BlockActions, read
 log = logging.getLogger(__name__)
 
 
-def _next_step(policy: dict[str, Any], status: str, next_step: int) -> str | None:
+def _next_step(policy: PolicyJson, status: str, next_step: int) -> str | None:
     if not policy.get("steps"):
         return None
     p = Policy.from_json(policy)

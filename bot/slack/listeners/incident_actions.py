@@ -155,12 +155,12 @@ def _declare_errors(d: SlackDeps, values: Values) -> tuple[str, str, dict[str, s
 
 
 async def _source_message(d: SlackDeps, declare: DeclareContext) -> lifecycle.SourceMessage | None:
-    m = declare.message
-    if not (m and m.get("channel") and m.get("ts")):
+    m = declare.message or {}
+    channel, ts = m.get("channel"), m.get("ts")
+    if not (channel and ts):
         return None
-    return lifecycle.SourceMessage(channel=m["channel"], ts=m["ts"], author=m.get("author"),
-                                   text=str(m.get("text") or ""),
-                                   permalink=await d.incident_slack.permalink(m["channel"], m["ts"]))
+    return lifecycle.SourceMessage(channel=channel, ts=ts, author=m.get("author"), text=str(m.get("text") or ""),
+                                   permalink=await d.incident_slack.permalink(channel, ts))
 
 
 async def on_declare(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], context: AsyncBoltContext) -> None:
