@@ -51,6 +51,18 @@ async def test_a_stalled_dispatcher_makes_the_replica_unready(harness: Harness) 
     assert body["loops"]["dispatcher"]["ok"] is False and body["loops"]["escalation_runner"]["ok"] is True
 
 
+async def test_a_stopped_scheduler_makes_the_replica_unready(harness: Harness) -> None:
+    """The scheduler runs the handoffs and the weekly summary; a replica whose scheduler stopped says so."""
+    harness.bot.scheduler.shutdown(wait=False)
+    try:
+        status, body = await ready(harness)
+    finally:
+        harness.bot.scheduler.start()  # the bot's own shutdown stops it again
+    assert status == 503
+    assert body["problems"] == {"scheduler": "not running"}
+    assert (await ready(harness))[0] == 200
+
+
 async def test_an_unreadable_calendar_makes_the_replica_unready(
         slack: SlackStandIn, clock: ManualClock, db_url: str, tmp_path: Path) -> None:
     ics = tmp_path / "payments.ics"
