@@ -123,6 +123,22 @@ async def test_declaring_from_a_message_shortcut(harness: Harness) -> None:
     assert (incident.title, incident.severity, incident.commander) == ("Search is empty", "SEV2", CAROL)
 
 
+async def test_declaring_from_a_long_message_in_another_script(harness: Harness) -> None:
+    """The form carries the message in private_metadata (3,000 characters at most), where JSON writes
+    each Japanese character as six: a 1,000-character cut of the text was still too long for Slack."""
+    h = harness
+    text = "検索結果が全員に対して空です。" * 200  # 3,000 characters
+    message, _ = await h.driver.say("platform-alerts", text, user_id=CAROL)
+    await h.driver.shortcut(Callback.DECLARE_FROM_MESSAGE, message, user_id=CAROL)
+    view = await open_modal(h, CAROL, Callback.DECLARE_MODAL)
+    title = next(b for b in view.blocks if b.get("block_id") == IncidentField.TITLE)
+    assert title["element"]["initial_value"] == text[:149] + "…"
+    await submit_declare(h, view, user=CAROL, severity="SEV2", title="Search is empty")
+    channel = await set_up(h, CAROL)
+    source = await h.slack.wait_for_message(channel.id, contains="Declared from")
+    assert f"/archives/{message.channel}/p{message.ts.replace('.', '')}|a message> from <@U0CAROL01>" in source.text
+
+
 async def test_the_modal_refuses_an_empty_title_and_nothing_is_declared(harness: Harness) -> None:
     h = harness
     await h.driver.slash("/incident", "declare", user_id=BOB, channel_id=h.slack.channel_id("platform-alerts"))

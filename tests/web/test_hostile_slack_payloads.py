@@ -294,3 +294,20 @@ async def test_an_event_no_listener_handles_stores_nothing(bot: Harness, caplog:
     async with bot.bot.services.sessions() as s:
         assert await s.scalar(select(func.count()).select_from(SeenRequest)) == seen
     assert tracebacks(caplog) == []
+
+
+async def test_a_declaration_from_a_channel_no_slack_id_fits_still_opens_the_form(
+        bot: Harness, caplog: pytest.LogCaptureFixture) -> None:
+    """A signed ``/incident declare`` naming a channel in 5,000 characters (found by the fuzz test): the
+    context no longer fits Slack's 3,000-character private_metadata, so slack_sdk refused to build the
+    form and the listener logged an error. The form opens; the channel, which no Slack id can be, is
+    left out of its context."""
+    form = slash_form(bot, "/incident", "declare Checkout failing", user=ALICE)
+    form["channel_id"] = "C" * 5000
+    resp = await send_signed(bot, urlencode(form).encode(), "application/x-www-form-urlencoded")
+    assert resp.status == 200
+    await bot.drain()
+    [view] = bot.slack.open_views(ALICE)
+    assert view.callback_id == Callback.DECLARE_MODAL
+    assert json.loads(view.view["private_metadata"]) == {"origin_channel": None, "group_ids": [], "message": None}
+    assert tracebacks(caplog) == []

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 from slack_sdk.models.blocks import (
     Block,
@@ -33,6 +33,14 @@ STATUS_CHOICES = (("investigating", "🔍 Investigating"), ("identified", "🎯 
 
 
 _MESSAGE_KEYS = ("channel", "ts", "author", "text")
+PRIVATE_METADATA_MAX = 3000  # Slack refuses a view whose private_metadata is longer
+ID_MAX = 32  # longer than any Slack id or message ts (what incidents.origin_channel_id holds)
+MESSAGE_TEXT_KEPT = 1000  # of the source message's text, carried for the timeline
+
+
+def slack_id(value: object) -> str | None:
+    """``value`` if it can be a Slack id (a channel, a user, a message ts), else None."""
+    return value if isinstance(value, str) and 0 < len(value) <= ID_MAX else None
 
 
 @dataclass(frozen=True)
@@ -44,12 +52,23 @@ class DeclareContext:
     message: dict[str, str | None] | None = None  # {"channel", "ts", "author", "text"} for the message shortcut
 
     def dump(self) -> str:
-        data = asdict(self)
-        text = json.dumps(data)
-        if len(text) > 3000 and self.message:  # Slack's private_metadata limit; the text is the bulky part
-            data["message"] = {**self.message, "text": str(self.message.get("text", ""))[:1000]}
-            text = json.dumps(data)
-        return text
+        """The context as ``private_metadata``, always within Slack's limit. A signed request can
+        still name a channel in 5,000 characters: what cannot be a Slack id is left out, and the
+        source message's text is cut until the whole fits."""
+        message = self.message
+        if message is not None and not (slack_id(message.get("channel")) and slack_id(message.get("ts"))
+                                        and (message.get("author") is None or slack_id(message.get("author")))):
+            message = None  # no message Slack could have sent: nothing to link to
+        kept = str((message or {}).get("text") or "")[:MESSAGE_TEXT_KEPT]
+        while True:
+            text = json.dumps({"origin_channel": slack_id(self.origin_channel), "group_ids": self.group_ids,
+                               "message": None if message is None else {**message, "text": kept}})
+            if len(text) <= PRIVATE_METADATA_MAX or message is None:
+                return text
+            if kept:
+                kept = kept[:len(kept) // 2]  # escapes make a character up to 12 bytes of JSON
+            else:
+                message = None
 
     @classmethod
     def load(cls, raw: str) -> DeclareContext:
@@ -63,8 +82,7 @@ class DeclareContext:
         message = data.get("message") if isinstance(data.get("message"), dict) else None
         if message is not None and not all(isinstance(message.get(k), str | None) for k in _MESSAGE_KEYS):
             message = None  # not what dump() wrote: the modal's metadata was altered
-        origin = data.get("origin_channel")
-        return cls(origin_channel=origin if isinstance(origin, str) else None, group_ids=groups, message=message)
+        return cls(origin_channel=slack_id(data.get("origin_channel")), group_ids=groups, message=message)
 
 
 @dataclass(frozen=True)
