@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from typing import Any
 
 from bot.sandbox.blockkit_limits import MESSAGE_TEXT_MAX, message_block_errors, view_errors
@@ -70,3 +71,17 @@ def view_arg(args: JSON) -> JSON:
         raise SlackRefusal("invalid_arguments", response_metadata={"messages": [f"[ERROR] {e}" for e in errors]})
     assert isinstance(view, dict)
     return view
+
+
+_TS = re.compile(r"\d{1,12}(\.\d{1,6})?")  # a message timestamp as Slack writes one: "1796292897.724404"
+
+
+def ts_bound(args: JSON, name: str, default: float) -> float:
+    """``oldest`` or ``latest`` of a history call as a number; anything Slack would not read as a
+    timestamp is refused with its own error (``invalid_ts_oldest``, ``invalid_ts_latest``)."""
+    value = args.get(name)
+    if value is None or value == "":
+        return default
+    if not _TS.fullmatch(str(value)):
+        raise SlackRefusal(f"invalid_ts_{name}")
+    return float(value)

@@ -12,7 +12,7 @@ import math
 import time
 from collections.abc import Callable
 
-from bot.sandbox.slack_args import RateLimited, message_content, message_metadata, page_of, view_arg
+from bot.sandbox.slack_args import RateLimited, message_content, message_metadata, page_of, ts_bound, view_arg
 from bot.sandbox.slack_files import FileUploads
 from bot.sandbox.slack_records import (
     JSON,
@@ -268,7 +268,7 @@ class SlackWebApi:
 
     def conversations_history(self, args: JSON) -> JSON:
         channel = self._by_id(args.get("channel"))
-        oldest, latest = float(args.get("oldest") or 0), float(args.get("latest") or math.inf)
+        oldest, latest = ts_bound(args, "oldest", 0), ts_bound(args, "latest", math.inf)
         inclusive = flag(args, "inclusive")
 
         def in_window(m: SandboxMessage) -> bool:

@@ -95,6 +95,15 @@ class SlackClient(AsyncWebClient):
             crashpoints.reached(crashpoints.Point.AFTER_SLACK_POST)
         return resp
 
+    async def _request(self, *, http_verb: str, api_url: str, req_args: dict[str, Any]) -> dict[str, Any]:
+        """slack_sdk checks an answer with ``data.get("ok")``: JSON that is no object ("x", 5; never
+        Slack, a proxy in its place) would be an AttributeError inside it. Such an answer reaches its
+        check as an empty one, which it refuses, and :func:`slack_error` names it."""
+        res = await super()._request(http_verb=http_verb, api_url=api_url, req_args=req_args)
+        if not isinstance(res.get("data"), dict | bytes):
+            res = {**res, "data": {}}
+        return res
+
     async def files_upload_v2(self, **kwargs: Any) -> AsyncSlackResponse:
         """The upload to the URL Slack hands out is not a Web API call; its failure is one too."""
         try:

@@ -101,6 +101,8 @@ def slack_error(method: str, exc: SlackApiError) -> SlackError:
     if not isinstance(response, AsyncSlackResponse):
         return SlackUnavailable(method, "http_error")
     status = response.status_code
+    if not response.data:  # an empty answer, or JSON that is no object (SlackClient._request): never Slack
+        return SlackUnavailable(method, "not_a_slack_answer", response=response)
     code = str(response.get("error") or f"http_{status}")
     if status == 429 or code == "ratelimited":
         header = (response.headers or {}).get("Retry-After") or (response.headers or {}).get("retry-after")

@@ -103,6 +103,11 @@ async def test_threads_broadcasts_and_metadata(slack: SlackStandIn, client: Asyn
     assert [m["text"] for m in replies["messages"]] == ["HighErrorRate", "paged Alice", "resolved"]
     bad = await refusal(client.chat_postMessage(channel="alerts", text="x", thread_ts="1.000001"))
     assert bad["error"] == "invalid_thread_ts"
+    window = await client.conversations_history(channel=channel, oldest=parent["ts"], inclusive=True)
+    assert [m["text"] for m in window["messages"]] == ["resolved", "HighErrorRate"]
+    for name, bent in [("oldest", "not-a-ts"), ("latest", "nan"), ("oldest", "1" * 400)]:
+        refused = await refusal(client.conversations_history(channel=channel, **{name: bent}))
+        assert refused["error"] == f"invalid_ts_{name}"  # Slack's error, not the stand-in's 500
 
 
 async def test_a_dropped_answer_leaves_the_post_done_and_the_client_without_its_ts(

@@ -4,7 +4,10 @@ explained to the person who asked."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import pytest
+from aiohttp import web
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import SectionBlock
 from slack_sdk.models.views import View
@@ -72,6 +75,38 @@ async def test_slack_down_or_unreachable_is_transient(slack: SlackStandIn) -> No
         await nowhere.auth_test()
     assert unreachable.value.code == "connection_error" and unreachable.value.cause == "ClientConnectorError"
     assert counted(metrics, "auth.test", "connection_error") == 1.0
+
+
+@pytest.fixture
+async def not_slack() -> AsyncIterator[tuple[str, list[bytes]]]:
+    """A server in Slack's place (a captive proxy, a misrouted URL) answering 200 with whatever JSON
+    is next in its list."""
+    answers: list[bytes] = []
+
+    async def answer(_: web.Request) -> web.Response:
+        return web.Response(body=answers.pop(0), content_type="application/json")
+
+    app = web.Application()
+    app.router.add_post("/api/{method}", answer)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    yield f"http://127.0.0.1:{port}/api/", answers
+    await runner.cleanup()
+
+
+async def test_an_answer_that_is_no_json_object_is_slack_unavailable(not_slack: tuple[str, list[bytes]]) -> None:
+    """slack_sdk itself raised AttributeError on "x" or 5; the outbox retries SlackUnavailable."""
+    url, answers = not_slack
+    metrics = Metrics()
+    client = make_client("xoxb-1", url, retries=False, errors=metrics.slack_errors)
+    for body in (b"[]", b'"x"', b"5", b"null", b"{}"):
+        answers.append(body)
+        with pytest.raises(SlackUnavailable) as raised:
+            await client.chat_postMessage(channel="C1", text="x")
+        assert raised.value.code == "not_a_slack_answer" and raised.value.transient, body
+    assert counted(metrics, "chat.postMessage", "not_a_slack_answer") == 5.0
 
 
 async def test_a_post_joins_a_public_channel_the_bot_is_not_in(slack: SlackStandIn) -> None:
