@@ -54,8 +54,8 @@ PAYLOADS = Path(__file__).parent.parent / "alerts" / "payloads"
 PHONE = "+15550000001"  # Alice's, from the test config
 
 FIXED_SEED = 20261202
-# The random seed is opt-in (FUZZ_SEED=random, or FUZZ_SEED=<n> to replay one) until the bugs random seeds
-# still find are fixed: in CI a seed that finds one more would turn every run red.
+# The random seed is opt-in (FUZZ_SEED=random, or FUZZ_SEED=<n> to replay one) so that `pytest` on a
+# developer's machine gives the same answer twice; CI adds a FUZZ_SEED=random pass after the suite.
 _SEED = os.environ.get("FUZZ_SEED", "")
 RANDOM_SEED = random.SystemRandom().randrange(2**32) if _SEED == "random" else int(_SEED) if _SEED else None
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES") or 0)  # 0: each test's own share of CI's ~4 minutes
