@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import JSON, DateTime, MetaData, Select, String, column, delete, event, insert, table
 from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
@@ -56,7 +58,9 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+log = logging.getLogger(__name__)
 E = TypeVar("E", bound=StrEnum)
+T = TypeVar("T")
 
 
 class EnumString(TypeDecorator[E]):
@@ -157,6 +161,34 @@ async def transaction(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterat
         session = await stack.enter_async_context(sessions())
         await stack.enter_async_context(session.begin())
         yield session
+
+
+# deadlock_detected, serialization_failure: PostgreSQL rolled the transaction back to let another
+# one through. It did nothing, and the manual's advice is to run it again.
+RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
+
+
+TRANSACTION_ATTEMPTS = 3
+
+
+def lost_to_another_transaction(exc: BaseException) -> bool:
+    """True if ``exc`` says PostgreSQL aborted the transaction to break a deadlock or a
+    serialization conflict (never on SQLite, whose one writer at a time cannot deadlock)."""
+    return isinstance(exc, DBAPIError) and getattr(exc.orig, "sqlstate", None) in RETRYABLE_SQLSTATES
+
+
+async def run_again_if_lost(what: str, work: Callable[[], Awaitable[T]]) -> T:
+    """``work()`` (one transaction), run again, up to :data:`TRANSACTION_ATTEMPTS` times in all, when
+    PostgreSQL aborts it for another transaction's sake; ``what`` names it in the log."""
+    for attempt in range(1, TRANSACTION_ATTEMPTS):
+        try:
+            return await work()
+        except DBAPIError as exc:
+            if not lost_to_another_transaction(exc):
+                raise
+            log.info("%s lost a deadlock to another transaction; running it again (attempt %d of %d)",
+                     what, attempt + 1, TRANSACTION_ATTEMPTS)
+    return await work()
 
 
 # --- migrations --------------------------------------------------------------------------------

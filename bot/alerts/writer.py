@@ -16,7 +16,7 @@ from bot import crashpoints
 from bot.alerts.ingest import Delivery, IngestResult, PlaybookFor, StartEscalation, ingest_many, no_playbook
 from bot.clock import Clock
 from bot.config import Config
-from bot.db import transaction
+from bot.db import run_again_if_lost, transaction
 
 log = logging.getLogger(__name__)
 
@@ -94,9 +94,16 @@ class IngestWriter:
         self._on_commit()
 
     async def _commit(self, deliveries: list[Delivery]) -> list[IngestResult]:
-        async with transaction(self._sessions) as s:
-            results = await ingest_many(s, config=self._config, deliveries=deliveries, now=self._clock.now(),
-                                        escalate=self._escalate, playbook_for=self._playbook_for)
+        """Write ``deliveries`` in one transaction. With replicas on PostgreSQL, one that another
+        transaction deadlocked with (the dispatcher folding a storm, a click acknowledging) may be
+        rolled back by the server to let the other through; it changed nothing and is written again."""
+
+        async def write() -> list[IngestResult]:
+            async with transaction(self._sessions) as s:
+                return await ingest_many(s, config=self._config, deliveries=deliveries, now=self._clock.now(),
+                                         escalate=self._escalate, playbook_for=self._playbook_for)
+
+        results = await run_again_if_lost(f"storing {len(deliveries)} alert deliveries", write)
         crashpoints.reached(crashpoints.Point.ALERT_STORED)
         return results
 

@@ -24,7 +24,7 @@ from bot import crashpoints
 from bot.alerts.current import CurrentAlert, load_current
 from bot.alerts.models import AlertEvent, AlertGroup, AlertStorm
 from bot.clock import Clock
-from bot.db import dialect_of, skip_locked, transaction
+from bot.db import dialect_of, lost_to_another_transaction, skip_locked, transaction
 from bot.heartbeat import Heartbeat
 from bot.metrics import Metrics
 from bot.notify import storms
@@ -129,8 +129,11 @@ class Dispatcher:
                     await self.recover()
                     recovered = True
                 await self.flush()
-            except Exception:  # the loop must outlive any one bad row; the row records its error
-                log.exception("dispatcher pass failed")
+            except Exception as exc:  # the loop must outlive any one bad row; the row records its error
+                if lost_to_another_transaction(exc):  # PostgreSQL broke a deadlock; the work is still due
+                    log.info("a dispatcher pass lost a deadlock to another transaction; the next one does its work")
+                else:
+                    log.exception("dispatcher pass failed")
             if not self._stopping:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), POLL_SECONDS)

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.alerts.events import EventKind
 from bot.alerts.incoming import AlertStatus
 from bot.alerts.models import Alert, AlertEvent, AlertGroup, AlertStorm
-from bot.db import skip_locked, transaction, upsert
+from bot.db import run_again_if_lost, skip_locked, transaction, upsert
 from bot.slack.blocks.common import clip, escape
 from bot.slack.blocks.storm import StormSummary
 
@@ -40,7 +40,14 @@ async def fold(sessions: async_sessionmaker[AsyncSession], *, channel: str, grou
                rate_limited: bool) -> list[int]:
     """Fold new groups into the channel's storm where needed (an open storm, Slack rate limiting the
     channel, or many new at once), and mark storms changed whose folded alerts changed. Returns the
-    groups to post one by one."""
+    groups to post one by one. Run again if PostgreSQL aborts it for an ingest's sake (a replica
+    storing new alerts of these groups)."""
+    return await run_again_if_lost(f"folding alerts of {channel} into its storm", lambda: _fold(
+        sessions, channel=channel, group_ids=group_ids, now=now, rate_limited=rate_limited))
+
+
+async def _fold(sessions: async_sessionmaker[AsyncSession], *, channel: str, group_ids: list[int], now: datetime,
+                rate_limited: bool) -> list[int]:
     async with transaction(sessions) as s:
         await _end_quiet(s, now, channel)
         groups = list(await s.scalars(select(AlertGroup).where(AlertGroup.id.in_(group_ids))))

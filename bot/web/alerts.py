@@ -7,13 +7,14 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from bot.alerts.incoming import ParsedNotification, PayloadError
 from bot.alerts.ingest import Delivery, IngestResult
 from bot.alerts.sources import PARSERS, grafana, pagerduty, sentry
 from bot.alerts.writer import Overloaded
 from bot.config import Integration
+from bot.db import lost_to_another_transaction
 from bot.services import Services
 from bot.web.body import BodyError, read_raw
 from bot.web.body import decode_json as body_json
@@ -114,7 +115,9 @@ async def store(svc: Services, integ: Integration, notification: ParsedNotificat
         result: IngestResult = await svc.writer.submit(Delivery(integ, notification))
     except Overloaded:
         raise Rejected(503, ["overloaded: retry later"], {"Retry-After": RETRY_AFTER}) from None
-    except OperationalError as exc:
+    except DBAPIError as exc:
+        if not (isinstance(exc, OperationalError) or lost_to_another_transaction(exc)):
+            raise
         log.warning("database busy while storing alerts: %s", exc.orig)
         raise Rejected(503, ["database busy: retry later"], {"Retry-After": RETRY_AFTER}) from None
     for alert in notification.alerts:
