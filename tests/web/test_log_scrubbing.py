@@ -68,8 +68,10 @@ async def twilio(clock_file: Path) -> AsyncIterator[TwilioStandIn]:
 
 
 async def until(what: str, done: object, bot: BotProcess) -> None:
-    """Wait (bounded) for the bot, a real process on its own time, to get there."""
-    for _ in range(400):
+    """Wait (bounded) for the bot, a real process on its own time, to get there. The bound is only
+    against a hang: at DEBUG the bot logs every SQLite call, and 20 s was once not enough on a
+    loaded 2-core machine (the SMS retry step of a full local run; it passed alone 3 of 3)."""
+    for _ in range(1200):
         if callable(done) and done():
             return
         await asyncio.sleep(0.05)
