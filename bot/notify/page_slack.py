@@ -6,12 +6,10 @@ message it already sent (:class:`~bot.notify.once.OwnPosts`) instead of paging t
 
 from __future__ import annotations
 
-from typing import Unpack
-
 from bot.clock import Clock
 from bot.escalation.models import Via
 from bot.notify.dispatch import RenderContext
-from bot.notify.once import OwnPosts, PostContent
+from bot.notify.once import OwnPosts
 from bot.notify.page_sender import PageDelivery, PageRefused, Sent
 from bot.slack.blocks.escalation import channel_page, page_dm, page_metadata
 from bot.slack.errors import SlackError
@@ -43,8 +41,7 @@ class SlackNotifier:
             opened = await self._slack.conversations_open(users=person)
             channel = self._dm_channels[person] = str(opened["channel"]["id"])
         text, blocks = page_dm(self._render.message(delivery.alert), delivery.page)
-        return await self._post(delivery, channel, text=text, blocks=[b.to_dict() for b in blocks],
-                                unfurl_links=False, unfurl_media=False)
+        return await self._post(delivery, channel, text=text, blocks=[b.to_dict() for b in blocks])
 
     async def _call_for_help(self, delivery: PageDelivery) -> Sent:
         group, shown = delivery.group, delivery.shown_in
@@ -52,9 +49,9 @@ class SlackNotifier:
         permalink = await self._slack.permalink(shown.channel_id, shown.ts)  # the call for help matters more
         text, blocks = channel_page(self._render.message(delivery.alert), waited=self._clock.now() - group.created_at, permalink=permalink,
                                     in_storm=shown.storm)
-        return await self._post(delivery, shown.channel_id, text=text, blocks=[b.to_dict() for b in blocks],
-                                unfurl_links=False, unfurl_media=False)
+        return await self._post(delivery, shown.channel_id, text=text, blocks=[b.to_dict() for b in blocks])
 
-    async def _post(self, delivery: PageDelivery, channel: str, **content: Unpack[PostContent]) -> Sent:
-        posted = await self._own.post(channel, metadata=page_metadata(delivery.page.id), retried=delivery.retried, **content)
+    async def _post(self, delivery: PageDelivery, channel: str, *, text: str, blocks: list[dict[str, object]]) -> Sent:
+        posted = await self._own.post(channel, metadata=page_metadata(delivery.page.id), retried=delivery.retried,
+                                      text=text, blocks=blocks, unfurl_links=False, unfurl_media=False)
         return Sent(f"{posted.channel}:{posted.ts}")
