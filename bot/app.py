@@ -25,6 +25,8 @@ from bot.incidents.playbooks import match_playbook
 from bot.inflight import finish
 from bot.logs import protect
 from bot.metrics import Metrics
+from bot.monitors.heartbeats import Monitors
+from bot.monitors.raising import AlertSink
 from bot.notify.dispatch import Dispatcher, RenderContext
 from bot.notify.handoff_posts import schedule_handoffs
 from bot.notify.incident_posts import register_incident_handlers
@@ -41,12 +43,15 @@ from bot.slack.user_zones import UserZones
 from bot.web import alerts as alert_routes
 from bot.web import calendar as calendar_routes
 from bot.web import health
+from bot.web import heartbeats as heartbeat_routes
 from bot.web import twilio as twilio_routes
-from bot.web.keys import PAGING, SCHEDULER, SERVICES, SLACK, STATE, WebState
+from bot.web.keys import MONITORS, PAGING, SCHEDULER, SERVICES, SLACK, STATE, WebState
 from bot.web.middleware import latency_middleware
+from bot.web.self_heartbeat import SelfPinger
 from bot.web.slack_events import slack_events_handler
 
 log = logging.getLogger(__name__)
+MONITOR_TICK = 15  # seconds between looks for missed heartbeat deadlines
 
 
 @dataclass
@@ -61,6 +66,8 @@ class Bot:
     bolt: AsyncApp
     web: web.Application
     listeners: Listeners
+    monitors: Monitors  # heartbeats and the Watchdog
+    pinger: SelfPinger | None  # self_heartbeat, when configured
 
     async def drain(self) -> int:
         """Run due escalation steps and send everything that is due now (tests and the demo call
@@ -102,6 +109,8 @@ def create_bot(settings: Settings, config: Config, *, clock: Clock | None = None
         for wake_one in woken:
             wake_one()
 
+    sink = AlertSink(config=config, escalate=start_escalation, playbook_for=playbook_for)
+    monitors = Monitors(sessions=sessions, config=config, clock=clock, sink=sink, wake=wake)
     svc = Services(
         settings=settings, config=config, clock=clock, engine=engine, sessions=sessions, metrics=metrics,
         schedules=schedules, kit=kit, zones=UserZones(slack, clock, config), wake=wake,
@@ -116,6 +125,9 @@ def create_bot(settings: Settings, config: Config, *, clock: Clock | None = None
     woken.append(paging.wake)
     bolt, listeners = build_bolt_app(svc, SlackDeps.of(svc, slack=slack, paging=paging.paging))
     scheduler = background_scheduler(svc, run_background=run_background)
+    if run_background and monitors.any:
+        scheduler.add_job(monitors.run_due, "interval", seconds=MONITOR_TICK, id="heartbeat_deadlines",
+                          coalesce=True, max_instances=1, misfire_grace_time=MONITOR_TICK)
 
     app = web.Application(client_max_size=1024 * 1024,
                           middlewares=[latency_middleware(metrics.request_latency)])
@@ -124,12 +136,18 @@ def create_bot(settings: Settings, config: Config, *, clock: Clock | None = None
     app[PAGING] = paging.paging
     app[SLACK] = slack
     app[SCHEDULER] = scheduler
+    app[MONITORS] = monitors
+    pinger = SelfPinger(config.self_heartbeat, app) if config.self_heartbeat else None
+    if pinger is not None and run_background:
+        scheduler.add_job(pinger.job, "interval", seconds=pinger.monitor.every.total_seconds(), id="self_heartbeat",
+                          coalesce=True, max_instances=1)
     if not settings.socket_mode:  # Socket Mode skips request signing: Slack's requests come over the socket only
         app.router.add_post("/slack/events", slack_events_handler(bolt, settings.slack_signing_secret))
     alert_routes.add_routes(app)
     health.add_routes(app)
     calendar_routes.add_routes(app)
     twilio_routes.add_routes(app)
+    heartbeat_routes.add_routes(app)
 
     async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
         dispatcher.check_handlers()  # an outbox kind nothing would send is an error now, not a silent queue
@@ -150,7 +168,7 @@ def create_bot(settings: Settings, config: Config, *, clock: Clock | None = None
 
     app.cleanup_ctx.append(lifecycle)
     return Bot(services=svc, slack=slack, dispatcher=dispatcher, paging=paging, scheduler=scheduler, bolt=bolt,
-               web=app, listeners=listeners)
+               web=app, listeners=listeners, monitors=monitors, pinger=pinger)
 
 
 def background_scheduler(svc: Services, *, run_background: bool) -> AsyncIOScheduler:

@@ -131,7 +131,7 @@ def database_password(url: str) -> str | None:
 def settings_secrets(settings: Settings) -> list[str | None]:
     """Every secret the environment's settings hold, including the database password."""
     values: list[str | None] = [settings.slack_bot_token, settings.slack_signing_secret, settings.slack_app_token,
-                                settings.twilio_auth_token, settings.metrics_token,
+                                settings.twilio_auth_token, settings.metrics_token, settings.api_token,
                                 database_password(settings.database_url)]
     if settings.twilio_account_sid and settings.twilio_auth_token:  # the Basic credentials, as sent
         values.append(base64.b64encode(f"{settings.twilio_account_sid}:{settings.twilio_auth_token}".encode())
@@ -144,6 +144,10 @@ def config_secrets(config: Config) -> list[str | None]:
     for integ in config.integrations:
         values += [integ.token, integ.secret]
     values += [team.calendar_token for team in config.teams]
+    values += [beat.token for beat in config.heartbeats]
+    values += [config.status_page.token if config.status_page else None]
+    # A dead man's switch URL is its own credential (healthchecks.io, Cronitor): whoever has it can ping.
+    values += [config.self_heartbeat.url if config.self_heartbeat else None]
     return values
 
 

@@ -12,10 +12,11 @@ from bot.incidents.models import (
     IncidentRole,
     TimelineEntry,
 )
+from bot.monitors.models import CheckOutage, CheckRollup, MonitorState
 from bot.oncall.models import HandoffRow, OverrideRow
 from bot.outbox import KnownChannel, OutboxMessage
 from bot.reports.models import WeeklySummaryRecord
 
-__all__ = ["ActionItem", "Alert", "AlertEvent", "AlertGroup", "AlertStorm", "Base", "ChannelPause", "Escalation", "PageRecord", "ChecklistTick", "Incident", "IncidentAlert",
+__all__ = ["ActionItem", "Alert", "AlertEvent", "AlertGroup", "AlertStorm", "Base", "ChannelPause", "CheckOutage", "CheckRollup", "MonitorState", "Escalation", "PageRecord", "ChecklistTick", "Incident", "IncidentAlert",
            "IncidentRole", "TimelineEntry", "HandoffRow", "KnownChannel", "OutboxMessage", "OverrideRow", "SeenRequest", "Silence",
            "WeeklySummaryRecord"]

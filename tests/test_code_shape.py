@@ -22,7 +22,7 @@ MAX_LINES = 400
 LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
     ("base", frozenset({"clock", "durations", "severity", "config", "db", "outbox", "delivery", "heartbeat", "idempotency",
                         "inflight", "crashpoints", "metrics", "logs", "manifest"})),
-    ("domain", frozenset({"alerts", "escalation", "oncall", "incidents", "reports", "retention", "models",
+    ("domain", frozenset({"alerts", "escalation", "oncall", "incidents", "reports", "retention", "monitors", "models",
                           "migrations"})),
     ("edges", frozenset({"services", "notify", "slack", "web", "sandbox"})),
     ("app", frozenset({"app", "demo", "__main__"})),

@@ -20,7 +20,7 @@ from bot.alerts.events import AlertResolved, AnyEventDetail, Received, Repeated,
 from bot.alerts.incoming import AlertStatus, IncomingAlert, ParsedNotification
 from bot.alerts.matchers import labels_match
 from bot.alerts.models import Alert, AlertEvent, AlertGroup, Silence
-from bot.config import Config, Integration
+from bot.config import OWN_INTEGRATION, Config, Integration
 from bot.db import dialect_of
 from bot.severity import Severity
 
@@ -168,7 +168,8 @@ class _Batch:
                  playbook_for: PlaybookFor) -> None:
         self.session, self.config, self.integration, self.now = session, config, integration, now
         self.playbook_for = playbook_for
-        self.source = SOURCE_NAMES.get(integration.type, integration.name)
+        own = integration.name == OWN_INTEGRATION  # a check's, heartbeat's or the Watchdog's own alert
+        self.source = "Watchstander" if own else SOURCE_NAMES.get(integration.type, integration.name)
         self.open_alerts: dict[str, Alert] = {}
         self.groups_by_key: dict[str, AlertGroup | None] = {}
         self.silences: list[Silence] | None = None

@@ -3,13 +3,21 @@
 Import from here; the submodules are how the code is split, not part of the API.
 """
 
+from bot.config.fields import E164, TARGET, WEEKDAYS
 from bot.config.loading import ConfigError, ConfigProblem, env_references, load_config, parse_config
+from bot.config.monitors import (
+    OWN_INTEGRATION,
+    BodyJson,
+    Check,
+    Expect,
+    HeartbeatMonitor,
+    SelfHeartbeat,
+    StatusPage,
+    Watchdog,
+)
 from bot.config.schema import (
     DEFAULT_ESCALATION,
     DEFAULT_INCIDENT_SEVERITIES,
-    E164,
-    TARGET,
-    WEEKDAYS,
     Config,
     EscalationStep,
     Handoff,
@@ -29,6 +37,14 @@ from bot.config.schema import (
 from bot.config.settings import Settings, SettingsError, settings_from_env
 
 __all__ = [
+    "BodyJson",
+    "Check",
+    "Expect",
+    "HeartbeatMonitor",
+    "OWN_INTEGRATION",
+    "SelfHeartbeat",
+    "StatusPage",
+    "Watchdog",
     "Config",
     "ConfigError",
     "ConfigProblem",

@@ -6,74 +6,29 @@ import hmac
 import re
 from datetime import date, time, timedelta
 from typing import Annotated, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    field_validator,
-    model_validator,
+from pydantic import BeforeValidator, Field, field_validator, model_validator
+
+from bot.config.fields import (
+    E164,
+    TARGET,
+    WEEKDAYS,
+    ClockTime,
+    Duration,
+    Model,
+    SlackUserId,
+    TimeZoneName,
+    clock_time,
 )
-
+from bot.config.monitors import Check, HeartbeatMonitor, SelfHeartbeat, StatusPage, Watchdog, monitor_problems
 from bot.durations import DurationError, parse_duration
 from bot.severity import Severity
-
-# --- field types -------------------------------------------------------------------------------
-
-
-def _duration(value: object) -> timedelta:
-    if isinstance(value, timedelta):
-        return value
-    if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise ValueError("expected a duration such as 30s, 5m, 2h or 1d")
-    if isinstance(value, int):
-        raise ValueError(f"{value} has no unit; write e.g. {value}m or {value}s")
-    try:
-        return parse_duration(value)
-    except DurationError as exc:
-        raise ValueError(str(exc)) from None
-
-
-def _zone(value: str) -> str:
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Europe/Berlin") from None
-    return value
-
-
-def _clock_time(value: object) -> time:
-    if isinstance(value, time):
-        return value
-    if isinstance(value, int) and not isinstance(value, bool):
-        # YAML 1.1 reads an unquoted 09:00 as the sexagesimal number 540.
-        return time(value // 60 % 24, value % 60)
-    m = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*", str(value))
-    if not m or int(m.group(1)) > 23 or int(m.group(2)) > 59:
-        raise ValueError(f"expected a time of day such as \"09:00\", got {value!r}")
-    return time(int(m.group(1)), int(m.group(2)))
-
-
-Duration = Annotated[timedelta, BeforeValidator(_duration)]
-TimeZoneName = Annotated[str, AfterValidator(_zone)]
-ClockTime = Annotated[time, BeforeValidator(_clock_time)]
-SlackUserId = Annotated[str, Field(pattern=r"^[UW][A-Z0-9]{2,}$")]
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-E164 = re.compile(r"^\+[1-9]\d{6,14}$")
-TARGET = re.compile(r"^(slack|sms):(primary|backup|channel|[UW][A-Z0-9]{2,})$")
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
 
 # --- sections ----------------------------------------------------------------------------------
 
 
-class SlackConfig(_Model):
+class SlackConfig(Model):
     alerts_channel: str = "alerts"
     incidents_channel: str = "incidents"
     summary_channel: str = "ops-weekly"
@@ -81,7 +36,7 @@ class SlackConfig(_Model):
     admins: list[SlackUserId] = []
 
 
-class Person(_Model):
+class Person(Model):
     slack_id: SlackUserId
     name: str
     phone: str | None = None
@@ -95,7 +50,7 @@ class Person(_Model):
         return v
 
 
-class Handoff(_Model):
+class Handoff(Model):
     weekday: int | None  # 0 = Monday; None for daily / N-hour rotations
     at: time
 
@@ -104,16 +59,16 @@ def _handoff(value: object) -> object:
     if isinstance(value, Handoff):
         return value
     if isinstance(value, int) and not isinstance(value, bool):
-        return Handoff(weekday=None, at=_clock_time(value))
+        return Handoff(weekday=None, at=clock_time(value))
     parts = str(value).strip().lower().split()
     if len(parts) == 2 and parts[0][:3] in WEEKDAYS:
-        return Handoff(weekday=WEEKDAYS.index(parts[0][:3]), at=_clock_time(parts[1]))
+        return Handoff(weekday=WEEKDAYS.index(parts[0][:3]), at=clock_time(parts[1]))
     if len(parts) == 1:
-        return Handoff(weekday=None, at=_clock_time(parts[0]))
+        return Handoff(weekday=None, at=clock_time(parts[0]))
     raise ValueError(f"expected \"mon 09:00\" or \"09:00\", got {value!r}")
 
 
-class RotationSchedule(_Model):
+class RotationSchedule(Model):
     rotation: str = "weekly"
     handoff: Annotated[Handoff, BeforeValidator(_handoff)] = Handoff(weekday=0, at=time(9, 0))
     timezone: TimeZoneName | None = None
@@ -143,12 +98,12 @@ class RotationSchedule(_Model):
         return parse_duration(self.rotation)
 
 
-class IcalSchedule(_Model):
+class IcalSchedule(Model):
     ical: str
     timezone: TimeZoneName | None = None
 
 
-class EscalationStep(_Model):
+class EscalationStep(Model):
     after: Duration
     notify: Annotated[list[str], Field(min_length=1)]
 
@@ -172,7 +127,7 @@ DEFAULT_ESCALATION = [
 ]
 
 
-class Team(_Model):
+class Team(Model):
     name: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")]
     channel: str
     schedule: RotationSchedule | IcalSchedule | None = None
@@ -189,7 +144,7 @@ class Team(_Model):
         return v
 
 
-class Route(_Model):
+class Route(Model):
     match: Annotated[dict[str, str], Field(min_length=1)]
     team: str
 
@@ -205,7 +160,7 @@ class Route(_Model):
         return v
 
 
-class Integration(_Model):
+class Integration(Model):
     name: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")]
     type: Literal["alertmanager", "grafana", "sentry", "pagerduty", "generic"]
     token: Annotated[str, Field(min_length=8)]
@@ -213,30 +168,30 @@ class Integration(_Model):
     secret: str | None = None
 
 
-class SeverityPolicy(_Model):
+class SeverityPolicy(Model):
     escalate: bool = False
     ack_within: Duration | None = None
 
 
-class IncidentSeverity(_Model):
+class IncidentSeverity(Model):
     description: str
     update_every: Duration = timedelta(hours=1)
 
 
-class OutOfHours(_Model):
+class OutOfHours(Model):
     start: ClockTime = time(19, 0)
     end: ClockTime = time(8, 0)
     weekends: bool = True
 
 
-class SummaryConfig(_Model):
+class SummaryConfig(Model):
     weekday: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"
     time: ClockTime = time(9, 0)
     timezone: TimeZoneName | None = None
     out_of_hours: OutOfHours = OutOfHours()
 
 
-class Retention(_Model):
+class Retention(Model):
     """How long records are kept once they are over (see ``bot.retention``)."""
 
     alerts: Duration = timedelta(days=400)  # resolved alerts and their history: a year-on-year summary needs a year
@@ -268,7 +223,7 @@ DEFAULT_INCIDENT_SEVERITIES = {
 }
 
 
-class Config(_Model):
+class Config(Model):
     timezone: TimeZoneName = "UTC"
     slack: SlackConfig = SlackConfig()
     people: list[Person] = []
@@ -281,6 +236,11 @@ class Config(_Model):
     )
     summary: SummaryConfig = SummaryConfig()
     retention: Retention = Retention()
+    checks: list[Check] = []
+    heartbeats: list[HeartbeatMonitor] = []
+    watchdog: Watchdog | None = None
+    self_heartbeat: SelfHeartbeat | None = None
+    status_page: StatusPage | None = None
 
     @field_validator("severities")
     @classmethod
@@ -289,7 +249,10 @@ class Config(_Model):
 
     @model_validator(mode="after")
     def _references(self) -> Config:
-        problems = [*self._duplicates(), *self._unknown_people(), *self._unknown_teams()]
+        problems = [*self._duplicates(), *self._unknown_people(), *self._unknown_teams(),
+                    *monitor_problems(checks=self.checks, heartbeats=self.heartbeats, watchdog=self.watchdog,
+                                      status_page=self.status_page, teams={t.name for t in self.teams},
+                                      integrations={i.name: i.type for i in self.integrations})]
         if problems:
             raise ValueError("\n".join(problems))
         return self
@@ -345,6 +308,12 @@ class Config(_Model):
             if hmac.compare_digest(integ.token.encode(), given):
                 found = integ
         return found
+
+    def check(self, name: str) -> Check | None:
+        return next((c for c in self.checks if c.name == name), None)
+
+    def heartbeat(self, name: str) -> HeartbeatMonitor | None:
+        return next((h for h in self.heartbeats if h.name == name), None)
 
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)

@@ -27,6 +27,7 @@ class Settings(BaseModel):
     twilio_from_number: str | None = None
     twilio_api_url: str = "https://api.twilio.com"
     metrics_token: str | None = None
+    api_token: str | None = None  # WATCHSTANDER_API_TOKEN: /api/alerts and /api/test
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_library_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
     log_format: Literal["json", "console"] | None = None
@@ -59,7 +60,7 @@ _ENV_NAMES = {
     "database_url": "DATABASE_URL", "config_path": "WATCHSTANDER_CONFIG", "port": "PORT",
     "public_url": "PUBLIC_URL", "twilio_account_sid": "TWILIO_ACCOUNT_SID",
     "twilio_auth_token": "TWILIO_AUTH_TOKEN", "twilio_from_number": "TWILIO_FROM_NUMBER",
-    "twilio_api_url": "TWILIO_API_URL", "metrics_token": "METRICS_TOKEN",
+    "twilio_api_url": "TWILIO_API_URL", "metrics_token": "METRICS_TOKEN", "api_token": "WATCHSTANDER_API_TOKEN",
     "log_level": "LOG_LEVEL", "log_format": "LOG_FORMAT", "log_library_level": "LOG_LIBRARY_LEVEL",
 }
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 
 from aiohttp import web
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -15,10 +16,11 @@ from bot.alerts.sources import PARSERS, grafana, pagerduty, sentry
 from bot.alerts.writer import Overloaded
 from bot.config import Integration
 from bot.db import lost_to_another_transaction
+from bot.monitors.heartbeats import Monitors
 from bot.services import Services
 from bot.web.body import BodyError, read_raw
 from bot.web.body import decode_json as body_json
-from bot.web.keys import SERVICES
+from bot.web.keys import MONITORS, SERVICES
 
 log = logging.getLogger(__name__)
 
@@ -109,8 +111,21 @@ def _check_signature_age(timestamp: str, now: float) -> None:
                              "(a replayed request, or a clock that is wrong)"])
 
 
-async def store(svc: Services, integ: Integration, notification: ParsedNotification) -> IngestResult:
-    """Durably store the alerts (group commit with concurrent deliveries); 503 when we cannot."""
+async def store(svc: Services, monitors: Monitors, integ: Integration,
+                notification: ParsedNotification) -> IngestResult:
+    """Durably store the alerts (group commit with concurrent deliveries); 503 when we cannot.
+
+    The configured Watchdog is not stored: its arrival is recorded (``bot.monitors``), and only the
+    delivery's other alerts, if any, become alerts."""
+    dogs = [a for a in notification.alerts
+            if monitors.is_watchdog(integ.name, a.labels.get("alertname") or a.title)]
+    if dogs:
+        if any(not a.resolved for a in dogs):  # a resolved Watchdog is the pipeline saying it stopped
+            await monitors.watchdog_arrived(integ.name)
+        dog_ids = {id(a) for a in dogs}
+        notification = replace(notification, alerts=tuple(a for a in notification.alerts if id(a) not in dog_ids))
+        if not notification.alerts:
+            return IngestResult(accepted=len(dogs))
     try:
         result: IngestResult = await svc.writer.submit(Delivery(integ, notification))
     except Overloaded:
@@ -139,7 +154,7 @@ def alert_endpoint(kind: str) -> Callable[[web.Request], Awaitable[web.Response]
                     notification = PARSERS[kind](data)
             except PayloadError as exc:
                 raise Rejected(400, exc.errors) from None
-            result = await store(svc, integ, notification)
+            result = await store(svc, request.app[MONITORS], integ, notification)
         except Rejected as exc:
             svc.metrics.webhook_rejected.labels(kind, str(exc.status)).inc()
             status = "invalid" if exc.status == 400 else "error"
@@ -199,7 +214,7 @@ async def enqueue(request: web.Request) -> web.Response:
     if not bucket.take(integ.name, svc.clock.now().timestamp()):
         return _pd_error(429, "Too many requests", ["rate limit exceeded"], {"Retry-After": "1"})
     try:
-        await store(svc, integ, event.notification)
+        await store(svc, request.app[MONITORS], integ, event.notification)
     except Rejected as exc:
         return _pd_error(exc.status, "Service unavailable", exc.errors, exc.headers)
     return web.json_response({"status": "success", "message": "Event processed",

@@ -94,17 +94,22 @@ def _loop_problems(scheduler: AsyncIOScheduler, state: WebState) -> tuple[dict[s
     return loops, problems
 
 
-async def readyz(request: web.Request) -> web.Response:
-    svc = request.app[SERVICES]
-    state = request.app[STATE]
+async def readiness(app: web.Application) -> tuple[dict[str, str], dict[str, object]]:
+    """What keeps this replica from being ready (none: it is), and each loop's last pass."""
+    svc = app[SERVICES]
     problems: dict[str, str] = {}
     if database := await _database_problem(svc):
         problems["database"] = database
-    loops, loop_problems = _loop_problems(request.app[SCHEDULER], state)
+    loops, loop_problems = _loop_problems(app[SCHEDULER], app[STATE])
     problems.update(loop_problems)
     problems.update({f"calendar:{team}": error for team, error in svc.schedules.problems.items()})
+    return problems, loops
+
+
+async def readyz(request: web.Request) -> web.Response:
+    problems, loops = await readiness(request.app)
     body = {"status": "unavailable" if problems else "ready", "problems": problems, "loops": loops,
-            "slack": await _slack_state(request.app[SLACK], state)}
+            "slack": await _slack_state(request.app[SLACK], request.app[STATE])}
     return web.json_response(body, status=503 if problems else 200)
 
 

@@ -10,6 +10,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.escalation.engine import Paging
 from bot.heartbeat import Heartbeat, Loop
+from bot.monitors.heartbeats import Monitors
 from bot.services import Services
 from bot.slack.client import SlackClient
 
@@ -27,3 +28,4 @@ STATE = web.AppKey("state", WebState)
 PAGING = web.AppKey("paging", Paging)  # escalation's inputs, for SMS replies
 SLACK = web.AppKey("slack", SlackClient)  # the bot's Web API client; /readyz checks its token
 SCHEDULER = web.AppKey("scheduler", AsyncIOScheduler)  # the periodic jobs; /readyz checks it runs
+MONITORS = web.AppKey("monitors", Monitors)  # heartbeats and the Watchdog

@@ -1,0 +1,78 @@
+"""Raising and resolving the alerts of what Watchstander watches, through the alert pipeline.
+
+A monitor's alert is stored exactly as a webhook's is (``bot.alerts.ingest``), under the
+integration ``watchstander``, so routing, the Block Kit message, escalation, SMS and the weekly
+summary treat it like any other. It is written in the same transaction as the monitor's state
+row, so "the alert is raised" and "the row says so" cannot disagree after a crash.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.alerts.incoming import AlertStatus, IncomingAlert, ParsedNotification
+from bot.alerts.ingest import PlaybookFor, StartEscalation, ingest
+from bot.alerts.models import Alert
+from bot.config import OWN_INTEGRATION, Config, Integration
+from bot.severity import Severity
+
+
+def own_integration(team: str | None) -> Integration:
+    """The integration a monitor's alerts are stored under; ``team`` routes them when no route does."""
+    # The token is never compared: webhooks find integrations in the config, and this one is not there.
+    return Integration(name=OWN_INTEGRATION, type="generic", token="not-a-webhook-token", team=team)
+
+
+@dataclass(frozen=True)
+class Raise:
+    """An alert to raise (or, with ``resolved``, to resolve) for the monitor ``key``."""
+
+    key: str  # check/<name>, heartbeat/<name>, watchdog/<integration>, and a suffix for a second alert
+    title: str
+    severity: Severity
+    alertname: str
+    description: str = ""
+    labels: tuple[tuple[str, str], ...] = ()
+    team: str | None = None
+    service: str | None = None  # the check's or job's name: what the message's Service field shows
+    source_url: str | None = None
+
+
+@dataclass(frozen=True)
+class AlertSink:
+    """Where monitors raise alerts: the pipeline's ingest, with the composition root's escalation
+    and playbook matching."""
+
+    config: Config
+    escalate: StartEscalation
+    playbook_for: PlaybookFor
+
+    async def fire(self, session: AsyncSession, alert: Raise, now: datetime) -> None:
+        labels = {"alertname": alert.alertname, "source": OWN_INTEGRATION, **dict(alert.labels)}
+        incoming = IncomingAlert(fingerprint=alert.key, title=alert.title, severity=alert.severity,
+                                 description=alert.description, labels=labels, starts_at=now, service=alert.service,
+                                 source_url=alert.source_url)
+        await self._ingest(session, incoming, alert.team, now)
+
+    async def resolve(self, session: AsyncSession, key: str, now: datetime, *, note: str | None = None,
+                      team: str | None = None) -> None:
+        """Resolve the open alert ``key`` if there is one; ``note`` is added to its description
+        (the downtime, the beat that ended it), so the edited message says how it ended."""
+        if note:
+            open_alert = await session.scalar(
+                select(Alert).where(Alert.integration == OWN_INTEGRATION, Alert.fingerprint == key,
+                                    Alert.status != AlertStatus.RESOLVED))
+            if open_alert is not None:
+                open_alert.description = f"{open_alert.description}\n{note}".strip()
+        incoming = IncomingAlert(fingerprint=key, title=key, severity=Severity.INFO, resolved=True, ends_at=now)
+        await self._ingest(session, incoming, team, now)
+
+    async def _ingest(self, session: AsyncSession, incoming: IncomingAlert, team: str | None, now: datetime) -> None:
+        result = await ingest(session, config=self.config, integration=own_integration(team),
+                              notification=ParsedNotification(alerts=(incoming,), group_key=incoming.fingerprint),
+                              now=now, escalate=self.escalate, playbook_for=self.playbook_for)
+        del result  # the dispatcher finds changed groups by their version
