@@ -27,6 +27,7 @@ from bot.logs import protect
 from bot.metrics import Metrics
 from bot.monitors.heartbeats import Monitors
 from bot.monitors.raising import AlertSink
+from bot.monitors.runner import CheckRunner
 from bot.notify.dispatch import Dispatcher, RenderContext
 from bot.notify.handoff_posts import schedule_handoffs
 from bot.notify.incident_posts import register_incident_handlers
@@ -47,6 +48,7 @@ from bot.web import heartbeats as heartbeat_routes
 from bot.web import twilio as twilio_routes
 from bot.web.keys import MONITORS, PAGING, SCHEDULER, SERVICES, SLACK, STATE, WebState
 from bot.web.middleware import latency_middleware
+from bot.web.probes import Prober
 from bot.web.self_heartbeat import SelfPinger
 from bot.web.slack_events import slack_events_handler
 
@@ -67,6 +69,7 @@ class Bot:
     web: web.Application
     listeners: Listeners
     monitors: Monitors  # heartbeats and the Watchdog
+    checks: CheckRunner  # HTTP and TLS checks
     pinger: SelfPinger | None  # self_heartbeat, when configured
 
     async def drain(self) -> int:
@@ -111,6 +114,9 @@ def create_bot(settings: Settings, config: Config, *, clock: Clock | None = None
 
     sink = AlertSink(config=config, escalate=start_escalation, playbook_for=playbook_for)
     monitors = Monitors(sessions=sessions, config=config, clock=clock, sink=sink, wake=wake)
+    prober = Prober()
+    checks = CheckRunner(sessions=sessions, config=config, clock=clock, sink=sink, wake=wake, probe=prober,
+                         metrics=metrics)
     svc = Services(
         settings=settings, config=config, clock=clock, engine=engine, sessions=sessions, metrics=metrics,
         schedules=schedules, kit=kit, zones=UserZones(slack, clock, config), wake=wake,
@@ -151,24 +157,31 @@ def create_bot(settings: Settings, config: Config, *, clock: Clock | None = None
 
     async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
         dispatcher.check_handlers()  # an outbox kind nothing would send is an error now, not a silent queue
+        await monitors.register()  # watched from now: /oncall checks and the status page know them at once
+        await checks.register()
         if run_background:
-            health.watch_loops(app, escalation=paging.runner.heartbeat, dispatcher=dispatcher.heartbeat)
+            health.watch_loops(app, escalation=paging.runner.heartbeat, dispatcher=dispatcher.heartbeat,
+                               checks=checks.heartbeat if checks.any else None)
         scheduler.start()
         await paging.start(background=run_background)  # the escalation runner's task
         tasks = [asyncio.create_task(dispatcher.run(), name="dispatcher")] if run_background else []
+        if run_background and checks.any:
+            tasks.append(asyncio.create_task(checks.run(), name="check-runner"))
         try:
             yield
         finally:
             await paging.close()  # lets a step in progress commit before the loop goes
             dispatcher.stop()  # and a pass in progress, before the engine is disposed
+            checks.stop()
             for task in tasks:
                 await finish(task, STOP_TIMEOUT)
+            await prober.close()
             scheduler.shutdown(wait=False)
             await engine.dispose()
 
     app.cleanup_ctx.append(lifecycle)
     return Bot(services=svc, slack=slack, dispatcher=dispatcher, paging=paging, scheduler=scheduler, bolt=bolt,
-               web=app, listeners=listeners, monitors=monitors, pinger=pinger)
+               web=app, listeners=listeners, monitors=monitors, checks=checks, pinger=pinger)
 
 
 def background_scheduler(svc: Services, *, run_background: bool) -> AsyncIOScheduler:

@@ -54,10 +54,11 @@ def format_duration(delta: timedelta) -> str:
 
 
 def format_config_duration(delta: timedelta) -> str:
-    """The shortest config-style spelling: ``5m``, ``1h30m``, ``2d``."""
+    """The shortest config-style spelling: ``5m``, ``1h30m``, ``2d``; under a minute with its
+    fraction, as it was written (``0.2s``, ``2.5s``)."""
+    if delta < timedelta(minutes=1):
+        return f"{round(delta.total_seconds(), 3):g}s"
     secs = int(delta.total_seconds())
-    if secs == 0:
-        return "0s"
     out = []
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
         n, secs = divmod(secs, size)

@@ -25,6 +25,7 @@ class Loop(StrEnum):
     ESCALATION = "escalation_runner"
     DISPATCHER = "dispatcher"
     SCHEDULER = "scheduler"
+    CHECKS = "check_runner"  # only when checks are configured
 
 
 @dataclass(frozen=True)

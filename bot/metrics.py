@@ -25,6 +25,11 @@ class Metrics:
         self.open_alerts = Gauge(
             "watchstander_open_alert_groups", "Alert groups not yet resolved", registry=self.registry)
         self._outbox_metrics()
+        self.check_probes = Counter(
+            "watchstander_check_probes", "Uptime check probes by result", ["check", "result"], registry=self.registry)
+        self.check_lateness = Histogram(
+            "watchstander_check_probe_lateness_seconds", "How long after its due time a check's probe started",
+            registry=self.registry, buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
 
     def _outbox_metrics(self) -> None:
         """The outbox's promise, observable: every row ends sent or failed, none waits unseen."""

@@ -14,6 +14,8 @@ from bot.sandbox.slack import SandboxUser, SlackStandIn
 from tests.support.factories import ALICE, BOB, CAROL, DAVE, T0
 from tests.support.harness import Harness, start_harness
 
+pytest_plugins = ["tests.support.postgres"]  # postgres_server, pg_url
+
 CHANNELS = ("alerts", "incidents", "ops-weekly", "platform-alerts", "payments-alerts")
 USERS = [
     SandboxUser(id=ALICE, name="alice", real_name="Alice", tz="Europe/Berlin"),

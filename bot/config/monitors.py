@@ -51,6 +51,7 @@ class Check(Model):
     slow_after: Duration | None = None
     down_after: Duration = timedelta(minutes=2)
     expires_within: Duration = timedelta(days=30)
+    ca_file: str | None = None  # PEM bundle to trust instead of the system's (an internal CA)
     team: str | None = None
     severity: Severity = Severity.CRITICAL
     target: Annotated[float, Field(gt=0, le=100)] = 99.9  # uptime objective, percent
@@ -73,6 +74,8 @@ class Check(Model):
             raise ValueError(f"check {self.name!r}: every must be at least 10s")
         if self.timeout > self.every:
             raise ValueError(f"check {self.name!r}: timeout ({self.timeout}) is longer than every ({self.every})")
+        if self.down_after <= timedelta(0):
+            raise ValueError(f"check {self.name!r}: down_after must be more than 0s (one failed probe never alerts)")
         if self.body is not None and self.method != "POST":
             raise ValueError(f"check {self.name!r}: body: is sent only with method: POST")
         return self

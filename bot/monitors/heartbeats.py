@@ -20,7 +20,7 @@ from bot.clock import Clock
 from bot.config import Config, HeartbeatMonitor, Watchdog
 from bot.db import run_again_if_lost, transaction
 from bot.durations import format_config_duration, format_duration
-from bot.monitors.models import MonitorState
+from bot.monitors.models import MonitorState, ensure_states
 from bot.monitors.raising import AlertSink, Raise
 from bot.severity import Severity
 
@@ -109,6 +109,17 @@ class Monitors:
         dog: Watchdog | None = self._config.watchdog
         return dog is not None and dog.integration == integration and alertname == dog.alertname
 
+    async def register(self) -> None:
+        """Start watching what has no state yet: its first deadline is a full period from now."""
+        if not self._watched:
+            return
+
+        async def work() -> None:
+            async with transaction(self._sessions) as s:
+                await self._ensure_rows(s, self._clock.now())
+
+        await run_again_if_lost("registering heartbeats", work)
+
     async def run_due(self) -> int:
         """Raise the alert of every watched thing whose deadline has passed; how many were raised."""
         now = self._clock.now()
@@ -134,11 +145,7 @@ class Monitors:
 
     async def _ensure_rows(self, s: AsyncSession, now: datetime) -> None:
         """A newly configured heartbeat is watched from now: its first deadline is a full period away."""
-        have = set((await s.scalars(select(MonitorState.key).where(MonitorState.key.in_(list(self._watched))))).all())
-        for key in self._watched.keys() - have:
-            s.add(MonitorState(key=key, watching_since=now, next_due_at=now + self._watched[key].deadline,
-                               alerted=False, slow_alerted=False, good_streak=0, slow_streak=0, failed_probes=0))
-        await s.flush()
+        await ensure_states(s, {key: now + w.deadline for key, w in self._watched.items()}, now)
 
     async def _report(self, s: AsyncSession, w: Watched, failure: str | None) -> Beat:
         now = self._clock.now()

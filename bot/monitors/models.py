@@ -11,15 +11,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
-from sqlalchemy import JSON, Float, Index, Integer, String, Text
+from sqlalchemy import JSON, Float, Index, Integer, String, Text, select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.db import Base
+from bot.db import Base, upsert
 
 LATENCY_BUCKETS_MS = (25, 50, 100, 250, 500, 1000, 2500, 5000, 10000)
 """Upper bounds of the rollup histogram's buckets; one more counts what is slower."""
+
+
+FRESH: dict[str, bool | int] = {"alerted": False, "slow_alerted": False, "good_streak": 0, "slow_streak": 0,
+                                "fast_streak": 0, "failed_probes": 0}
+"""A new state row's counters (column defaults apply only at flush, and the code reads them before)."""
 
 
 class MonitorState(Base):
@@ -33,8 +40,10 @@ class MonitorState(Base):
     down_since: Mapped[datetime | None]  # the failing streak's start
     alerted: Mapped[bool] = mapped_column(default=False)  # the alert for this failure is raised
     slow_alerted: Mapped[bool] = mapped_column(default=False)
-    good_streak: Mapped[int] = mapped_column(Integer, default=0)
+    good_streak: Mapped[int] = mapped_column(Integer, default=0)  # good probes since the last failure
+    recovering_since: Mapped[datetime | None]  # the first of those, while down: where an outage ends
     slow_streak: Mapped[int] = mapped_column(Integer, default=0)
+    fast_streak: Mapped[int] = mapped_column(Integer, default=0)  # fast probes while the slow alert is raised
     failed_probes: Mapped[int] = mapped_column(Integer, default=0)  # in the current streak, for backoff
     last_probe_at: Mapped[datetime | None]
     last_status: Mapped[int | None] = mapped_column(Integer)
@@ -69,3 +78,17 @@ class CheckRollup(Base):
     failures: Mapped[int] = mapped_column(Integer, default=0)
     latency_ms_sum: Mapped[float] = mapped_column(Float, default=0.0)
     buckets: Mapped[list[int]] = mapped_column(JSON)  # counts per LATENCY_BUCKETS_MS bound, then the rest
+
+
+async def ensure_states(s: AsyncSession, first_due: Mapping[str, datetime], now: datetime) -> dict[str, MonitorState]:
+    """The state rows of ``first_due``'s keys, creating the missing ones (watched from ``now``, first
+    due as given). Two replicas starting together may both try: the insert skips rows that exist."""
+    have = {row.key: row for row in (await s.scalars(
+        select(MonitorState).where(MonitorState.key.in_(list(first_due))))).all()}
+    missing = [{"key": key, "watching_since": now, "next_due_at": due, **FRESH}
+               for key, due in first_due.items() if key not in have]
+    if missing:
+        await s.execute(upsert(s, MonitorState).values(missing).on_conflict_do_nothing(index_elements=["key"]))
+        have.update((row.key, row) for row in (await s.scalars(
+            select(MonitorState).where(MonitorState.key.in_([m["key"] for m in missing])))).all())
+    return have

@@ -35,7 +35,8 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
-def watch_loops(app: web.Application, *, escalation: Heartbeat, dispatcher: Heartbeat) -> None:
+def watch_loops(app: web.Application, *, escalation: Heartbeat, dispatcher: Heartbeat,
+                checks: Heartbeat | None = None) -> None:
     """Report the started loops in /readyz; the scheduler's heartbeat is a job it runs."""
     beat = Heartbeat(SCHEDULER_TICK)
 
@@ -44,6 +45,8 @@ def watch_loops(app: web.Application, *, escalation: Heartbeat, dispatcher: Hear
 
     app[SCHEDULER].add_job(tick, "interval", seconds=SCHEDULER_TICK, id="heartbeat")
     app[STATE].loops.update({Loop.ESCALATION: escalation, Loop.DISPATCHER: dispatcher, Loop.SCHEDULER: beat})
+    if checks is not None:
+        app[STATE].loops[Loop.CHECKS] = checks
 
 
 async def _database_problem(svc: Services) -> str | None:
