@@ -17,7 +17,7 @@ from bot.alerts.open_items import open_alerts
 from bot.alerts.writer import IngestWriter
 from bot.clock import Clock, SystemClock
 from bot.config import Config, Settings
-from bot.db import create_engine, migrate, session_factory
+from bot.db import create_engine, migrate, session_factory, transaction
 from bot.escalation.engine import start_escalation
 from bot.incidents.kit import load_incident_kit
 from bot.incidents.open_items import open_incident_items
@@ -26,7 +26,7 @@ from bot.inflight import finish
 from bot.logs import protect
 from bot.metrics import Metrics
 from bot.monitors.heartbeats import Monitors
-from bot.monitors.raising import AlertSink
+from bot.monitors.raising import AlertSink, retire_unwatched
 from bot.monitors.runner import CheckRunner
 from bot.notify.dispatch import Dispatcher, RenderContext
 from bot.notify.handoff_posts import schedule_handoffs
@@ -159,6 +159,7 @@ def create_bot(settings: Settings, config: Config, *, clock: Clock | None = None
         dispatcher.check_handlers()  # an outbox kind nothing would send is an error now, not a silent queue
         await monitors.register()  # watched from now: /oncall checks and the status page know them at once
         await checks.register()
+        await retire_removed_monitors(svc, sink, monitors.keys | checks.keys)
         if run_background:
             health.watch_loops(app, escalation=paging.runner.heartbeat, dispatcher=dispatcher.heartbeat,
                                checks=checks.heartbeat if checks.any else None)
@@ -199,6 +200,15 @@ def background_scheduler(svc: Services, *, run_background: bool) -> AsyncIOSched
         schedule_retention(scheduler, Pruner(sessions=svc.sessions, clock=svc.clock, retention=svc.config.retention),
                            svc.clock)  # daily; `watchstander prune` runs it by hand
     return scheduler
+
+
+async def retire_removed_monitors(svc: Services, sink: AlertSink, watched: set[str]) -> None:
+    """A check or heartbeat taken out of the config gets its open alert resolved, not left open for good."""
+    async with transaction(svc.sessions) as s:
+        retired = await retire_unwatched(s, sink, watched, svc.clock.now())
+    if retired:
+        log.info("no longer watched (removed from the config): %s", ", ".join(retired))
+        svc.wake()
 
 
 async def prepare_database(settings: Settings) -> None:

@@ -80,6 +80,10 @@ class Monitors:
     def any(self) -> bool:
         return bool(self._watched)
 
+    @property
+    def keys(self) -> set[str]:
+        return set(self._watched)
+
     async def beat(self, monitor: HeartbeatMonitor, *, failure: str | None = None) -> Beat:
         """A job reported in: a beat, or (``failure``) a report that it failed, with its reason."""
         w = self._watched[heartbeat_key(monitor.name)]

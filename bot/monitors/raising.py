@@ -11,13 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.alerts.incoming import AlertStatus, IncomingAlert, ParsedNotification
 from bot.alerts.ingest import PlaybookFor, StartEscalation, ingest
 from bot.alerts.models import Alert
 from bot.config import OWN_INTEGRATION, Config, Integration
+from bot.monitors.models import MonitorState
 from bot.severity import Severity
 
 
@@ -76,3 +77,26 @@ class AlertSink:
                               notification=ParsedNotification(alerts=(incoming,), group_key=incoming.fingerprint),
                               now=now, escalate=self.escalate, playbook_for=self.playbook_for)
         del result  # the dispatcher finds changed groups by their version
+
+
+async def retire_unwatched(session: AsyncSession, sink: AlertSink, watched: set[str], now: datetime) -> list[str]:
+    """Resolve the open alerts of checks, heartbeats and Watchdogs no longer in the config, and forget
+    their state (re-adding one later starts afresh). A removed monitor's alert would otherwise stay
+    open for good, with nothing left to end it. Returns the keys retired."""
+    open_keys = set((await session.scalars(
+        select(Alert.fingerprint).where(Alert.integration == OWN_INTEGRATION,
+                                        Alert.status != AlertStatus.RESOLVED))).all())
+    states = set((await session.scalars(select(MonitorState.key))).all())
+    gone = sorted(k for k in open_keys | states if _root(k) not in watched)
+    for key in gone:
+        if key in open_keys:
+            await sink.resolve(session, key, now, note="No longer watched: removed from the config.")
+    stale = [k for k in gone if k in states]
+    if stale:
+        await session.execute(delete(MonitorState).where(MonitorState.key.in_(stale)))
+    return gone
+
+
+def _root(key: str) -> str:
+    """``check/api/slow`` → ``check/api``: the monitor a key belongs to."""
+    return "/".join(key.split("/")[:2])

@@ -79,6 +79,10 @@ class CheckRunner:
     def any(self) -> bool:
         return bool(self._checks)
 
+    @property
+    def keys(self) -> set[str]:
+        return set(self._checks)
+
     async def register(self) -> None:
         """Start watching the configured checks that have no state yet (at start: their first probe
         then falls within one interval of it)."""

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.alerts.models import Alert
+from bot.monitors.models import MonitorState
 from bot.clock import ManualClock
 from bot.sandbox.slack import SlackStandIn
 from tests.support.factories import T0, TOKENS, am_alert, am_notification, make_config
@@ -173,3 +174,21 @@ async def test_beats_are_not_logged_with_their_token(harness: Harness, caplog: p
     await beat(harness)
     assert TOKEN not in caplog.text
     assert T0  # the clock the answers are dated by
+
+
+async def test_a_heartbeat_removed_from_the_config_has_its_open_alert_resolved_at_start(
+        slack: SlackStandIn, clock: ManualClock, db_url: str) -> None:
+    async with start_harness(slack=slack, clock=clock, db_url=db_url, config=make_config(MONITORS),
+                             background=False) as h:
+        clock.advance(timedelta(hours=26))
+        assert await deadlines(h) == 1
+    clock.advance(timedelta(minutes=5))
+    async with start_harness(slack=slack, clock=clock, db_url=db_url, config=make_config(), background=False) as h:
+        await h.drain()
+        [alert] = await own_alerts(h)
+        assert alert.status == "resolved"
+        assert alert.description.endswith("No longer watched: removed from the config.")
+        text = visible_text(h.slack.messages("platform-alerts")[0])
+        assert "✅ *Resolved* by Watchstander" in text
+        async with h.bot.services.sessions() as s:
+            assert (await s.scalars(select(MonitorState))).all() == []
