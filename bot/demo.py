@@ -40,6 +40,7 @@ from bot.slack.ids import AlertAction, Callback, IncidentField, OverflowChoice
 SIGNING_SECRET = "demo-signing-secret"
 BOT_NUMBER = "+15005550006"
 AM_TOKEN, PD_KEY, GENERIC_TOKEN = "demo-alertmanager-token", "demo-pagerduty-key", "demo-generic-token"
+HEARTBEAT_TOKEN = "demo-heartbeat-token"
 
 DEMO_ZONE = ZoneInfo("Europe/Berlin")
 DEMO_CONFIG = f"""
@@ -66,6 +67,11 @@ integrations:
   - {{name: prometheus, type: alertmanager, token: {AM_TOKEN}, team: platform}}
   - {{name: pd-compatible, type: pagerduty, token: {PD_KEY}}}
   - {{name: scripts, type: generic, token: {GENERIC_TOKEN}}}
+checks:
+  - {{name: shop-health, url: "{{shop_url}}", every: 30s, timeout: 5s, down_after: 1m, team: platform,
+     severity: high, expect: {{status: 200, body_contains: '"status":"ok"'}}}}
+heartbeats:
+  - {{name: nightly-backup, every: 24h, grace: 1h, team: platform, token: {HEARTBEAT_TOKEN}}}
 """
 PEOPLE = [
     SandboxUser(id="U0ALICE01", name="alice", real_name="Alice", tz="Europe/Berlin"),
@@ -107,6 +113,7 @@ class Stage:
     http: aiohttp.ClientSession
     transcript: Transcript
     cast: Cast
+    shop: Shop
 
     def name(self, user: str) -> str:
         return self.transcript.names.get(user, user)
@@ -268,14 +275,56 @@ async def scene_incident(st: Stage) -> None:
     await st.settle()
 
 
+@dataclass
+class Shop:
+    """The demo's own web shop: a health endpoint on 127.0.0.1 that the uptime check probes."""
+
+    status: int = 200
+    url: str = ""
+
+    async def health(self, _request: web.Request) -> web.Response:
+        body = '{"status":"ok"}' if self.status == 200 else '{"status":"unavailable"}'
+        return web.Response(status=self.status, text=body, content_type="application/json")
+
+
+async def probe_for(st: Stage, seconds: int) -> None:
+    """Let ``seconds`` pass in 30-second steps, running the checks that come due."""
+    for _ in range(seconds // 30):
+        st.clock.advance(timedelta(seconds=30))
+        await st.bot.checks.run_due()
+        await st.settle()
+
+
+async def scene_monitoring(st: Stage) -> None:
+    st.transcript.note("Watchstander's own uptime check probes the shop's health endpoint every 30 s; the shop "
+                       "starts answering 503")
+    st.shop.status = 503
+    await probe_for(st, 90)
+    st.transcript.note("The shop is back: after two good probes the alert resolves itself")
+    st.shop.status = 200
+    await probe_for(st, 60)
+    st.later(minutes=1)
+    st.transcript.note("The nightly backup job reports a failure to its heartbeat URL")
+    fail = f"{st.url}/heartbeat/nightly-backup/fail?token={HEARTBEAT_TOKEN}"
+    async with st.http.post(fail, data=b"pg_dump: error: connection to server failed: timeout") as resp:
+        st.transcript.write(f"    (heartbeat answered {resp.status} {(await resp.json())['status']})")
+    await st.settle()
+    st.later(minutes=9)
+    st.transcript.note("It is retried and succeeds: the beat resolves the alert")
+    async with st.http.get(f"{st.url}/heartbeat/nightly-backup?token={HEARTBEAT_TOKEN}") as resp:
+        st.transcript.write(f"    (heartbeat answered {resp.status} {(await resp.json())['status']})")
+    await st.settle()
+
+
 Scene = Callable[[Stage], Awaitable[None]]
 SCENES: list[Scene] = [scene_alert_lifecycle, scene_grouping_and_snooze, scene_pagerduty, scene_escalation_and_sms,
-                       scene_incident, scene_oncall]
+                       scene_incident, scene_oncall, scene_monitoring]
 
 
-def demo_config(start: datetime) -> Config:
+def demo_config(start: datetime, shop_url: str = "http://127.0.0.1:9/health") -> Config:
     handoff, first_day = rotation_for(start)
-    text = DEMO_CONFIG.replace("{handoff}", handoff).replace("{start}", first_day.isoformat())
+    text = (DEMO_CONFIG.replace("{handoff}", handoff).replace("{start}", first_day.isoformat())
+            .replace("{shop_url}", shop_url))
     return parse_config(text, path="<demo>", env={})
 
 
@@ -301,7 +350,22 @@ async def run_demo(*, verbose: bool = False, write: Callable[[str], None] = prin
                    start: datetime | None = None) -> int:
     """Play the demo on a manual clock starting at ``start`` (now by default) and print the transcript."""
     clock = ManualClock((start or datetime.now(UTC)).replace(microsecond=0))
-    config = demo_config(clock.now())
+    shop = Shop()
+    shop_app = web.Application()
+    shop_app.router.add_get("/health", shop.health)
+    shop_runner = web.AppRunner(shop_app, access_log=None)
+    await shop_runner.setup()
+    shop_site = web.TCPSite(shop_runner, "127.0.0.1", 0)
+    await shop_site.start()
+    shop.url = f"http://127.0.0.1:{shop_runner.addresses[0][1]}/health"
+    try:
+        return await _play(clock, shop, verbose=verbose, write=write)
+    finally:
+        await shop_runner.cleanup()
+
+
+async def _play(clock: ManualClock, shop: Shop, *, verbose: bool, write: Callable[[str], None]) -> int:
+    config = demo_config(clock.now(), shop.url)
     names = {p.slack_id: p.name for p in config.people}
     with tempfile.TemporaryDirectory(prefix="watchstander-demo-") as tmp:
         db_url = f"sqlite+aiosqlite:///{Path(tmp) / 'demo.db'}"
@@ -331,7 +395,7 @@ async def run_demo(*, verbose: bool = False, write: Callable[[str], None] = prin
             write(f"Bot at {url}; Slack stand-in at {slack.api_url}; Twilio stand-in at {twilio.api_url}")
             async with SlackDriver(url + "/slack/events", signing_secret=SIGNING_SECRET, slack=slack) as driver:
                 stage = Stage(bot=bot, url=url, clock=clock, slack=slack, twilio=twilio, driver=driver, http=http,
-                              transcript=transcript, cast=await cast_of(bot, clock.now()))
+                              transcript=transcript, cast=await cast_of(bot, clock.now()), shop=shop)
                 introduce(stage)
                 try:
                     for scene in SCENES:

@@ -31,7 +31,14 @@ def assert_the_story(out: str, start: datetime) -> None:
     # checkout alert, then Bob by SMS, then Carol (backup) by SMS and Slack at step 3.
     assert [line.strip() for line in out.splitlines() if line.startswith(("    📟 Paging", "    📱 Paging"))] == [
         "📟 Paging @Bob (step 1)"] * 3 + [
-        "📱 Paging Bob by SMS (step 2)", "📱 Paging Carol by SMS (step 3)", "📟 Paging @Carol (step 3)"]
+        "📱 Paging Bob by SMS (step 2)", "📱 Paging Carol by SMS (step 3)", "📟 Paging @Carol (step 3)",
+        "📟 Paging @Carol (step 1)", "📟 Paging @Carol (step 1)"]  # the shop check, then the backup heartbeat:
+    # Carol holds the pager for two hours by then
+    assert "▌ 🟠 shop-health is down" in out and "HTTP 503, expected 200. Failing since" in out
+    assert "after 1m 30s of downtime" in out and "✅ *Resolved* by Watchstander after 1m 00s" in out
+    assert "▌ 🔴 Heartbeat nightly-backup reported a failure" in out
+    assert "The job reported a failure: pg_dump: error: connection to server failed: timeout" in out
+    assert "✅ *Resolved* by Watchstander after 9m 00s" in out
     assert "—— Bob, who was paged, clicks Acknowledge" in out
     assert "👀 *Acknowledged* by @Bob after 1m 12s" in out
     assert "Alert #1 is already acknowledged by @Bob." in out

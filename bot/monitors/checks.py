@@ -37,7 +37,9 @@ def check_key(name: str) -> str:
 def _ms(value: float | None) -> str:
     if value is None:
         return "no answer"
-    return f"{value / 1000:.1f} s" if value >= 1000 else f"{value:.0f} ms"
+    if value >= 1000:
+        return f"{value / 1000:.1f} s"
+    return f"{value:.0f} ms" if value >= 10 else f"{value:.1f} ms"
 
 
 def next_interval(check: Check, row: MonitorState) -> timedelta:
@@ -91,9 +93,9 @@ class CheckStates:
             key=check_key(check.name), title=f"{check.name} is down", severity=check.severity,
             alertname="TLSCertificateInvalid" if tls else "EndpointDown", team=check.team, service=check.name,
             labels=(("check", check.name),), source_url=check.url,
-            description=(f"{_what(check)}: {result.error}. Failing since {row.down_since:%H:%M:%S} UTC "
+            description=(f"{_what(check)}: {result.error}. Failing since {self._sink.local(row.down_since)} "
                          f"({format_duration(now - row.down_since)}, down_after "
-                         f"{format_config_duration(check.down_after)}); last probe at {now:%H:%M:%S} UTC"
+                         f"{format_config_duration(check.down_after)}); last probe at {self._sink.local(now)}"
                          + (f", status {result.status}" if result.status else "")
                          + (f", {_ms(result.latency_ms)}" if result.latency_ms is not None else "") + ".")), now)
 
@@ -116,8 +118,8 @@ class CheckStates:
                 outage.ended_at = back_at
             await self._sink.resolve(
                 s, check_key(check.name), now, team=check.team,
-                note=(f"Back up at {back_at:%H:%M:%S} UTC after {format_duration(back_at - row.down_since)} "
-                      f"of downtime (down since {row.down_since:%H:%M:%S} UTC)."))
+                note=(f"Back up at {self._sink.local(back_at)} after {format_duration(back_at - row.down_since)} "
+                      f"of downtime (down since {self._sink.local(row.down_since)})."))
         row.down_since, row.recovering_since, row.alerted = None, None, False
         row.good_streak, row.failed_probes = 0, 0
 
@@ -144,7 +146,7 @@ class CheckStates:
             if row.fast_streak >= FAST_PROBES_TO_CLEAR:
                 row.slow_alerted, row.fast_streak = False, 0
                 await self._sink.resolve(s, key, now, team=check.team,
-                                         note=f"Fast again: {_ms(result.latency_ms)} at {now:%H:%M:%S} UTC.")
+                                         note=f"Fast again: {_ms(result.latency_ms)} at {self._sink.local(now)}.")
 
     async def _expiry(self, s: AsyncSession, check: Check, row: MonitorState, result: ProbeResult,
                       now: datetime) -> None:
@@ -162,12 +164,12 @@ class CheckStates:
                 labels=(("check", check.name),),
                 description=(f"The certificate chain served by {check.tls}"
                              + (f" (subject {result.cert_subject})" if result.cert_subject else "")
-                             + f" expires {result.cert_expires_at:%Y-%m-%d %H:%M} UTC: within expires_within "
+                             + f" expires {self._sink.local(result.cert_expires_at, '%Y-%m-%d %H:%M')}: within expires_within "
                                f"({format_config_duration(check.expires_within)}). Renew it.")), now)
         elif not expiring and row.slow_alerted:
             row.slow_alerted = False
             await self._sink.resolve(s, key, now, team=check.team,
-                                     note=f"Renewed: now valid until {result.cert_expires_at:%Y-%m-%d} UTC.")
+                                     note=f"Renewed: now valid until {self._sink.local(result.cert_expires_at, '%Y-%m-%d')}.")
 
 
 async def _roll_up(s: AsyncSession, name: str, now: datetime, result: ProbeResult) -> None:

@@ -168,14 +168,14 @@ class Monitors:
         if row.alerted:
             quiet = now - (row.down_since or now)
             await self._sink.resolve(s, w.key, now, team=w.team,
-                                     note=f"Reported in again at {now:%H:%M} UTC after {format_duration(quiet)}.")
+                                     note=f"Reported in again at {self._sink.local(now, '%H:%M')} after {format_duration(quiet)}.")
             row.alerted, row.down_since = False, None
         return Beat(name=w.name, at=now, next_due_at=row.next_due_at, resolved=was_alerted, raised=False)
 
     def _late(self, w: Watched, row: MonitorState, now: datetime) -> Raise:
         last = row.last_ok_at
-        since = (f"The last report was at {last:%Y-%m-%d %H:%M} UTC ({format_duration(now - last)} ago)."
-                 if last else f"No report since watching began at {row.watching_since:%Y-%m-%d %H:%M} UTC.")
+        since = (f"The last report was at {self._sink.local(last, '%Y-%m-%d %H:%M')} ({format_duration(now - last)} ago)."
+                 if last else f"No report since watching began at {self._sink.local(row.watching_since, '%Y-%m-%d %H:%M')}.")
         if w.kind == "watchdog":
             dog = self._config.watchdog
             assert dog is not None

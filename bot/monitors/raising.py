@@ -52,6 +52,10 @@ class AlertSink:
     escalate: StartEscalation
     playbook_for: PlaybookFor
 
+    def local(self, when: datetime, spec: str = "%H:%M:%S") -> str:
+        """``when`` as the team reads it: in the config's time zone, the zone named."""
+        return f"{when.astimezone(self.config.zone()):{spec} %Z}"
+
     async def fire(self, session: AsyncSession, alert: Raise, now: datetime) -> None:
         labels = {"alertname": alert.alertname, "source": OWN_INTEGRATION, **dict(alert.labels)}
         incoming = IncomingAlert(fingerprint=alert.key, title=alert.title, severity=alert.severity,

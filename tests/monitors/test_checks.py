@@ -86,7 +86,7 @@ async def test_an_outage_raises_one_alert_after_down_after_and_resolves_after_tw
     [msg] = harness.slack.messages("platform-alerts")
     text = visible_text(msg)
     assert text.startswith("🔴 api-health is down")
-    assert f"GET {endpoint.url}: HTTP 503, expected 200. Failing since 13:01:00 UTC (1m 00s, down_after 1m)" in text
+    assert f"GET {endpoint.url}: HTTP 503, expected 200. Failing since 14:01:00 CET (1m 00s, down_after 1m)" in text
     assert "📋 Playbook: Service down" in text
 
     assert await tick(harness, 4) == [1, 0, 1, 0]  # while down, probes back off: every 30 s, then 60 s
@@ -100,7 +100,7 @@ async def test_an_outage_raises_one_alert_after_down_after_and_resolves_after_tw
     assert alert.status == "resolved"
     text = visible_text(harness.slack.messages("platform-alerts")[0])
     assert "✅ *Resolved* by Watchstander" in text
-    assert "Back up at" in text and "of downtime (down since 13:01:00 UTC)." in text
+    assert "Back up at" in text and "of downtime (down since 14:01:00 CET)." in text
     async with harness.bot.services.sessions() as s:
         [outage] = (await s.scalars(select(CheckOutage))).all()
     assert outage.started_at == datetime(2026, 11, 24, 13, 1, tzinfo=UTC)

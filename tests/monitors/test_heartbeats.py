@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.alerts.models import Alert
-from bot.monitors.models import MonitorState
 from bot.clock import ManualClock
+from bot.monitors.models import MonitorState
 from bot.sandbox.slack import SlackStandIn
 from tests.support.factories import T0, TOKENS, am_alert, am_notification, make_config
 from tests.support.harness import Harness, start_harness
@@ -93,7 +93,7 @@ async def test_a_missing_beat_raises_one_alert_at_every_plus_grace_and_the_next_
     [msg] = harness.slack.messages("platform-alerts")
     text = visible_text(msg)
     assert text.startswith("🔴 Heartbeat nightly-backup is late")
-    assert "No heartbeat within 1d1h (every + grace). The last report was at 2026-11-24 13:00 UTC (1d 1h ago)." in text
+    assert "No heartbeat within 1d1h (every + grace). The last report was at 2026-11-24 14:00 CET (1d 1h ago)." in text
     assert "📋 Playbook: Failed backups" in text  # the shipped playbook matches it
 
     answer = await beat(harness)
@@ -103,7 +103,7 @@ async def test_a_missing_beat_raises_one_alert_at_every_plus_grace_and_the_next_
     assert alert.status == "resolved" and alert.title == "Heartbeat nightly-backup is late"
     text = visible_text(harness.slack.messages("platform-alerts")[0])
     assert "✅ *Resolved* by Watchstander after 3h 00m" in text and "*Service*\nnightly-backup" in text
-    assert "Reported in again at 17:00 UTC after 3h 00m." in text
+    assert "Reported in again at 18:00 CET after 3h 00m." in text
     harness.clock.advance(timedelta(hours=24))
     assert await deadlines(harness) == 0  # the new deadline is a full period after the beat
 
@@ -113,7 +113,7 @@ async def test_a_heartbeat_never_seen_is_late_a_full_period_after_watching_began
     harness.clock.advance(timedelta(hours=25))
     assert await deadlines(harness) == 1
     [alert] = await own_alerts(harness)
-    assert "No report since watching began at 2026-11-24 13:00 UTC." in alert.description
+    assert "No report since watching began at 2026-11-24 14:00 CET." in alert.description
 
 
 async def test_a_failure_report_raises_an_alert_with_the_body_as_reason(harness: Harness) -> None:
