@@ -62,12 +62,12 @@ class CheckStates:
         self._sink = sink
 
     async def record(self, s: AsyncSession, check: Check, row: MonitorState, result: ProbeResult,
-                     now: datetime) -> None:
+                     now: datetime, rollup: CheckRollup) -> None:
         row.last_probe_at, row.last_status = now, result.status
         row.last_latency_ms, row.last_error = result.latency_ms, result.error
         if result.cert_expires_at is not None:
             row.cert_expires_at = result.cert_expires_at
-        await _roll_up(s, check.name, now, result)
+        _roll_up(rollup, result)
         if result.ok:
             await self._good(s, check, row, now)
             await self._speed(s, check, row, result, now)
@@ -172,13 +172,19 @@ class CheckStates:
                                      note=f"Renewed: now valid until {self._sink.local(result.cert_expires_at, '%Y-%m-%d')}.")
 
 
-async def _roll_up(s: AsyncSession, name: str, now: datetime, result: ProbeResult) -> None:
+async def hour_rollups(s: AsyncSession, names: list[str], now: datetime) -> dict[str, CheckRollup]:
+    """This hour's rollup row of each check, created where missing: one query for the batch."""
     hour = now.replace(minute=0, second=0, microsecond=0)
-    rollup = await s.get(CheckRollup, (name, hour))
-    if rollup is None:
-        rollup = CheckRollup(check=name, hour=hour, probes=0, failures=0, latency_ms_sum=0.0,
-                             buckets=[0] * (len(LATENCY_BUCKETS_MS) + 1))
-        s.add(rollup)
+    found = {r.check: r for r in (await s.scalars(
+        select(CheckRollup).where(CheckRollup.hour == hour, CheckRollup.check.in_(names)))).all()}
+    for name in set(names) - found.keys():
+        found[name] = CheckRollup(check=name, hour=hour, probes=0, failures=0, latency_ms_sum=0.0,
+                                  buckets=[0] * (len(LATENCY_BUCKETS_MS) + 1))
+        s.add(found[name])
+    return found
+
+
+def _roll_up(rollup: CheckRollup, result: ProbeResult) -> None:
     rollup.probes += 1
     if not result.ok:
         rollup.failures += 1

@@ -43,14 +43,16 @@ class Raise:
     source_url: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass
 class AlertSink:
     """Where monitors raise alerts: the pipeline's ingest, with the composition root's escalation
-    and playbook matching."""
+    and playbook matching. ``changes`` counts the alerts raised or resolved, so a pass that changed
+    none need not wake the senders."""
 
     config: Config
     escalate: StartEscalation
     playbook_for: PlaybookFor
+    changes: int = 0
 
     def local(self, when: datetime, spec: str = "%H:%M:%S") -> str:
         """``when`` as the team reads it: in the config's time zone, the zone named."""
@@ -77,6 +79,7 @@ class AlertSink:
         await self._ingest(session, incoming, team, now)
 
     async def _ingest(self, session: AsyncSession, incoming: IncomingAlert, team: str | None, now: datetime) -> None:
+        self.changes += 1
         result = await ingest(session, config=self.config, integration=own_integration(team),
                               notification=ParsedNotification(alerts=(incoming,), group_key=incoming.fingerprint),
                               now=now, escalate=self.escalate, playbook_for=self.playbook_for)

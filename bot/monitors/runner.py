@@ -23,7 +23,7 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
@@ -31,7 +31,7 @@ from bot.config import Check, Config
 from bot.db import run_again_if_lost, skip_locked, transaction
 from bot.heartbeat import Heartbeat
 from bot.metrics import Metrics
-from bot.monitors.checks import CheckStates, check_key, next_interval
+from bot.monitors.checks import CheckStates, check_key, hour_rollups, next_interval
 from bot.monitors.models import MonitorState, ensure_states
 from bot.monitors.probes import Probe, ProbeResult
 from bot.monitors.raising import AlertSink
@@ -39,9 +39,11 @@ from bot.monitors.raising import AlertSink
 log = logging.getLogger(__name__)
 
 CONCURRENCY = 50
+EARLY = timedelta(milliseconds=500)  # a check due this soon is probed in this pass: fewer, fuller passes
+CHECK_KEYS = ("check/", "check0")  # "0" follows "/": every key starting with check/ sorts between
 LEASE_SLACK = timedelta(seconds=30)  # beyond the probe's timeout, before another replica may take it over
 MAX_SLEEP = 5.0  # seconds; also how soon a check added by another replica's pass is noticed
-MIN_SLEEP = 0.05
+MIN_SLEEP = EARLY.total_seconds()
 
 
 def first_due(check: Check, now: datetime) -> datetime:
@@ -67,6 +69,7 @@ class CheckRunner:
                  owner: str | None = None) -> None:
         self._sessions, self._clock, self._wake, self._metrics = sessions, clock, wake, metrics
         self._checks = {check_key(c.name): c for c in config.checks}
+        self._sink = sink
         self._states = CheckStates(sink)
         self.owner = owner or replica_name()
         self._probe = probe
@@ -114,9 +117,11 @@ class CheckRunner:
         results = await asyncio.gather(*(one(check) for check, _late in due))
         log.debug("probed %d checks in %.0f ms", len(due), (time.perf_counter() - started) * 1000)
         done = self._clock.now()
+        changes = self._sink.changes
         await run_again_if_lost("recording check results", lambda: self._record(due, results, done))
         self._observe(due, results)
-        self._wake()
+        if self._sink.changes != changes:  # an alert was raised or resolved: the senders have work
+            self._wake()
         return len(due)
 
     def _observe(self, due: list[tuple[Check, float]], results: list[ProbeResult]) -> None:
@@ -126,37 +131,50 @@ class CheckRunner:
             self._metrics.check_probes.labels(check.name, "ok" if result.ok else "failed").inc()
             self._metrics.check_lateness.observe(late)
 
+    def _mine(self) -> ColumnElement[bool]:
+        """The check rows (a key range, not 500 bound keys: the primary key's index serves it)."""
+        return and_(MonitorState.key >= CHECK_KEYS[0], MonitorState.key < CHECK_KEYS[1])
+
     async def _claim(self, now: datetime) -> list[tuple[Check, float]]:
-        """Lease the due checks to this replica; each with how late its probe starts, in seconds."""
+        """Lease the checks due now (or within ``EARLY``) to this replica; each with how late its probe
+        starts, in seconds. Looks first without writing: most passes find nothing due."""
+        horizon = now + EARLY
+        async with self._sessions() as s:
+            soonest = await s.scalar(select(func.min(MonitorState.next_due_at)).where(
+                self._mine(), or_(MonitorState.lease_until.is_(None), MonitorState.lease_until <= now)))
+        if soonest is None or soonest > horizon:
+            self._next_due = soonest
+            return []
         async with transaction(self._sessions) as s:
-            have = await self._ensure_rows(s, now)
             rows = (await s.scalars(skip_locked(
                 select(MonitorState).where(
-                    MonitorState.key.in_(list(self._checks)), MonitorState.next_due_at <= now,
+                    self._mine(), MonitorState.next_due_at <= horizon,
                     or_(MonitorState.lease_until.is_(None), MonitorState.lease_until <= now)), s))).all()
             due = []
             for row in rows:
-                check = self._checks[row.key]
+                check = self._checks.get(row.key)
+                if check is None:
+                    continue  # another replica's config has it (a rolling deploy); that replica probes it
                 row.lease_owner, row.lease_until = self.owner, now + check.timeout + LEASE_SLACK
                 due.append((check, max((now - row.next_due_at).total_seconds(), 0.0)))
-            nexts = [r.next_due_at for r in have.values() if r.key not in {row.key for row in rows}]
-            self._next_due = min(nexts, default=None)
             return due
 
     async def _record(self, due: list[tuple[Check, float]], results: list[ProbeResult], now: datetime) -> None:
+        keys = [check_key(c.name) for c, _ in due]
         async with transaction(self._sessions) as s:
             rows = {row.key: row for row in (await s.scalars(
-                select(MonitorState).where(MonitorState.key.in_([check_key(c.name) for c, _ in due]))
-                .with_for_update())).all()}
+                select(MonitorState).where(MonitorState.key.in_(keys)).with_for_update())).all()}
+            rollups = await hour_rollups(s, [c.name for c, _ in due], now)
             for (check, _late), result in zip(due, results, strict=True):
                 row = rows[check_key(check.name)]
                 if row.lease_owner != self.owner:
                     continue  # the lease ran out and another replica probed it since; its result stands
-                await self._states.record(s, check, row, result, now)
+                await self._states.record(s, check, row, result, now, rollups[check.name])
                 row.next_due_at = next_due(row.next_due_at, next_interval(check, row), now)
                 row.lease_owner, row.lease_until = None, None
-                if self._next_due is None or row.next_due_at < self._next_due:
-                    self._next_due = row.next_due_at
+            await s.flush()
+            self._next_due = await s.scalar(select(func.min(MonitorState.next_due_at)).where(
+                self._mine(), MonitorState.lease_until.is_(None)))
 
     def _sleep_for(self) -> float:
         if self._next_due is None:
