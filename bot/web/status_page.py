@@ -18,6 +18,7 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlencode
@@ -25,11 +26,13 @@ from urllib.parse import urlencode
 from aiohttp import web
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
+from sqlalchemy.exc import OperationalError
 
 from bot.config import Check, StatusPage
 from bot.web.keys import SERVICES
 from bot.web.status_view import STATUS_WORDS, iso, status_view, utc_text, view_json
 
+log = logging.getLogger(__name__)
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 CSS = (TEMPLATES / "status.css").read_text(encoding="utf-8")
 _CSS_HASH = base64.b64encode(hashlib.sha256(CSS.encode()).digest()).decode()
@@ -105,8 +108,14 @@ async def _page(request: web.Request, *, html: bool) -> web.Response:
         return refused
     checks: list[Check] = [c for name in page.checks if (c := svc.config.check(name)) is not None]
     now: datetime = svc.clock.now()
-    async with svc.sessions() as session:
-        view = await status_view(session, page, checks, now)
+    try:
+        async with svc.sessions() as session:
+            view = await status_view(session, page, checks, now)
+    except OperationalError as exc:  # the database is down or busy: say so, briefly, rather than a 500
+        log.warning("status page: the database could not be read: %s", " ".join(str(exc.orig).split())[:300])
+        response = _json_error(503, "the status page cannot be read right now; try again in a minute")
+        response.headers["Retry-After"] = "30"
+        return response
     private = not page.public
     if not html:
         body = json.dumps(view_json(view), ensure_ascii=False, separators=(",", ":")).encode()

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from multidict import CIMultiDict
+from sqlalchemy import text as sql
 
 from bot.clock import ManualClock
 from bot.sandbox.slack import SlackStandIn
@@ -223,3 +224,13 @@ def test_the_templates_ship_in_the_package() -> None:
     globs = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["bot"]
     templates = sorted(p.relative_to(root / "bot").as_posix() for p in (root / "bot/web/templates").iterdir())
     assert templates and all(any(fnmatch(t, g) for g in globs) for t in templates), (templates, globs)
+
+
+async def test_a_database_it_cannot_read_is_a_503_with_a_reason_not_a_traceback(harness: Harness) -> None:
+    h = harness
+    async with h.bot.services.sessions() as s:
+        await s.execute(sql("ALTER TABLE check_outages RENAME TO check_outages_gone"))
+        await s.commit()
+    status, headers, body = await get(h, "/status")
+    assert status == 503 and headers["Retry-After"] == "30"
+    assert "cannot be read right now" in body and "Traceback" not in body
