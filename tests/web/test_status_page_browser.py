@@ -1,5 +1,6 @@
 """The status page in a real browser: headless Chromium renders it at a phone's width, in light and
-dark, and its DOM says what the page should say. The screenshots stay in the test's tmp dir."""
+dark, and at a desktop's, and its DOM says what the page should say. The screenshots stay in the
+test's tmp dir."""
 
 from __future__ import annotations
 
@@ -32,12 +33,12 @@ async def harness(slack: SlackStandIn, clock: ManualClock, db_url: str) -> Async
         yield h
 
 
-async def chromium(profile: Path, *args: str) -> bytes:
+async def chromium(profile: Path, *args: str, size: str = PHONE) -> bytes:
     """Run headless Chromium to the end (asynchronously: the bot answering it runs on this loop)."""
     assert CHROMIUM is not None
     proc = await asyncio.create_subprocess_exec(
         CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions",
-        "--hide-scrollbars", f"--user-data-dir={profile}", f"--window-size={PHONE}", *args,
+        "--hide-scrollbars", f"--user-data-dir={profile}", f"--window-size={size}", *args,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     try:
         out, err = await asyncio.wait_for(proc.communicate(), BROWSER_TIMEOUT)
@@ -83,7 +84,9 @@ async def test_the_status_page_renders_in_chromium_on_a_phone_in_light_and_dark(
     dark = tmp_path / "status-dark.png"
     await chromium(tmp_path / "profile-dark", "--force-dark-mode", "--blink-settings=preferredColorScheme=0",
                    f"--screenshot={dark}", url)
-    for shot in (light, dark):
+    desktop = tmp_path / "status-desktop.png"
+    await chromium(tmp_path / "profile-desktop", f"--screenshot={desktop}", url, size="1280,1000")
+    for shot in (light, dark, desktop):
         data = shot.read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000, shot
     assert light.read_bytes() != dark.read_bytes()  # prefers-color-scheme: dark changed the colours
