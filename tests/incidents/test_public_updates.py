@@ -10,6 +10,7 @@ import pytest
 
 from bot.clock import ManualClock
 from bot.incidents.policy import parse_public
+from bot.incidents.public import plain_text
 from bot.sandbox.slack import SlackStandIn
 from bot.slack.ids import IncidentAction, IncidentField, IncidentModal
 from tests.incidents.flow import CHANNEL, declare, ephemeral, incident, open_modal, posted
@@ -81,3 +82,11 @@ async def test_published_updates_reach_the_status_page_and_say_so_in_slack(harne
     assert "Status update (published on the status page): Monitoring — Fix deployed" in str(timeline.blocks)
     await incident(h, "help", user=BOB)
     assert "--public" in str((await ephemeral(h, BOB, "/incident help")).blocks)
+
+
+def test_slack_markup_in_a_public_update_reads_as_plain_words() -> None:
+    assert plain_text("Ask <@U0ALICE01> or <@U0BOB0001|bob> in <#C123|ops>; <!here> see <https://x.example/a|the notice> "
+                      "&amp; <https://y.example> &lt;b&gt; <script>") == (
+        "Ask @a teammate or @bob in #ops; @here see the notice (https://x.example/a) & https://y.example <b> "
+        "<script>")
+    assert plain_text("<!date^1700000000^{date}|Nov 14> <!subteam^S1|@oncall>") == "Nov 14 @oncall"
