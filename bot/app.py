@@ -45,6 +45,7 @@ from bot.web import alerts as alert_routes
 from bot.web import calendar as calendar_routes
 from bot.web import health
 from bot.web import heartbeats as heartbeat_routes
+from bot.web import status_page as status_page_routes
 from bot.web import twilio as twilio_routes
 from bot.web.keys import MONITORS, PAGING, SCHEDULER, SERVICES, SLACK, STATE, WebState
 from bot.web.middleware import latency_middleware
@@ -154,6 +155,7 @@ def create_bot(settings: Settings, config: Config, *, clock: Clock | None = None
     calendar_routes.add_routes(app)
     twilio_routes.add_routes(app)
     heartbeat_routes.add_routes(app)
+    status_page_routes.add_routes(app)
 
     async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
         dispatcher.check_handlers()  # an outbox kind nothing would send is an error now, not a silent queue

@@ -89,6 +89,7 @@ class RoleAssigned(EntryDetail):
 class StatusUpdate(EntryDetail):
     KIND = EntryKind.STATUS
     status: str | None = None
+    public: bool = False                 # published on the status page; stored only when true
 
 
 class Note(EntryDetail):

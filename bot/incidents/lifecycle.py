@@ -258,9 +258,10 @@ async def assign_role(session: AsyncSession, *, incident_id: int, role: str, per
 
 
 async def post_status(session: AsyncSession, *, incident_id: int, text: str, actor: str, now: datetime,
-                      status: str | None = None) -> TimelineEntry:
+                      status: str | None = None, public: bool = False) -> TimelineEntry:
     """A status update; ``status`` (investigating, identified, monitoring) moves the incident on.
-    The first update that says monitoring marks the impact mitigated."""
+    The first update that says monitoring marks the impact mitigated. A ``public`` update is
+    published on the status page (the incident's title with it); no other entry ever is."""
     text = _text(text, "`/incident status [investigating|identified|monitoring] <what is happening>`")
     incident = await get_incident(session, incident_id, lock=True)
     _open(incident, "a status update")
@@ -269,8 +270,10 @@ async def post_status(session: AsyncSession, *, incident_id: int, text: str, act
         if status == MITIGATED and incident.mitigated_at is None:
             incident.mitigated_at = now
     incident.last_status_at = now
-    return await record(session, incident, StatusUpdate(status=status) if status else StatusUpdate(), at=now,
-                        actor=actor, text=text)
+    fields: dict[str, str | bool] = {"status": status} if status else {}
+    if public:
+        fields["public"] = True  # set only when true, so an internal update stores what it always did
+    return await record(session, incident, StatusUpdate.model_validate(fields), at=now, actor=actor, text=text)
 
 
 async def add_note(session: AsyncSession, *, incident_id: int, text: str, actor: str,

@@ -83,6 +83,20 @@ def parse_role(text: str) -> str | None:
     return ROLE_ALIASES.get(text.strip().lower())
 
 
+PUBLIC_FLAGS = ("--public", "—public", "–public")  # phones and Slack's editor turn "--" into a dash
+
+
+def parse_public(text: str) -> tuple[bool, str]:
+    """``--public`` before the update's text (before or after the status word) publishes it:
+    ``"monitoring --public Fix deployed"`` → ``(True, "monitoring Fix deployed")``. The flag later in
+    the text is the text's own."""
+    words = text.strip().split(" ")
+    for i in range(min(2, len(words))):
+        if words[i].lower() in PUBLIC_FLAGS:
+            return True, " ".join(words[:i] + words[i + 1:]).strip()
+    return False, text.strip()
+
+
 def parse_status(text: str) -> tuple[str | None, str]:
     """``"monitoring: error rate back to normal"`` → ``("monitoring", "error rate back to normal")``;
     text without a leading status word keeps the current status."""

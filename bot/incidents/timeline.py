@@ -145,9 +145,10 @@ def describe(entry: TimelineEntry, person: Person, quote: Quote) -> str:
         case RoleAssigned(role=role, person=who, previous=previous):
             was = f" (was {person(previous)})" if previous else ""
             return f"{person(who)} is now {role}{was}"
-        case StatusUpdate(status=status):
+        case StatusUpdate(status=status, public=public):
             state = f"{status.capitalize()} — " if status else ""
-            return f"Status update: {state}{quote(entry.text)}"
+            published = " (published on the status page)" if public else ""
+            return f"Status update{published}: {state}{quote(entry.text)}"
         case Note():
             return f"Note: {quote(entry.text)}"
         case ActionAdded(owner=owner):

@@ -154,8 +154,8 @@ class CheckStates:
         key = f"{check_key(check.name)}/expiry"
         left = result.cert_expires_at - now
         expiring = left <= check.expires_within
-        if expiring and not row.slow_alerted:  # a TLS check has no latency alert: the flag is the expiry's
-            row.slow_alerted = True
+        if expiring and not row.expiry_alerted:
+            row.expiry_alerted = True
             days = max(int(left.total_seconds() // 86400), 0)
             await self._sink.fire(s, Raise(
                 key=key, title=f"TLS certificate for {check.tls} expires in {days} days",
@@ -166,8 +166,8 @@ class CheckStates:
                              + (f" (subject {result.cert_subject})" if result.cert_subject else "")
                              + f" expires {self._sink.local(result.cert_expires_at, '%Y-%m-%d %H:%M')}: within expires_within "
                                f"({format_config_duration(check.expires_within)}). Renew it.")), now)
-        elif not expiring and row.slow_alerted:
-            row.slow_alerted = False
+        elif not expiring and row.expiry_alerted:
+            row.expiry_alerted = False
             await self._sink.resolve(s, key, now, team=check.team,
                                      note=f"Renewed: now valid until {self._sink.local(result.cert_expires_at, '%Y-%m-%d')}.")
 

@@ -24,8 +24,8 @@ LATENCY_BUCKETS_MS = (25, 50, 100, 250, 500, 1000, 2500, 5000, 10000)
 """Upper bounds of the rollup histogram's buckets; one more counts what is slower."""
 
 
-FRESH: dict[str, bool | int] = {"alerted": False, "slow_alerted": False, "good_streak": 0, "slow_streak": 0,
-                                "fast_streak": 0, "failed_probes": 0}
+FRESH: dict[str, bool | int] = {"alerted": False, "slow_alerted": False, "expiry_alerted": False, "good_streak": 0,
+                                "slow_streak": 0, "fast_streak": 0, "failed_probes": 0}
 """A new state row's counters (column defaults apply only at flush, and the code reads them before)."""
 
 
@@ -39,7 +39,8 @@ class MonitorState(Base):
     failure_reason: Mapped[str | None] = mapped_column(Text)
     down_since: Mapped[datetime | None]  # the failing streak's start
     alerted: Mapped[bool] = mapped_column(default=False)  # the alert for this failure is raised
-    slow_alerted: Mapped[bool] = mapped_column(default=False)
+    slow_alerted: Mapped[bool] = mapped_column(default=False)  # the "is slow" warning is raised
+    expiry_alerted: Mapped[bool] = mapped_column(default=False)  # TLS: the "certificate expires" warning is
     good_streak: Mapped[int] = mapped_column(Integer, default=0)  # good probes since the last failure
     recovering_since: Mapped[datetime | None]  # the first of those, while down: where an outage ends
     slow_streak: Mapped[int] = mapped_column(Integer, default=0)

@@ -18,6 +18,8 @@ Definitions, so that a number in the summary can be checked by hand:
 - *Noisiest*: alerts by title and service, counting each fire and each repeat notification.
 - *Flapping*: see :data:`~bot.reports.stats.FLAP_FIRES` within :data:`~bot.reports.stats.FLAP_SPAN`.
 - *Open longer than 24 h*: raised more than 24 h before the window's end and not resolved by then.
+- *Uptime* of each check over the window, against its ``target``, and its *downtime*: time inside
+  confirmed outages, in the part of the window the check was watched (:mod:`bot.monitors.uptime`).
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.config import Config
+from bot.config import Check, Config
+from bot.monitors.uptime import CheckHistory, load_histories
 from bot.oncall.schedule import Schedules
 from bot.oncall.shifts import Role, Shift
 from bot.oncall.who import person_zone, shifts
@@ -94,6 +97,20 @@ class IncidentLine:
 
 
 @dataclass(frozen=True, slots=True)
+class CheckUptime:
+    """One check over the window: ``uptime`` 0–1 (None when it was not watched), against ``target`` (percent)."""
+
+    name: str
+    target: float
+    uptime: float | None
+    downtime: timedelta
+
+    @property
+    def met(self) -> bool | None:
+        return None if self.uptime is None else self.uptime * 100 >= self.target
+
+
+@dataclass(frozen=True, slots=True)
 class TeamRota:
     """Who holds a team's pager over the coming week (primary shifts, then backup shifts)."""
 
@@ -121,6 +138,7 @@ class WeeklySummary:
     long_open_total: int
     long_open: list[OpenGroup]
     next_week: list[TeamRota] = field(default_factory=list)
+    uptime: list[CheckUptime] = field(default_factory=list)  # every configured check, in the config's order
 
     @property
     def total(self) -> int:
@@ -167,7 +185,19 @@ async def compute_summary(session: AsyncSession, *, config: Config, schedules: S
         long_open_total=long_total, long_open=long_rows,
         next_week=[await team_rota(session, schedules, team.name, start) for team in config.teams
                    if schedules.source(team.name) is not None],
+        uptime=await checks_uptime(session, config.checks, window),
     )
+
+
+async def checks_uptime(session: AsyncSession, checks: list[Check], window: ReportWindow) -> list[CheckUptime]:
+    histories = await load_histories(session, [c.name for c in checks], since=window.start, now=window.end,
+                                     latency=False)
+    return [check_uptime(c, histories[c.name], window) for c in checks]
+
+
+def check_uptime(check: Check, history: CheckHistory, window: ReportWindow) -> CheckUptime:
+    return CheckUptime(name=check.name, target=check.target, uptime=history.uptime(window.start, window.end),
+                       downtime=history.downtime(window.start, window.end))
 
 
 def per_day(times: list[queries.GroupTimes], window: ReportWindow, zone: ZoneInfo) -> list[tuple[date, dict[str, int]]]:

@@ -70,6 +70,7 @@ class IncidentField(StrEnum):
     COMMANDER = "incident_commander"
     STATUS = "incident_status"
     UPDATE = "incident_update"
+    PUBLIC = "incident_public"  # the update form's "Publish to status page" box
     ROLE = "incident_role"
     PERSON = "incident_person"
 

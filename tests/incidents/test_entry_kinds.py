@@ -122,3 +122,17 @@ def test_an_entry_detail_that_is_not_its_kinds_shape_is_refused_when_read() -> N
     entry = TimelineEntry(kind=EntryKind.SEVERITY, detail={"from": "SEV2"}, at=T0)
     with pytest.raises(ValidationError, match="to"):
         entry.details()
+
+
+def test_a_published_status_update_stores_public_and_says_so_on_the_timeline_and_in_the_channel() -> None:
+    detail = StatusUpdate.model_validate({"status": "monitoring", "public": True})
+    assert detail.stored() == {"status": "monitoring", "public": True}
+    assert StatusUpdate(status="monitoring").stored() == {"status": "monitoring"}  # internal: no new key
+    entry = TimelineEntry(incident_id=7, at=T0, kind=EntryKind.STATUS, actor=ALICE, text="Fix deployed",
+                          detail=detail.stored())
+    assert describe(entry, lambda who: who, lambda t: f"«{t}»") == (
+        "Status update (published on the status page): Monitoring — «Fix deployed»")
+    post = entry_post(entry, _incident())
+    assert post is not None
+    assert post.text == ("📣 *Status update* — *Monitoring* from <@U0ALICE01> · 🌐 published on the status page\n"
+                         "> Fix deployed")

@@ -50,6 +50,7 @@ def upgrade() -> None:
         sa.Column("down_since", bot.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("alerted", sa.Boolean(), nullable=False),
         sa.Column("slow_alerted", sa.Boolean(), nullable=False),
+        sa.Column("expiry_alerted", sa.Boolean(), nullable=False),
         sa.Column("good_streak", sa.Integer(), nullable=False),
         sa.Column("recovering_since", bot.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("slow_streak", sa.Integer(), nullable=False),

@@ -30,14 +30,15 @@ HELP = """*`/incident` — declare and run incidents*
 • `/incident list` — open incidents (anywhere)
 In an incident channel:
 • `/incident sev 1|2|3` — change the severity
-• `/incident status [investigating|identified|monitoring] <text>` — post a status update (also in the announcement thread)
+• `/incident status [investigating|identified|monitoring] [--public] <text>` — post a status update (also in the announcement thread); `--public` also publishes it on the status page, with the incident's title
 • `/incident role commander|comms|scribe @person` — hand out a role
 • `/incident note <text>` — add a note to the timeline
 • `/incident action <text> [@owner]` — add a follow-up for the post-mortem
 • `/incident timeline` — the timeline so far
 • `/incident resolve [summary]` — resolve, post the durations and the post-mortem draft
 • `/incident postmortem` — render the post-mortem draft again
-Pin a message, or react to it with :pushpin:, to put it on the timeline."""
+Pin a message, or react to it with :pushpin:, to put it on the timeline.
+Only updates published with `--public` (or the update form's *Publish to status page* box) reach the status page; notes, the timeline and other updates stay internal."""
 
 
 def _pack(lines: Sequence[str]) -> list[str]:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from slack_sdk.models.blocks import (
     Block,
+    CheckboxesElement,
     ContextBlock,
     InputBlock,
     MarkdownTextObject,
@@ -28,6 +29,7 @@ from bot.incidents.policy import ROLES
 from bot.slack.blocks.common import clip
 from bot.slack.ids import Callback, IncidentField, IncidentModal
 
+PUBLISH = "publish"  # the value of the update form's "Publish to status page" option
 STATUS_CHOICES = (("investigating", "🔍 Investigating"), ("identified", "🎯 Identified"),
                   ("monitoring", "👀 Monitoring (mitigated)"))
 
@@ -149,8 +151,14 @@ def _small(callback: IncidentModal, title: str, submit: str, incident: Incident,
                 private_metadata=str(incident.id), blocks=blocks)
 
 
-def status_modal(incident: Incident) -> View:
+def status_modal(incident: Incident, status_page_url: str | None = None) -> View:
+    """``status_page_url``: where public updates show, None when no status page is configured."""
     options = [Option(text=label, value=value) for value, label in STATUS_CHOICES]
+    where = (f"Shown with the incident's title on the status page, {status_page_url}." if status_page_url
+             else "No status page is configured yet (status_page: in the config); the update will show "
+                  "there once one is.")
+    publish = Option(text="Publish to status page", value=PUBLISH,
+                     description=clip(f"Customers can read it. {where}", 75))
     return _small(IncidentModal.STATUS, "Post update", "Post", incident, [
         InputBlock(block_id=IncidentField.STATUS, label="Status",
                    element=RadioButtonsElement(action_id=IncidentField.STATUS, options=options,
@@ -159,6 +167,8 @@ def status_modal(incident: Incident) -> View:
                    hint="Also posted in the announcement thread.",
                    element=PlainTextInputElement(action_id=IncidentField.UPDATE, multiline=True, max_length=3000,
                                                  placeholder="What we know, what we are doing, next update when")),
+        InputBlock(block_id=IncidentField.PUBLIC, label="Status page", optional=True, hint=clip(where, 150),
+                   element=CheckboxesElement(action_id=IncidentField.PUBLIC, options=[publish])),
     ])
 
 
@@ -189,6 +199,14 @@ def resolve_modal(incident: Incident) -> View:
                    element=PlainTextInputElement(action_id=IncidentField.SUMMARY, multiline=True, max_length=3000,
                                                  initial_value=clip(incident.summary, 3000) or None)),
     ])
+
+
+def ticked(values: Mapping[str, object], field_id: IncidentField, value: str) -> bool:
+    """Whether the checkbox option ``value`` of one input was ticked in ``view.state.values``."""
+    block = values.get(field_id)
+    state = block.get(field_id) if isinstance(block, dict) else None
+    chosen = state.get("selected_options") if isinstance(state, dict) else None
+    return isinstance(chosen, list) and any(isinstance(o, dict) and o.get("value") == value for o in chosen)
 
 
 def submitted(values: Mapping[str, object], field_id: IncidentField) -> str | None:

@@ -212,9 +212,10 @@ def entry_post(entry: TimelineEntry, incident: Incident, *,
         case RoleAssigned(role=role, person=person, previous=previous):
             was = f" (was <@{previous}>)" if previous else ""
             return EntryPost(f"🎖️ <@{person}> is now *{role}*{was}, assigned by {by}.", mirror=role == "commander")
-        case StatusUpdate(status=status):
+        case StatusUpdate(status=status, public=public):
             state = f" — *{status.capitalize()}*" if status else ""
-            text = f"📣 *Status update*{state} from {by}\n{quote_block(entry.text)}"
+            published = " · 🌐 published on the status page" if public else ""
+            text = f"📣 *Status update*{state} from {by}{published}\n{quote_block(entry.text)}"
             return EntryPost(clip(text, 3000), [SectionBlock(text=MarkdownTextObject(text=clip(text, 3000)))],
                              mirror=True)
         case Note():

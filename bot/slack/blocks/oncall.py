@@ -139,6 +139,7 @@ HELP = """*`/oncall`* — who is on call for every team, until when, and who is 
 *`/oncall page TEAM message`* — page a team's on-call through its escalation policy
 *`/oncall silence MATCHERS DURATION`* — keep matching alerts quiet for a while
 *`/oncall report [7d|30d]`* — the on-call summary
+*`/oncall checks [NAME]`* — every uptime check (or one): state, latency p50/p95 over 24 h, uptime over 7 and 30 days against its target
 Times are read in your Slack time zone; the team is needed only when you are in several rotations."""
 
 

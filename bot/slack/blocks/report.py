@@ -19,9 +19,10 @@ from bot.durations import format_config_duration, format_duration
 from bot.oncall.report_text import when
 from bot.oncall.shifts import Shift
 from bot.reports.stats import FLAP_FIRES, FLAP_SPAN, DurationStats
-from bot.reports.summary import LONG_OPEN, SEVERITIES, TeamRota, WeeklySummary
+from bot.reports.summary import LONG_OPEN, SEVERITIES, CheckUptime, TeamRota, WeeklySummary
 from bot.severity import Severity
 from bot.slack.blocks.alert import SEVERITY_MARK
+from bot.slack.blocks.checks import uptime_text
 from bot.slack.blocks.common import clip, escape
 from bot.slack.blocks.oncall import Rendered, context, section
 
@@ -29,6 +30,7 @@ FIELD_LIMIT = 1900  # Slack: 2000 characters per field
 NAME_WIDTH = 18
 TITLE_WIDTH = 60
 MAX_SHIFTS = 7  # per role and team: a daily rotation's week
+MAX_CHECKS = 20
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,8 @@ def report_message(summary: WeeklySummary, view: ReportView, *, names: Mapping[s
             blocks.append(section(_flapping(s)))
         blocks.append(section(_incidents(s)))
     blocks.append(section(_long_open(s, view)))
+    if s.uptime:
+        blocks.append(section(_uptime(s.uptime, s.window.end - s.window.start)))
     blocks += [DividerBlock(), section(_next_week(s.next_week, names, zone, view.now))]
     blocks.append(context(_footnote(s, view)))
     return Rendered(text=_fallback(s, view), blocks=blocks)
@@ -161,6 +165,28 @@ def _incidents(s: WeeklySummary) -> str:
             state = f"{format_duration(i.duration)} · {done}"
         lines.append(f"• *{escape(i.severity)}* #{i.id} {escape(clip(i.title, TITLE_WIDTH))}{where} — {state}")
     return "\n".join(lines + _more(len(s.incidents), 8))
+
+
+def _uptime(checks: Sequence[CheckUptime], span: timedelta) -> str:
+    days = round(span / timedelta(days=1))
+    below = sum(1 for c in checks if c.met is False)
+    lines = [f"*🩺 Uptime* over {days} {_plural(days, 'day')}"
+             + (f": {below} {_plural(below, 'check')} below target" if below else ": every check on target")]
+    for c in checks[:MAX_CHECKS]:
+        name = escape(clip(c.name, TITLE_WIDTH))
+        if c.uptime is None:
+            lines.append(f"• ⚪ {name} — not watched in this period")
+            continue
+        minutes = c.downtime / timedelta(minutes=1)
+        down = "no downtime" if not c.downtime else f"{_minutes(minutes)} down"
+        lines.append(f"• {'✅' if c.met else '⚠️'} {name} — *{uptime_text(c.uptime)}* "
+                     f"(target {c.target:g}%) · {down}")
+    return "\n".join(lines + _more(len(checks), MAX_CHECKS))
+
+
+def _minutes(minutes: float) -> str:
+    """Whole minutes, but a downtime under one is not "0 min"."""
+    return "under 1 min" if minutes < 1 else f"{round(minutes)} min"
 
 
 def _long_open(s: WeeklySummary, view: ReportView) -> str:

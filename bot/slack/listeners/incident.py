@@ -24,7 +24,7 @@ from bot.db import transaction
 from bot.incidents import lifecycle
 from bot.incidents.key_times import first_acknowledgement
 from bot.incidents.models import Incident
-from bot.incidents.policy import ROLES, UnknownSeverity, parse_role, parse_status
+from bot.incidents.policy import ROLES, UnknownSeverity, parse_public, parse_role, parse_status
 from bot.incidents.timeline import timeline_rows
 from bot.slack.blocks.common import clip, escape
 from bot.slack.blocks.incident_lists import help_blocks, list_blocks, timeline_blocks
@@ -100,13 +100,17 @@ async def sev(d: SlackDeps, ctx: SlashContext) -> Reply | None:
 
 
 async def status(d: SlackDeps, ctx: SlashContext) -> Reply | None:
-    status, text = parse_status(ctx.text)
+    public, rest = parse_public(ctx.text)
+    status, text = parse_status(rest)
     if not text:
         return refuse("Say what is happening: "
-                      "`/incident status [investigating|identified|monitoring] <text>`.")
+                      "`/incident status [investigating|identified|monitoring] [--public] <text>`.")
     incident = await _here(d, ctx, "status")
     await _apply(d, lambda s, now: lifecycle.post_status(
-        s, incident_id=incident.id, text=text, status=status, actor=ctx.user_id, now=now))
+        s, incident_id=incident.id, text=text, status=status, public=public, actor=ctx.user_id, now=now))
+    if public and d.config.status_page is None:
+        return Reply(text="🌐 The update is marked public, but no status page is configured yet "
+                          "(`status_page:` in the config); it will show there once one is.")
     return None
 
 

@@ -30,6 +30,7 @@ from bot.incidents.models import Incident
 from bot.incidents.policy import UnknownSeverity, parse_role
 from bot.slack.blocks.common import clip
 from bot.slack.blocks.incident_modals import (
+    PUBLISH,
     DeclareContext,
     DeclareDefaults,
     declare_modal,
@@ -38,6 +39,7 @@ from bot.slack.blocks.incident_modals import (
     severity_modal,
     status_modal,
     submitted,
+    ticked,
 )
 from bot.slack.client import answer, teller
 from bot.slack.deps import SlackDeps, deps
@@ -208,7 +210,8 @@ async def on_modal_button(ack: AsyncAck, body: dict[str, Any], respond: AsyncRes
         await answer(respond, f"⚠️ That incident {why}.")
         return
     builders = {
-        IncidentAction.POST_UPDATE: lambda: status_modal(incident),
+        IncidentAction.POST_UPDATE: lambda: status_modal(
+            incident, f"{d.base_url}/status" if d.config.status_page is not None else None),
         IncidentAction.CHANGE_SEVERITY: lambda: severity_modal(incident, d.kit.policy.severities),
         IncidentAction.ASSIGN_ROLE: lambda: role_modal(incident),
         IncidentAction.RESOLVE: lambda: resolve_modal(incident),
@@ -243,7 +246,8 @@ async def change_status(d: SlackDeps, s: AsyncSession, incident_id: int, user: s
                         values: Values) -> object:
     return await lifecycle.post_status(s, incident_id=incident_id, actor=user, now=now,
                                        text=str(submitted(values, IncidentField.UPDATE)),
-                                       status=submitted(values, IncidentField.STATUS))
+                                       status=submitted(values, IncidentField.STATUS),
+                                       public=ticked(values, IncidentField.PUBLIC, PUBLISH))
 
 
 async def change_severity(d: SlackDeps, s: AsyncSession, incident_id: int, user: str, now: datetime,

@@ -4,7 +4,7 @@
 that is none of them is read as a team name (`/oncall platform`), and bare `/oncall` shows every
 team. The schedule subcommands are in :mod:`~bot.slack.listeners.oncall_schedule`, paging and
 silences in :mod:`~bot.slack.listeners.oncall_paging`, the report in
-:mod:`~bot.slack.listeners.oncall_report`.
+:mod:`~bot.slack.listeners.oncall_report`, the checks in :mod:`~bot.slack.listeners.oncall_checks`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from slack_bolt.async_app import AsyncAck, AsyncBoltContext, AsyncRespond
 
 from bot.slack.commands import Reply, SlashContext, SubcommandHandler, reply_args
 from bot.slack.deps import deps
-from bot.slack.listeners import oncall_paging, oncall_report, oncall_schedule
+from bot.slack.listeners import oncall_checks, oncall_paging, oncall_report, oncall_schedule
 from bot.slack.listeners.shapes import COMMAND_NOT_UNDERSTOOD, SlashCommand, read
 
 log = logging.getLogger(__name__)
@@ -31,6 +31,7 @@ SUBCOMMANDS: dict[str, SubcommandHandler] = {
     "page": oncall_paging.page,
     "silence": oncall_paging.silence,
     "report": oncall_report.report,
+    "checks": oncall_checks.checks,
 }
 WHO_IS_ON_CALL = oncall_schedule.status  # bare `/oncall`, or `/oncall TEAM`
 
