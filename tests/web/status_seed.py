@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from bot.db import transaction
 from bot.incidents import lifecycle
-from bot.monitors.models import LATENCY_BUCKETS_MS, CheckOutage, CheckRollup, MonitorState
+from bot.monitors.models import FRESH, LATENCY_BUCKETS_MS, CheckOutage, CheckRollup, MonitorState
 from tests.support.factories import ALICE, T0
 from tests.support.harness import Harness
 
@@ -34,12 +34,12 @@ WIDTH = len(LATENCY_BUCKETS_MS) + 1
 async def check_state(h: Harness, name: str, *, watching_since: datetime, probed: bool = True,
                       **fields: object) -> None:
     row: dict[str, object] = {"key": f"check/{name}", "watching_since": watching_since, "next_due_at": T0,
-                              "alerted": False, "slow_alerted": False}
+                              **FRESH}
     if probed:
         row.update(last_probe_at=T0 - timedelta(seconds=20), last_ok_at=T0 - timedelta(seconds=20), last_status=200,
                    last_latency_ms=42.0)
     async with transaction(h.bot.services.sessions) as s:
-        s.add(MonitorState(**{**row, **fields}))
+        await s.merge(MonitorState(**{**row, **fields}))  # the bot registered the check at start
 
 
 async def outage(h: Harness, name: str, start: datetime, end: datetime | None, reason: str = "HTTP 503") -> None:
