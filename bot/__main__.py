@@ -227,12 +227,12 @@ def print_test_report(report: dict[str, object], write: Callable[[str], object] 
 
 
 def _who() -> str:
-    """Who fired the test, as the alert shows it: "send-test-alert by alice on build-7"."""
+    """Who fired the test, as the alert shows it: "alice on build-7 (send-test-alert)"."""
     import getpass
     import socket
 
     try:
-        return f"send-test-alert by {getpass.getuser()} on {socket.gethostname()}"
+        return f"{getpass.getuser()} on {socket.gethostname()} (send-test-alert)"
     except (OSError, KeyError):  # no user name to be had (a container without one): say less
         return "send-test-alert"
 

@@ -189,6 +189,9 @@ class _Pages:
                         ".escalate is not true): the channel message only")
             return None  # not started yet (cannot happen: it starts in the transaction that stores the alert)
         if self.esc.status == RunStatus.UNOWNED:
+            team = self.config.team(self.drill.team)
+            if team is not None and not team.escalation:
+                return f"team {self.drill.team} has no escalation steps (escalation: is empty): nobody is paged"
             reasons = [detail_as(NotEscalated, e.kind, e.detail).reason for e in self.events
                        if e.kind == EventKind.NOT_ESCALATED]
             return f"not escalated ({', '.join(reasons) or 'no policy'})"

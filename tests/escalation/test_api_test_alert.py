@@ -197,3 +197,27 @@ def test_a_compressed_policy_runs_up_to_its_first_dm_and_sms_at_once(steps: list
     assert [s.notify for s in test.steps] == [s.notify for s in policy.steps[:kept]]
     assert {s.after for s in test.steps} == {timedelta(0)} and (test.repeat, test.test) == (0, True)
     assert Policy.from_json(test.to_json()) == test and "test" not in policy.to_json()
+
+
+async def test_a_team_without_escalation_steps_says_nobody_is_paged(slack: SlackStandIn, clock: ManualClock,
+                                                                    db_url: str) -> None:
+    config = make_config()
+    team = config.teams[0].model_copy(update={"escalation": []})
+    config = config.model_copy(update={"teams": [team, *config.teams[1:]]})
+    async with start_harness(slack=slack, clock=clock, db_url=db_url, config=config,
+                             settings={"api_token": API_TOKEN}) as h:
+        status, answer = await run_test(h, {"team": "platform"})
+    assert status == 504, answer
+    assert hops(answer)["slack_message"]["ok"] is True
+    assert hops(answer)["first_page"]["reason"] == ("team platform has no escalation steps (escalation: is empty): "
+                                                    "nobody is paged")
+
+
+async def test_one_test_at_a_time(bot: Harness, twilio: TwilioStandIn) -> None:
+    import asyncio
+
+    (first, a), (second, b) = await asyncio.gather(run_test(bot), run_test(bot))
+    assert sorted([first, second]) == [200, 409], (a, b)
+    refused = a if first == 409 else b
+    assert "already running" in refused["error"]
+    assert sent(bot, twilio) == {"DM Alice": 1, "SMS Alice": 1}
