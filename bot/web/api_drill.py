@@ -21,6 +21,7 @@ import time
 from dataclasses import dataclass
 
 from aiohttp import web
+from sqlalchemy.exc import OperationalError
 
 from bot.alerts.actions import resolve
 from bot.config import Team
@@ -191,9 +192,13 @@ async def post_test(request: web.Request) -> web.Response:
 
 async def _run(request: web.Request, asked: TestRequest, watch: _Stopwatch) -> web.Response:
     svc = request.app[SERVICES]
-    async with transaction(svc.sessions) as s:
-        drill = await fire(s, svc.config, asked.team, asked.severity, svc.clock.now(),
-                           requested_by=asked.requested_by)
+    try:
+        async with transaction(svc.sessions) as s:
+            drill = await fire(s, svc.config, asked.team, asked.severity, svc.clock.now(),
+                               requested_by=asked.requested_by)
+    except OperationalError as exc:  # SQLite's "database is locked" past its timeout, a lost connection
+        log.warning("database busy while storing the test alert: %s", exc.orig)
+        raise ApiError(503, ["database busy: retry later"], {"Retry-After": "5"}) from None
     seen = {Hop.STORED: watch.ms()}
     svc.wake()
     resolved = False

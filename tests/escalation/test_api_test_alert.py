@@ -221,3 +221,22 @@ async def test_one_test_at_a_time(bot: Harness, twilio: TwilioStandIn) -> None:
     refused = a if first == 409 else b
     assert "already running" in refused["error"]
     assert sent(bot, twilio) == {"DM Alice": 1, "SMS Alice": 1}
+
+
+@pytest.mark.parametrize(("raw", "status", "start"), [
+    (b"{not json", 400, "body: not valid JSON"), (b"\xff\xfe\x00", 400, "body: not UTF-8"),
+    (b"null", 400, "body: must be a JSON object"), (b'"critical"', 400, "body: must be a JSON object"),
+    (b'{"team": "platform", "pad": "' + b"x" * 20_000 + b'"}', 413, "body: over the 16 KB limit"),
+])
+async def test_a_body_that_is_not_a_json_object_is_refused(bot: Harness, twilio: TwilioStandIn, raw: bytes,
+                                                           status: int, start: str) -> None:
+    got, answer = await bot.post("/api/test", raw=raw, token=API_TOKEN)
+    assert (got, answer["errors"][0].startswith(start)) == (status, True), answer
+    assert bot.slack.messages("platform-alerts") == [] and sent(bot, twilio) == {}
+
+
+async def test_an_empty_body_takes_every_default(bot: Harness, twilio: TwilioStandIn) -> None:
+    status, answer = await bot.post("/api/test", raw=b"", token=API_TOKEN)  # curl -X POST without -d
+    assert status == 200, answer
+    assert (answer["team"], answer["severity"], answer["wait_seconds"], answer["resolved"]) == (
+        "platform", "critical", 20.0, True)
