@@ -15,9 +15,10 @@ from bot.clock import FAKE_CLOCK_ENV
 from bot.sandbox.slack import SlackStandIn
 from bot.sandbox.twilio import TwilioStandIn
 from tests.escalation.conftest import twilio_settings
-from tests.escalation.paging import pages_to
+from tests.escalation.paging import BOT_NUMBER, PHONES, pages_to
 from tests.support.factories import ALICE, T0
 from tests.support.process import BotProcess, start_bot, write_config
+from tests.web.test_log_scrubbing import leaks
 
 API_TOKEN = "api-token-for-the-cli-0123"
 
@@ -35,7 +36,7 @@ async def bot_with_sms(tmp_path: Path, slack: SlackStandIn, twilio: TwilioStandI
     bot = await serve(tmp_path, slack, {
         "PUBLIC_URL": settings["public_url"], "TWILIO_ACCOUNT_SID": settings["twilio_account_sid"],
         "TWILIO_AUTH_TOKEN": settings["twilio_auth_token"], "TWILIO_FROM_NUMBER": settings["twilio_from_number"],
-        "TWILIO_API_URL": settings["twilio_api_url"]})
+        "TWILIO_API_URL": settings["twilio_api_url"], "LOG_LEVEL": "DEBUG", "LOG_LIBRARY_LEVEL": "DEBUG"})
     try:
         yield bot
     finally:
@@ -74,6 +75,10 @@ async def test_the_cli_prints_every_hop_with_its_time(bot_with_sms: BotProcess, 
     assert "Slack DM to Alice" in out
     assert "All 4 hops happened in" in out and "the test alert was resolved." in out
     assert "[TEST]" in slack.messages("platform-alerts")[0].text
+    await bot_with_sms.stop()  # at DEBUG, every library logged the test's requests: none shows the token or a number
+    log = "".join(bot_with_sms.log)
+    assert "test alert #1 for platform: 4 of 4 hops" in log
+    assert leaks(log, [API_TOKEN, twilio.auth_token], [*PHONES.values(), BOT_NUMBER]) == []
 
 
 async def test_the_cli_exits_non_zero_when_a_hop_did_not_happen(tmp_path: Path, slack: SlackStandIn) -> None:
