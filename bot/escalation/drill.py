@@ -76,6 +76,7 @@ class Drill:
     severity: Severity
     dm_step: int | None  # 1-based step of the first Slack DM, None when the policy has none
     sms_step: int | None  # 1-based step of the first SMS
+    compressed: bool  # an escalation was started, compressed (not: the severity does not escalate, a silence…)
 
 
 def default_team(config: Config) -> Team | None:
@@ -110,8 +111,10 @@ async def fire(session: AsyncSession, config: Config, team: Team, severity: Seve
     [group_id] = result.new_groups
     policy = Policy.for_team(team).compressed_for_test()
     dm, sms = policy.first_step("slack"), policy.first_step("sms")
+    esc = await escalation_for(session, group_id)
     return Drill(group_id=group_id, team=team.name, severity=severity, dm_step=None if dm is None else dm + 1,
-                 sms_step=None if sms is None else sms + 1)
+                 sms_step=None if sms is None else sms + 1,
+                 compressed=esc is not None and esc.status == RunStatus.ACTIVE and Policy.from_json(esc.policy).test)
 
 
 async def look(session: AsyncSession, config: Config, drill: Drill, *, sms_enabled: bool) -> dict[Hop, HopView]:

@@ -213,7 +213,7 @@ async def _run(request: web.Request, asked: TestRequest, watch: _Stopwatch) -> w
              sum(1 for h in hops if h["ok"]), len(hops), watch.ms(), "" if ok else " (incomplete)")
     return web.json_response({
         "status": "ok" if ok else "incomplete", "ok": ok, "alert_id": drill.group_id, "title": TITLE,
-        "team": drill.team, "severity": drill.severity.value, "compressed_escalation": True,
+        "team": drill.team, "severity": drill.severity.value, "compressed_escalation": drill.compressed,
         "wait_seconds": asked.wait_seconds, "elapsed_ms": watch.ms(), "hops": hops,
         "resolved": resolved, "kept_open": asked.keep_open,
     }, status=200 if ok else 504)

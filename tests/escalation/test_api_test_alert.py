@@ -108,6 +108,7 @@ async def test_a_medium_test_alert_says_it_does_not_escalate(bot: Harness, twili
     for hop in ("first_page", "sms"):
         assert by_hop[hop]["state"] == "skipped" and by_hop[hop]["ms"] is None
         assert "severity medium does not escalate" in by_hop[hop]["reason"]
+    assert answer["compressed_escalation"] is False
     assert sent(bot, twilio) == {}
 
 
