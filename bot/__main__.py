@@ -10,7 +10,7 @@ import signal
 import sys
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -186,8 +186,92 @@ def cmd_manifest(args: argparse.Namespace) -> int:
     return 0
 
 
+def _api_test_url(url: str | None, port: int) -> str:
+    """``POST /api/test`` on the bot at ``url``: a base URL, or one of its endpoints' URLs."""
+    base = (url or f"http://127.0.0.1:{port}").rstrip("/")
+    for suffix in ("/api/test", "/alerts/generic"):
+        base = base.removesuffix(suffix)
+    return base + "/api/test"
+
+
+def _hop_rows(hops: list[dict[str, object]]) -> list[tuple[str, str, str, str]]:
+    rows = []
+    for hop in hops:
+        ms = hop.get("ms")
+        ref = hop.get("twilio_sid") or hop.get("slack_ref")
+        detail = str(hop.get("detail") or "") if hop.get("ok") else str(hop.get("reason") or hop.get("detail") or "")
+        if hop.get("ok") and ref:
+            detail += f" — {'SID' if hop.get('twilio_sid') else 'ref'} {ref}"
+        rows.append((str(hop.get("label") or hop.get("hop")), "ok" if hop.get("ok") else str(hop.get("state")),
+                     f"{ms} ms" if isinstance(ms, int) else "—", detail))
+    return rows
+
+
+def print_test_report(report: dict[str, object], write: Callable[[str], object] = print) -> bool:
+    """The report of ``POST /api/test`` as a table, one hop a line; True when every hop happened."""
+    raw_hops = report.get("hops")
+    hops = [h for h in raw_hops if isinstance(h, dict)] if isinstance(raw_hops, list) else []
+    write(f"Test alert #{report.get('alert_id')} ({report.get('title')}) for team {report.get('team')}, "
+          f"{report.get('severity')}; escalation steps run at once:")
+    rows = [("hop", "result", "after", "detail"), *_hop_rows(hops)]
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    for row in rows:
+        write("  " + "  ".join(cell.ljust(width) for cell, width in zip(row[:3], widths, strict=True)) + "  " + row[3])
+    ok = bool(report.get("ok")) and bool(hops)
+    done = sum(1 for h in hops if h.get("ok"))
+    ending = ("the test alert was resolved" if report.get("resolved")
+              else "the test alert is still open" if report.get("kept_open") else "the test alert was already resolved")
+    counted = f"All {done} hops" if ok else f"Only {done} of {len(hops)} hops"
+    write(f"{counted} happened in {report.get('elapsed_ms')} ms; {ending}.")
+    return ok
+
+
+def _who() -> str:
+    """Who fired the test, as the alert shows it: "alice on build-7 (send-test-alert)"."""
+    import getpass
+    import socket
+
+    try:
+        return f"{getpass.getuser()} on {socket.gethostname()} (send-test-alert)"
+    except (OSError, KeyError):  # no user name to be had (a container without one): say less
+        return "send-test-alert"
+
+
+def _send_through_escalation(args: argparse.Namespace, settings: Settings) -> int:
+    url = _api_test_url(args.url, settings.port)
+    token = args.token or settings.api_token
+    if not token:
+        print("need the API token: --token or $WATCHSTANDER_API_TOKEN (the bot must have it set too)", file=sys.stderr)
+        return 2
+    protect(secrets=[token])
+    body: dict[str, object] = {"severity": args.severity or "critical", "wait_seconds": args.wait,
+                               "keep_open": args.keep_open, "requested_by": _who()[:100]}
+    if args.team:
+        body["team"] = args.team
+    req = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
+                                 headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"})
+    try:
+        with urllib.request.urlopen(req, timeout=args.wait + 15) as resp:
+            report = json.loads(resp.read())
+    except urllib.error.HTTPError as exc:
+        text = exc.read().decode(errors="replace")
+        try:
+            report = json.loads(text) if exc.code == 504 else None
+        except json.JSONDecodeError:
+            report = None
+        if not isinstance(report, dict):
+            print(f"{exc.code} {text}", file=sys.stderr)
+            return 1
+    except (urllib.error.URLError, TimeoutError) as exc:
+        print(f"cannot reach {url}: {getattr(exc, 'reason', exc)}", file=sys.stderr)
+        return 1
+    return 0 if print_test_report(report) else 1
+
+
 def cmd_send_test_alert(args: argparse.Namespace) -> int:
     settings = _settings()
+    if args.through_escalation:
+        return _send_through_escalation(args, settings)
     url = args.url or f"http://127.0.0.1:{settings.port}/alerts/generic"
     token = args.token or os.environ.get("WATCHSTANDER_TEST_TOKEN") or os.environ.get("GENERIC_TOKEN")
     if not token:
@@ -195,7 +279,7 @@ def cmd_send_test_alert(args: argparse.Namespace) -> int:
         return 2
     protect(secrets=[token])
     payload = {
-        "title": "Watchstander test alert", "severity": args.severity, "service": "watchstander",
+        "title": "Watchstander test alert", "severity": args.severity or "high", "service": "watchstander",
         "description": "A test alert sent by `watchstander send-test-alert`. Acknowledge or resolve it.",
         "dedup_key": f"test-{os.getpid()}", "labels": {"test": "true"},
     }
@@ -237,6 +321,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return asyncio.run(run_demo(verbose=args.verbose))
 
 
+def _wait_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 < value <= 60:
+        raise argparse.ArgumentTypeError("must be above 0 and at most 60 seconds")
+    return value
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="watchstander", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -251,9 +345,19 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("path", nargs="?")
     c.set_defaults(func=cmd_check_config)
     t = sub.add_parser("send-test-alert", help="post a sample alert to a running bot")
-    t.add_argument("--severity", default="high")
-    t.add_argument("--url")
-    t.add_argument("--token")
+    t.add_argument("--severity", help="default high; critical with --through-escalation")
+    t.add_argument("--url", help="the generic endpoint (default http://127.0.0.1:$PORT/alerts/generic); "
+                   "with --through-escalation the bot's base URL")
+    t.add_argument("--token", help="the generic integration's token ($GENERIC_TOKEN); with --through-escalation "
+                   "the API token ($WATCHSTANDER_API_TOKEN)")
+    t.add_argument("--through-escalation", action="store_true",
+                   help="fire a marked test alert through the whole path with POST /api/test (channel message, "
+                        "first DM, SMS, steps run at once) and print each hop with its time")
+    t.add_argument("--team", help="with --through-escalation: the team to test (default: the first with a policy)")
+    t.add_argument("--wait", type=_wait_seconds, default=20.0,
+                   help="with --through-escalation: seconds to wait for the hops (default 20, at most 60)")
+    t.add_argument("--keep-open", action="store_true",
+                   help="with --through-escalation: leave the test alert open instead of resolving it")
     t.set_defaults(func=cmd_send_test_alert)
     m = sub.add_parser("migrate", help="apply database migrations")
     m.set_defaults(func=cmd_migrate)

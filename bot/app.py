@@ -42,6 +42,7 @@ from bot.slack.client import SlackClient, make_client
 from bot.slack.deps import SlackDeps
 from bot.slack.user_zones import UserZones
 from bot.web import alerts as alert_routes
+from bot.web import api as api_routes
 from bot.web import calendar as calendar_routes
 from bot.web import health
 from bot.web import heartbeats as heartbeat_routes
@@ -156,6 +157,7 @@ def create_bot(settings: Settings, config: Config, *, clock: Clock | None = None
     twilio_routes.add_routes(app)
     heartbeat_routes.add_routes(app)
     status_page_routes.add_routes(app)
+    api_routes.add_routes(app)
 
     async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
         dispatcher.check_handlers()  # an outbox kind nothing would send is an error now, not a silent queue

@@ -30,6 +30,7 @@ from bot.config import WEEKDAYS, Config, Settings, parse_config
 from bot.db import migrate
 from bot.durations import format_config_duration
 from bot.oncall.who import on_call
+from bot.sandbox.shop import ShopStandIn
 from bot.sandbox.slack import SandboxUser, SlackStandIn
 from bot.sandbox.slack_records import SandboxMessage
 from bot.sandbox.slack_user import SlackDriver
@@ -113,7 +114,7 @@ class Stage:
     http: aiohttp.ClientSession
     transcript: Transcript
     cast: Cast
-    shop: Shop
+    shop: ShopStandIn
 
     def name(self, user: str) -> str:
         return self.transcript.names.get(user, user)
@@ -275,18 +276,6 @@ async def scene_incident(st: Stage) -> None:
     await st.settle()
 
 
-@dataclass
-class Shop:
-    """The demo's own web shop: a health endpoint on 127.0.0.1 that the uptime check probes."""
-
-    status: int = 200
-    url: str = ""
-
-    async def health(self, _request: web.Request) -> web.Response:
-        body = '{"status":"ok"}' if self.status == 200 else '{"status":"unavailable"}'
-        return web.Response(status=self.status, text=body, content_type="application/json")
-
-
 async def probe_for(st: Stage, seconds: int) -> None:
     """Let ``seconds`` pass in 30-second steps, running the checks that come due."""
     for _ in range(seconds // 30):
@@ -350,21 +339,11 @@ async def run_demo(*, verbose: bool = False, write: Callable[[str], None] = prin
                    start: datetime | None = None) -> int:
     """Play the demo on a manual clock starting at ``start`` (now by default) and print the transcript."""
     clock = ManualClock((start or datetime.now(UTC)).replace(microsecond=0))
-    shop = Shop()
-    shop_app = web.Application()
-    shop_app.router.add_get("/health", shop.health)
-    shop_runner = web.AppRunner(shop_app, access_log=None)
-    await shop_runner.setup()
-    shop_site = web.TCPSite(shop_runner, "127.0.0.1", 0)
-    await shop_site.start()
-    shop.url = f"http://127.0.0.1:{shop_runner.addresses[0][1]}/health"
-    try:
+    async with ShopStandIn() as shop:
         return await _play(clock, shop, verbose=verbose, write=write)
-    finally:
-        await shop_runner.cleanup()
 
 
-async def _play(clock: ManualClock, shop: Shop, *, verbose: bool, write: Callable[[str], None]) -> int:
+async def _play(clock: ManualClock, shop: ShopStandIn, *, verbose: bool, write: Callable[[str], None]) -> int:
     config = demo_config(clock.now(), shop.url)
     names = {p.slack_id: p.name for p in config.people}
     with tempfile.TemporaryDirectory(prefix="watchstander-demo-") as tmp:

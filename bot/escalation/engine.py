@@ -77,11 +77,13 @@ async def escalation_for(session: AsyncSession, group_id: int, *, lock: bool = F
 
 
 async def start_escalation(session: AsyncSession, config: Config, group: AlertGroup,
-                           now: datetime) -> Escalation | None:
+                           now: datetime, *, test: bool = False) -> Escalation | None:
     """Snapshot the team's policy onto a firing alert whose severity escalates; idempotent.
 
     Called by ingest whenever an alert joins a group, so a group that becomes critical later
-    starts escalating then. Silenced alerts are stored, not paged.
+    starts escalating then. Silenced alerts are stored, not paged. ``test`` (only ever passed for
+    the test alert of ``POST /api/test``) snapshots the policy compressed: every step at once,
+    see :meth:`Policy.compressed_for_test`.
     """
     if group.status != AlertStatus.FIRING or group.silence_id is not None or not _escalates(config, group.severity):
         return None
@@ -94,7 +96,9 @@ async def start_escalation(session: AsyncSession, config: Config, group: AlertGr
         session.add(esc)
         await record(session, group, NotEscalated(reason="no_team"), now)
         return esc
-    return await begin_run(session, group, Policy.for_team(team), team.name, group.created_at, now)
+    policy = Policy.for_team(team)
+    return await begin_run(session, group, policy.compressed_for_test() if test else policy, team.name,
+                           group.created_at, now)
 
 
 async def begin_run(session: AsyncSession, group: AlertGroup, policy: Policy, team: str, started_at: datetime,

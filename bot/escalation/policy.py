@@ -4,6 +4,11 @@ The policy is snapshotted onto the alert when escalation starts (as JSON, see :m
 because the config can change mid-escalation and a page must not jump steps when it does. Every
 deadline is computed from the snapshot and the run's start, never from when the previous step
 happened to run, so a late step (after a restart) does not push the later ones back.
+
+A test alert (``POST /api/test``) runs a *compressed* copy of its team's policy
+(:meth:`Policy.compressed_for_test`): every offset is zero, so the steps run one after the other at
+once instead of 5 and 10 minutes apart. The copy is marked ``test`` in the snapshot, so the
+escalation row itself says why its deadlines are all "now"; real alerts never get one.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ class PolicyJson(TypedDict):
 
     steps: list[StepJson]
     repeat: NotRequired[int]
+    test: NotRequired[bool]  # a test alert's compressed copy (Policy.compressed_for_test)
 
 
 @dataclass(frozen=True)
@@ -50,6 +56,7 @@ class Position:
 class Policy:
     steps: tuple[EscalationStep, ...]
     repeat: int = 0
+    test: bool = False  # a test alert's compressed copy: every step at once, see compressed_for_test
 
     @classmethod
     def for_team(cls, team: Team) -> Policy:
@@ -60,11 +67,34 @@ class Policy:
     def from_json(cls, data: PolicyJson) -> Policy:
         return cls(steps=tuple(EscalationStep(timedelta(seconds=s["after"]), tuple(s["notify"]))
                                for s in data["steps"]),
-                   repeat=int(data.get("repeat", 0)))
+                   repeat=int(data.get("repeat", 0)), test=bool(data.get("test", False)))
 
     def to_json(self) -> PolicyJson:
-        return {"steps": [{"after": int(s.after.total_seconds()), "notify": list(s.notify)} for s in self.steps],
-                "repeat": self.repeat}
+        data: PolicyJson = {"steps": [{"after": int(s.after.total_seconds()), "notify": list(s.notify)}
+                                      for s in self.steps], "repeat": self.repeat}
+        if self.test:
+            data["test"] = True
+        return data
+
+    def first_step(self, medium: str) -> int | None:
+        """The 0-based index of the first step that pages someone by ``medium`` (``slack`` means a DM,
+        not the ``@here`` post in the channel; ``sms``), or None when no step does."""
+        return next((i for i, step in enumerate(self.steps)
+                     if any(t.startswith(f"{medium}:") and t != "slack:channel" for t in step.notify)), None)
+
+    def compressed_for_test(self) -> Policy:
+        """The policy a test alert runs: this one's steps up to the first that sends an SMS (or the
+        first Slack DM when no step sends one), every offset zero and no repeat.
+
+        Zero offsets make every step due the moment the alert is stored, so the escalation runner
+        runs them back to back: a test shows within seconds that the DM and the SMS go out, where
+        the real policy would wait 5 minutes for the SMS step. The steps after it (the backup, the
+        channel's ``@here``) are left out: a test pages the person testing, not the whole team.
+        """
+        ends = [i for i in (self.first_step("slack"), self.first_step("sms")) if i is not None]
+        last = max(ends) if ends else 0
+        steps = tuple(EscalationStep(timedelta(0), s.notify) for s in self.steps[:last + 1])
+        return Policy(steps=steps, repeat=0, test=True)
 
     @property
     def round_length(self) -> timedelta:
