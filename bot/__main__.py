@@ -256,7 +256,7 @@ def _send_through_escalation(args: argparse.Namespace, settings: Settings) -> in
     except urllib.error.HTTPError as exc:
         text = exc.read().decode(errors="replace")
         try:
-            report = json.loads(text) if exc.code == 504 else None
+            report = json.loads(text) if exc.code in (502, 504) else None  # the report of an incomplete test
         except json.JSONDecodeError:
             report = None
         if not isinstance(report, dict):

@@ -33,6 +33,7 @@ from bot.config.schema import (
     SlackConfig,
     SummaryConfig,
     Team,
+    own_integration,
 )
 from bot.config.settings import Settings, SettingsError, settings_from_env
 
@@ -59,6 +60,7 @@ __all__ = [
     "Integration",
     "load_config",
     "OutOfHours",
+    "own_integration",
     "parse_config",
     "Person",
     "Retention",

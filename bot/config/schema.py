@@ -21,7 +21,15 @@ from bot.config.fields import (
     TimeZoneName,
     clock_time,
 )
-from bot.config.monitors import Check, HeartbeatMonitor, SelfHeartbeat, StatusPage, Watchdog, monitor_problems
+from bot.config.monitors import (
+    OWN_INTEGRATION,
+    Check,
+    HeartbeatMonitor,
+    SelfHeartbeat,
+    StatusPage,
+    Watchdog,
+    monitor_problems,
+)
 from bot.durations import DurationError, parse_duration
 from bot.severity import Severity
 
@@ -166,6 +174,13 @@ class Integration(Model):
     token: Annotated[str, Field(min_length=8)]
     team: str | None = None
     secret: str | None = None
+
+
+def own_integration(team: str | None) -> Integration:
+    """The integration Watchstander's own alerts are stored under (checks, heartbeats, the Watchdog,
+    test alerts); ``team`` routes them when no route does. Its token is never compared: webhooks
+    find their integration in the config, and this one is not there."""
+    return Integration(name=OWN_INTEGRATION, type="generic", token="not-a-webhook-token", team=team)
 
 
 class SeverityPolicy(Model):

@@ -30,7 +30,7 @@ from bot.alerts.events import EventKind, NotEscalated, PageSkipped, detail_as
 from bot.alerts.incoming import AlertStatus, IncomingAlert, ParsedNotification
 from bot.alerts.ingest import ingest
 from bot.alerts.models import AlertEvent, AlertGroup, AlertStorm
-from bot.config import OWN_INTEGRATION, Config, Integration, Team
+from bot.config import OWN_INTEGRATION, Config, Team, own_integration
 from bot.escalation.engine import escalation_for, start_escalation
 from bot.escalation.models import Escalation, PageRecord, PageStatus, RunStatus, Via
 from bot.escalation.policy import Policy
@@ -104,7 +104,7 @@ async def fire(session: AsyncSession, config: Config, team: Team, severity: Seve
         service="watchstander", starts_at=now,
         labels={"alertname": "WatchstanderTest", "source": OWN_INTEGRATION, TEST_LABEL: "true"},
     )
-    integration = Integration(name=OWN_INTEGRATION, type="generic", token="not-a-webhook-token", team=team.name)
+    integration = own_integration(team.name)
     result = await ingest(session, config=config.model_copy(update={"routes": []}), integration=integration,
                           notification=ParsedNotification(alerts=(incoming,), group_key=fingerprint), now=now,
                           escalate=_start_test_escalation)

@@ -17,15 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.alerts.incoming import AlertStatus, IncomingAlert, ParsedNotification
 from bot.alerts.ingest import PlaybookFor, StartEscalation, ingest
 from bot.alerts.models import Alert
-from bot.config import OWN_INTEGRATION, Config, Integration
+from bot.config import OWN_INTEGRATION, Config, own_integration
 from bot.monitors.models import MonitorState
 from bot.severity import Severity
 
-
-def own_integration(team: str | None) -> Integration:
-    """The integration a monitor's alerts are stored under; ``team`` routes them when no route does."""
-    # The token is never compared: webhooks find integrations in the config, and this one is not there.
-    return Integration(name=OWN_INTEGRATION, type="generic", token="not-a-webhook-token", team=team)
+MONITOR_KINDS = ("check", "heartbeat", "watchdog")  # key prefixes; test alerts (test/…) are not monitors
 
 
 @dataclass(frozen=True)
@@ -94,7 +90,7 @@ async def retire_unwatched(session: AsyncSession, sink: AlertSink, watched: set[
         select(Alert.fingerprint).where(Alert.integration == OWN_INTEGRATION,
                                         Alert.status != AlertStatus.RESOLVED))).all())
     states = set((await session.scalars(select(MonitorState.key))).all())
-    gone = sorted(k for k in open_keys | states if _root(k) not in watched)
+    gone = sorted(k for k in open_keys | states if k.split("/")[0] in MONITOR_KINDS and _root(k) not in watched)
     for key in gone:
         if key in open_keys:
             await sink.resolve(session, key, now, note="No longer watched: removed from the config.")

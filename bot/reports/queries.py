@@ -16,10 +16,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.alerts.events import EventKind
 from bot.alerts.models import Alert, AlertEvent, AlertGroup
+from bot.config import OWN_INTEGRATION
 from bot.incidents.models import Incident
 from bot.reports.window import ReportWindow
 
 PAGED = EventKind.PAGED
+TEST_KEYS = "test/%"  # the fingerprint and group key of a test alert (POST /api/test, send-test-alert)
+# Test alerts prove the path works; they are not on-call load, so no figure of the summary counts them.
+REAL_GROUP = ~and_(AlertGroup.integration == OWN_INTEGRATION, AlertGroup.group_key.like(TEST_KEYS))
+REAL_ALERT = ~and_(Alert.integration == OWN_INTEGRATION, Alert.fingerprint.like(TEST_KEYS))
 PERSON_VIAS = ("slack", "sms")  # a "channel" page is an @here post, not a person
 
 
@@ -31,7 +36,7 @@ async def severity_counts(session: AsyncSession, window: ReportWindow) -> tuple[
         select(AlertGroup.severity,
                func.sum(case((in_window, 1), else_=0)),
                func.sum(case((in_window, 0), else_=1)))
-        .where(AlertGroup.created_at >= before.start, AlertGroup.created_at < window.end)
+        .where(AlertGroup.created_at >= before.start, AlertGroup.created_at < window.end, REAL_GROUP)
         .group_by(AlertGroup.severity)
     )
     now_counts: dict[str, int] = {}
@@ -58,7 +63,7 @@ async def group_times(session: AsyncSession, window: ReportWindow) -> list[Group
     rows = await session.execute(
         select(AlertGroup.severity, AlertGroup.created_at, AlertGroup.acknowledged_at, AlertGroup.resolved_at,
                AlertGroup.silence_id.is_not(None))
-        .where(AlertGroup.created_at >= window.start, AlertGroup.created_at < window.end)
+        .where(AlertGroup.created_at >= window.start, AlertGroup.created_at < window.end, REAL_GROUP)
     )
     return [GroupTimes(sev, created, acked, resolved, bool(silenced))
             for sev, created, acked, resolved, silenced in rows]
@@ -75,8 +80,9 @@ class PageEvent:
 async def pages(session: AsyncSession, window: ReportWindow) -> list[PageEvent]:
     rows = await session.execute(
         select(AlertEvent.actor, AlertEvent.via, AlertEvent.at, AlertEvent.group_id)
+        .join(AlertGroup, AlertGroup.id == AlertEvent.group_id)
         .where(AlertEvent.kind == PAGED, AlertEvent.at >= window.start, AlertEvent.at < window.end,
-               AlertEvent.actor.is_not(None), AlertEvent.via.in_(PERSON_VIAS))
+               AlertEvent.actor.is_not(None), AlertEvent.via.in_(PERSON_VIAS), REAL_GROUP)
     )
     return [PageEvent(str(person), str(via), at, gid) for person, via, at, gid in rows]
 
@@ -98,7 +104,7 @@ async def far_escalations(session: AsyncSession, window: ReportWindow, *, min_st
     rows = await session.execute(
         select(AlertGroup.id, AlertGroup.title, AlertGroup.severity, furthest, sms)
         .join(AlertGroup, AlertGroup.id == AlertEvent.group_id)
-        .where(AlertEvent.kind == PAGED, AlertEvent.at >= window.start, AlertEvent.at < window.end)
+        .where(AlertEvent.kind == PAGED, AlertEvent.at >= window.start, AlertEvent.at < window.end, REAL_GROUP)
         .group_by(AlertGroup.id, AlertGroup.title, AlertGroup.severity)
         .having(or_(furthest >= min_step, sms == 1))
         .order_by(func.coalesce(furthest, 0).desc(), AlertGroup.id)
@@ -121,7 +127,7 @@ async def noisiest(session: AsyncSession, window: ReportWindow, *, limit: int) -
         select(Alert.title, Alert.service, count)
         .join(Alert, Alert.id == AlertEvent.alert_id)
         .where(AlertEvent.kind.in_((EventKind.RECEIVED, EventKind.REPEATED)), AlertEvent.at >= window.start,
-               AlertEvent.at < window.end)
+               AlertEvent.at < window.end, REAL_ALERT)
         .group_by(Alert.title, Alert.service)
         .order_by(count.desc(), Alert.title)
         .limit(limit)
@@ -193,7 +199,7 @@ class OpenGroup:
 async def long_open(session: AsyncSession, *, at: datetime, older_than: datetime,
                     limit: int) -> tuple[int, list[OpenGroup]]:
     """Alert groups still open at ``at`` that were raised before ``older_than``: how many, and the oldest."""
-    still_open = and_(AlertGroup.created_at < older_than,
+    still_open = and_(AlertGroup.created_at < older_than, REAL_GROUP,
                       or_(AlertGroup.resolved_at.is_(None), AlertGroup.resolved_at >= at))
     total = await session.scalar(select(func.count(AlertGroup.id)).where(still_open))
     rows = await session.execute(

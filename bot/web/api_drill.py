@@ -9,8 +9,9 @@ The alert is stored, posted and paged by the bot's own background loops exactly 
 only its escalation is compressed, every step at once (:mod:`bot.escalation.drill`). The handler
 watches the database until every hop has happened or can no longer happen, or the wait is over,
 and times each hop in milliseconds from the request's arrival (as first seen done, looked at
-every :data:`POLL_SECONDS`). 200 when every hop happened; 504 with the partial report when one
-did not (the report says why, for each).
+every :data:`POLL_SECONDS`). 200 when every hop happened; otherwise the report, with each hop's
+state and reason, as 504 when a hop was still pending when the wait ran out, else 502 (a hop was
+refused, or cannot happen in this setup: Twilio not configured, nobody on call).
 """
 
 from __future__ import annotations
@@ -216,7 +217,14 @@ async def _run(request: web.Request, asked: TestRequest, watch: _Stopwatch) -> w
         "team": drill.team, "severity": drill.severity.value, "compressed_escalation": drill.compressed,
         "wait_seconds": asked.wait_seconds, "elapsed_ms": watch.ms(), "hops": hops,
         "resolved": resolved, "kept_open": asked.keep_open,
-    }, status=200 if ok else 504)
+    }, status=_status(views))
+
+
+def _status(views: dict[Hop, HopView]) -> int:
+    states = {v.state for v in views.values()}
+    if states == {HopState.DONE}:
+        return 200
+    return 504 if HopState.PENDING in states else 502
 
 
 def add_state(app: web.Application) -> None:
