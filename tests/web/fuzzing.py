@@ -377,14 +377,15 @@ class FuzzBot:
 
 @contextmanager
 def fuzz_bot(db_url: str, clock: Any, caplog: pytest.LogCaptureFixture,
-             prepare: Callable[[Harness], Coroutine[Any, Any, None]] | None = None) -> Iterator[FuzzBot]:
+             prepare: Callable[[Harness], Coroutine[Any, Any, None]] | None = None,
+             **harness: Any) -> Iterator[FuzzBot]:
     """The bot (with Twilio and a metrics token, nothing sent in the background) on its own event loop."""
     with asyncio.Runner() as runner:
         stack = AsyncExitStack()
 
         async def start() -> Harness:
             slack = await stack.enter_async_context(SlackStandIn(channels=CHANNELS, users=USERS, trigger_ttl=None))
-            h = await stack.enter_async_context(hostile_bot(slack, clock, db_url, background=False))
+            h = await stack.enter_async_context(hostile_bot(slack, clock, db_url, background=False, **harness))
             if prepare is not None:
                 await prepare(h)
             return h

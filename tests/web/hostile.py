@@ -33,7 +33,8 @@ TWILIO_SETTINGS = {"public_url": PUBLIC_URL, "twilio_account_sid": "AC" + "0" * 
 @asynccontextmanager
 async def hostile_bot(slack: SlackStandIn, clock: ManualClock, db_url: str, **kw: Any) -> AsyncIterator[Harness]:
     """The bot with Twilio and a metrics token set, so every endpoint checks its credentials."""
-    async with start_harness(slack=slack, clock=clock, db_url=db_url, settings=TWILIO_SETTINGS, **kw) as h:
+    settings = {**TWILIO_SETTINGS, **kw.pop("settings", {})}
+    async with start_harness(slack=slack, clock=clock, db_url=db_url, settings=settings, **kw) as h:
         yield h
 
 

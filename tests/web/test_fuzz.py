@@ -17,6 +17,7 @@ import os
 import random
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,7 @@ from bot.sandbox.slack_records import JSON, iter_elements
 from bot.sandbox.slack_user import VERIFICATION_TOKEN, view_state
 from bot.slack.ids import AlertAction, Callback, IncidentAction
 from tests.incidents.flow import incident, open_modal, submit_declare
-from tests.support.factories import ALICE, BOB, TOKENS, am_alert, am_notification
+from tests.support.factories import ALICE, BOB, TOKENS, am_alert, am_notification, make_config
 from tests.support.harness import SIGNING_SECRET, Harness
 from tests.web.fuzzing import (
     FuzzBot,
@@ -503,3 +504,55 @@ def test_get_endpoints(seed: int, db_url: str, clock: ManualClock, caplog: pytes
     """/healthz, /readyz, /metrics, the calendar feeds, and paths and methods the bot does not serve."""
     with fuzz_bot(db_url, clock, caplog) as bot:
         fuzz(bot, seed, get_requests(), examples=1200, accepted=lambda status: False)
+
+
+# --- heartbeats, the status page and the alert API ---------------------------------------------
+
+BEAT_TOKEN, PAGE_TOKEN, API_TOKEN = "fuzz-beat-token-1", "fuzz-page-token-1", "fuzz-api-token-0001"
+MONITORED = f"""
+heartbeats:
+  - {{name: nightly-backup, every: 24h, grace: 1h, team: platform, token: "{BEAT_TOKEN}"}}
+checks:
+  - {{name: api-health, url: "http://127.0.0.1:9/health", every: 1m}}
+status_page: {{title: Fuzz status, checks: [api-health], public: false, token: "{PAGE_TOKEN}"}}
+"""
+
+
+def monitor_requests() -> st.SearchStrategy[Request]:
+    bearer = ((b"Authorization", b"Bearer " + API_TOKEN.encode()),)
+    bases = [
+        Request("GET", b"/heartbeat/nightly-backup?token=" + BEAT_TOKEN.encode()),
+        Request("POST", b"/heartbeat/nightly-backup", ((b"Authorization", b"Bearer " + BEAT_TOKEN.encode()),), b""),
+        Request("POST", b"/heartbeat/nightly-backup/fail?token=" + BEAT_TOKEN.encode(),
+                ((b"Content-Type", b"text/plain"),), b"pg_dump: error: connection refused"),
+        Request("GET", b"/heartbeat/unknown?token=x"),
+        Request("GET", b"/status?token=" + PAGE_TOKEN.encode()), Request("GET", b"/status.json?token=x"),
+        Request("GET", b"/status.json?token=" + PAGE_TOKEN.encode(), ((b"If-None-Match", b'"abc"'),)),
+        Request("GET", b"/api/alerts?status=open&limit=5", bearer),
+        Request("GET", b"/api/alerts?status=resolved&team=platform", bearer),
+    ]
+
+    @st.composite
+    def build(draw: st.DrawFn) -> Request:
+        request = draw(st.sampled_from(bases))
+        how = draw(st.sampled_from(["valid", "target", "target", "headers", "body", "method"]))
+        if how == "target":
+            target = draw(bent_bytes(request.target)).replace(b"\r", b"").replace(b"\n", b"").replace(b" ", b"")
+            request = Request(request.method, target or b"/", request.headers, request.body)
+        elif how == "headers":
+            request = draw(bent_headers(request, ("Authorization", "Content-Type", "If-None-Match")))
+        elif how == "body":
+            request = replace(request, body=draw(bent_bytes(request.body or b"reason")))
+        elif how == "method":
+            method = draw(st.sampled_from(["PUT", "DELETE", "OPTIONS", "PATCH", "POST", "get"]))
+            request = Request(method, request.target, request.headers, request.body)
+        return request
+
+    return build()
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_monitor_endpoints(seed: int, db_url: str, clock: ManualClock, caplog: pytest.LogCaptureFixture) -> None:
+    """Heartbeats (beats and failure reports), the private status page and the alert API."""
+    with fuzz_bot(db_url, clock, caplog, config=make_config(MONITORED), settings={"api_token": API_TOKEN}) as bot:
+        fuzz(bot, seed, monitor_requests(), examples=600)
