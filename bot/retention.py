@@ -11,6 +11,8 @@
   and Twilio retry within minutes, so a week is plenty.
 - ``outbox`` (7 days): sent (or cancelled) queued messages. A message that *failed* is evidence
   of a problem and stays as long as its alert (``alerts``).
+- Checks: an outage that is over is kept as long as ``alerts``; the hourly probe rollups
+  (latency p50/p95, probe counts) for :data:`~bot.monitors.models.ROLLUPS_KEPT`.
 
 Nothing open is ever pruned: a firing or acknowledged alert, an unresolved incident, a pending
 outbox row. The job deletes in batches of :data:`BATCH` rows, one short transaction each, and
@@ -46,6 +48,7 @@ from bot.incidents.models import (
     IncidentRole,
     TimelineEntry,
 )
+from bot.monitors.models import ROLLUPS_KEPT, CheckOutage, CheckRollup
 from bot.oncall.models import HandoffRow, OverrideRow
 from bot.outbox import OutboxMessage
 from bot.reports.models import WeeklySummaryRecord
@@ -118,6 +121,9 @@ class Pruner:
         await self._rows(report, HandoffRow.id, HandoffRow.at < old)
         await self._rows(report, WeeklySummaryRecord.id, WeeklySummaryRecord.week_end < old)
         await self._rows(report, ChannelPause.channel, ChannelPause.until < now - PAUSE_AFTER)
+        # Checks: an outage over for as long as a resolved alert is kept; the hourly rollups after a month.
+        await self._rows(report, CheckOutage.id, and_(CheckOutage.ended_at.is_not(None), CheckOutage.ended_at < old))
+        await self._rows(report, CheckRollup.hour, CheckRollup.hour < now - ROLLUPS_KEPT)
         return report
 
     async def _rows(self, report: PruneReport, key: InstrumentedAttribute[object], where: ColumnElement[bool]) -> None:

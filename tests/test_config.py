@@ -127,6 +127,39 @@ def test_references_to_unknown_people_and_teams_are_reported() -> None:
     ]
 
 
+def test_checks_heartbeats_watchdog_and_status_page_references_are_checked() -> None:
+    text = config_text("""
+checks:
+  - {name: api-health, url: "https://example.com/health", team: platfrom}
+  - {name: api-health, tls: "example.com"}
+  - {name: both, url: "https://example.com/", tls: "example.com:443"}
+  - {name: hasty, url: "https://example.com/", down_after: 0s}
+heartbeats:
+  - {name: nightly-backup, every: 30s, token: "backup-token-1"}
+watchdog: {integration: scripts}
+status_page: {checks: [api-health, shop-tls], public: false}
+""").replace("  - {name: scripts, type: generic", "  - {name: watchstander, type: generic")
+    found = "\n".join(problems(text))
+    for expected in ("checks.2: check 'both': give either url: (an HTTP check) or tls: host:port",
+                     "checks.3: check 'hasty': down_after must be more than 0s",
+                     "heartbeats.0.every: every must be at least 1m",
+                     "status_page: public: false needs token: (readers open /status?token=…)"):
+        assert expected in found, found
+    text = config_text("""
+checks:
+  - {name: api-health, url: "https://example.com/health", team: platfrom}
+  - {name: api-health, tls: "example.com"}
+watchdog: {integration: scripts}
+status_page: {checks: [api-health, shop-tls]}
+""").replace("  - {name: scripts, type: generic", "  - {name: watchstander, type: generic")
+    found = "\n".join(problems(text))
+    for expected in ("checks: the name 'api-health' is used twice", "checks.0.team: no team named 'platfrom'",
+                     "watchdog.integration: no integration named 'scripts'",
+                     "status_page.checks.1: no check named 'shop-tls'",
+                     "integrations: the name 'watchstander' is Watchstander's own"):
+        assert expected in found, found
+
+
 def test_unset_environment_variable_is_named_once() -> None:
     env = dict(TOKENS)
     del env["AM_TOKEN"]

@@ -26,6 +26,7 @@ from bot.db import Base, create_engine, session_factory
 from bot.escalation.models import Escalation, PageRecord
 from bot.idempotency import SeenRequest
 from bot.incidents.models import Incident, IncidentAlert, TimelineEntry
+from bot.monitors.models import LATENCY_BUCKETS_MS, CheckOutage, CheckRollup
 from bot.outbox import OutboxMessage
 from bot.retention import Pruner
 from bot.slack.ids import AlertAction
@@ -125,6 +126,23 @@ async def test_seen_requests_and_sent_messages_go_after_a_week_failed_and_pendin
     async with h.bot.services.sessions() as s:
         assert list(await s.scalars(select(SeenRequest.key))) == ["slack:Ev0002"]
         assert sorted(await s.scalars(select(OutboxMessage.key))) == ["row-1", "row-2", "row-3"]
+
+
+async def test_check_rollups_go_after_a_month_and_outages_with_the_alerts_an_open_one_stays(
+        harness: Harness) -> None:
+    h = harness
+    hours = [T0 - 32 * DAY, T0 - 30 * DAY, T0 - DAY]
+    async with h.bot.services.sessions() as s, s.begin():
+        s.add_all(CheckRollup(check="api-health", hour=hour, probes=60, failures=0, latency_ms_sum=600.0,
+                              buckets=[60] + [0] * len(LATENCY_BUCKETS_MS)) for hour in hours)
+        s.add_all([CheckOutage(check="api-health", started_at=T0 - 500 * DAY, ended_at=T0 - 499 * DAY),
+                   CheckOutage(check="api-health", started_at=T0 - 500 * DAY, ended_at=None),  # still down
+                   CheckOutage(check="api-health", started_at=T0 - 40 * DAY, ended_at=T0 - 40 * DAY + DAY / 24)])
+    report = await pruner(h).run()
+    assert report.deleted == {"check_rollups": 1, "check_outages": 1}
+    async with h.bot.services.sessions() as s:
+        assert sorted(await s.scalars(select(CheckRollup.hour))) == hours[1:]
+        assert sorted(o.ended_at is None for o in await s.scalars(select(CheckOutage))) == [False, True]
 
 
 async def test_pruning_goes_in_small_batches_and_ingest_commits_between_them(harness: Harness) -> None:

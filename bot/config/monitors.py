@@ -123,6 +123,14 @@ class SelfHeartbeat(Model):
     every: Duration = timedelta(minutes=1)
     timeout: Duration = timedelta(seconds=10)
 
+    @model_validator(mode="after")
+    def _sane(self) -> SelfHeartbeat:
+        if self.every < timedelta(seconds=10):
+            raise ValueError("every must be at least 10s")
+        if self.timeout >= self.every:
+            raise ValueError("timeout must be shorter than every")
+        return self
+
 
 class StatusPage(Model):
     title: str = "Status"
@@ -134,7 +142,7 @@ class StatusPage(Model):
     @model_validator(mode="after")
     def _private_needs_token(self) -> StatusPage:
         if not self.public and not self.token:
-            raise ValueError("status_page: public: false needs token: (readers open /status?token=…)")
+            raise ValueError("public: false needs token: (readers open /status?token=…)")
         return self
 
 

@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import JSON, Float, Index, Integer, String, Text, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,6 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.db import Base, upsert
 
+ROLLUPS_KEPT = timedelta(days=31)  # the retention job prunes older hourly rollups
 LATENCY_BUCKETS_MS = (25, 50, 100, 250, 500, 1000, 2500, 5000, 10000)
 """Upper bounds of the rollup histogram's buckets; one more counts what is slower."""
 
