@@ -39,6 +39,10 @@ def assert_the_story(out: str, start: datetime) -> None:
     assert "▌ 🔴 Heartbeat nightly-backup reported a failure" in out
     assert "The job reported a failure: pg_dump: error: connection to server failed: timeout" in out
     assert "✅ *Resolved* by Watchstander after 9m 00s" in out
+    assert "📣 *Status update* — *Monitoring* from @Alice · 🌐 published on the status page" in out
+    assert "Example Shop status: All systems operational\n    shop-health: up," in out
+    assert ("Incident: Checkout failing (resolved)\n      monitoring: Card payments work again; we are watching "
+            "closely\n") in out  # the published update only: never the internal ones
     assert "—— Bob, who was paged, clicks Acknowledge" in out
     assert "👀 *Acknowledged* by @Bob after 1m 12s" in out
     assert "Alert #1 is already acknowledged by @Bob." in out

@@ -28,6 +28,7 @@ from bot.app import Bot, create_bot
 from bot.clock import ManualClock
 from bot.config import WEEKDAYS, Config, Settings, parse_config
 from bot.db import migrate
+from bot.demo.monitoring import HEARTBEAT_TOKEN, scene_monitoring
 from bot.durations import format_config_duration
 from bot.oncall.who import on_call
 from bot.sandbox.shop import ShopStandIn
@@ -41,7 +42,6 @@ from bot.slack.ids import AlertAction, Callback, IncidentField, OverflowChoice
 SIGNING_SECRET = "demo-signing-secret"
 BOT_NUMBER = "+15005550006"
 AM_TOKEN, PD_KEY, GENERIC_TOKEN = "demo-alertmanager-token", "demo-pagerduty-key", "demo-generic-token"
-HEARTBEAT_TOKEN = "demo-heartbeat-token"
 
 DEMO_ZONE = ZoneInfo("Europe/Berlin")
 DEMO_CONFIG = f"""
@@ -73,6 +73,7 @@ checks:
      severity: high, expect: {{status: 200, body_contains: '"status":"ok"'}}}}
 heartbeats:
   - {{name: nightly-backup, every: 24h, grace: 1h, team: platform, token: {HEARTBEAT_TOKEN}}}
+status_page: {{title: "Example Shop status", checks: [shop-health]}}
 """
 PEOPLE = [
     SandboxUser(id="U0ALICE01", name="alice", real_name="Alice", tz="Europe/Berlin"),
@@ -266,6 +267,9 @@ async def scene_incident(st: Stage) -> None:
     await st.driver.react(message, "pushpin", user_id=lead)
     await st.settle()
     st.later(minutes=9)
+    st.transcript.note(f"{st.name(fixer)} publishes the next update on the public status page too")
+    await st.slash("/incident", "status monitoring --public Card payments work again; we are watching closely",
+                   user=fixer, channel=channel.name)
     await st.slash("/incident", "status monitoring error rate back to 0.1% after the rollback", user=fixer,
                    channel=channel.name)
     await st.slash("/incident", "action Alert on DB pool saturation before it is exhausted", user=lead,
@@ -273,35 +277,6 @@ async def scene_incident(st: Stage) -> None:
     st.later(minutes=20)
     st.transcript.note(f"All quiet: {st.name(lead)} resolves the incident")
     await st.slash("/incident", "resolve Rolled back payments-api to 2.13", user=lead, channel=channel.name)
-    await st.settle()
-
-
-async def probe_for(st: Stage, seconds: int) -> None:
-    """Let ``seconds`` pass in 30-second steps, running the checks that come due."""
-    for _ in range(seconds // 30):
-        st.clock.advance(timedelta(seconds=30))
-        await st.bot.checks.run_due()
-        await st.settle()
-
-
-async def scene_monitoring(st: Stage) -> None:
-    st.transcript.note("Watchstander's own uptime check probes the shop's health endpoint every 30 s; the shop "
-                       "starts answering 503")
-    st.shop.status = 503
-    await probe_for(st, 90)
-    st.transcript.note("The shop is back: after two good probes the alert resolves itself")
-    st.shop.status = 200
-    await probe_for(st, 60)
-    st.later(minutes=1)
-    st.transcript.note("The nightly backup job reports a failure to its heartbeat URL")
-    fail = f"{st.url}/heartbeat/nightly-backup/fail?token={HEARTBEAT_TOKEN}"
-    async with st.http.post(fail, data=b"pg_dump: error: connection to server failed: timeout") as resp:
-        st.transcript.write(f"    (heartbeat answered {resp.status} {(await resp.json())['status']})")
-    await st.settle()
-    st.later(minutes=9)
-    st.transcript.note("It is retried and succeeds: the beat resolves the alert")
-    async with st.http.get(f"{st.url}/heartbeat/nightly-backup?token={HEARTBEAT_TOKEN}") as resp:
-        st.transcript.write(f"    (heartbeat answered {resp.status} {(await resp.json())['status']})")
     await st.settle()
 
 
