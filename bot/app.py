@@ -49,7 +49,7 @@ from bot.web import heartbeats as heartbeat_routes
 from bot.web import status_page as status_page_routes
 from bot.web import twilio as twilio_routes
 from bot.web.keys import MONITORS, PAGING, SCHEDULER, SERVICES, SLACK, STATE, WebState
-from bot.web.middleware import latency_middleware
+from bot.web.middleware import database_unavailable_middleware, latency_middleware
 from bot.web.probes import Prober
 from bot.web.self_heartbeat import SelfPinger
 from bot.web.slack_events import slack_events_handler
@@ -138,7 +138,8 @@ def create_bot(settings: Settings, config: Config, *, clock: Clock | None = None
                           coalesce=True, max_instances=1, misfire_grace_time=MONITOR_TICK)
 
     app = web.Application(client_max_size=1024 * 1024,
-                          middlewares=[latency_middleware(metrics.request_latency)])
+                          middlewares=[latency_middleware(metrics.request_latency),
+                                       database_unavailable_middleware()])
     app[SERVICES] = svc
     app[STATE] = WebState()
     app[PAGING] = paging.paging

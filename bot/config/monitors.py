@@ -64,6 +64,10 @@ class Check(Model):
         m = re.fullmatch(r"([A-Za-z0-9.-]+)(?::(\d{1,5}))?", v)
         if not m or (m.group(2) and not 0 < int(m.group(2)) < 65536):
             raise ValueError(f"tls: expected host:port such as shop.example.com:443, got {v!r}")
+        try:
+            m.group(1).encode("idna")  # what the resolver will do: empty or over-long labels fail here
+        except UnicodeError:
+            raise ValueError(f"tls: {m.group(1)!r} is not a valid host name") from None
         return v if m.group(2) else f"{v}:443"
 
     @model_validator(mode="after")
@@ -76,6 +80,10 @@ class Check(Model):
             raise ValueError(f"check {self.name!r}: timeout ({self.timeout}) is longer than every ({self.every})")
         if self.down_after <= timedelta(0):
             raise ValueError(f"check {self.name!r}: down_after must be more than 0s (one failed probe never alerts)")
+        if self.timeout <= timedelta(0):
+            raise ValueError(f"check {self.name!r}: timeout must be more than 0s")
+        if self.method == "HEAD" and (self.expect.body_contains or self.expect.body_json):
+            raise ValueError(f"check {self.name!r}: a HEAD response has no body to match; use GET")
         if self.body is not None and self.method != "POST":
             raise ValueError(f"check {self.name!r}: body: is sent only with method: POST")
         return self
@@ -114,6 +122,13 @@ class Watchdog(Model):
     alertname: str = "Watchdog"
     every: Duration = timedelta(minutes=5)
     team: str | None = None
+
+    @field_validator("every")
+    @classmethod
+    def _at_least_a_minute(cls, v: timedelta) -> timedelta:
+        if v < timedelta(minutes=1):
+            raise ValueError("every must be at least 1m (longer than Alertmanager's repeat_interval for it)")
+        return v
 
 
 class SelfHeartbeat(Model):

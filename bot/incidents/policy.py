@@ -90,10 +90,15 @@ def parse_public(text: str) -> tuple[bool, str]:
     """``--public`` before the update's text (before or after the status word) publishes it:
     ``"monitoring --public Fix deployed"`` → ``(True, "monitoring Fix deployed")``. The flag later in
     the text is the text's own."""
-    words = text.strip().split(" ")
-    for i in range(min(2, len(words))):
-        if words[i].lower() in PUBLIC_FLAGS:
-            return True, " ".join(words[:i] + words[i + 1:]).strip()
+    # The first two words, split on any whitespace (two spaces, a newline); the rest keeps its layout.
+    parts = re.match(r"\s*(\S+)(\s+(\S+))?(.*)", text, re.DOTALL)
+    if parts is None:
+        return False, text.strip()
+    first, second, rest = parts.group(1), parts.group(3), parts.group(4)
+    if first.lower() in PUBLIC_FLAGS:
+        return True, f"{second or ''}{rest}".strip()
+    if second is not None and second.lower() in PUBLIC_FLAGS:
+        return True, f"{first}{rest}".strip() if rest.strip() else first
     return False, text.strip()
 
 

@@ -75,6 +75,18 @@ class CheckStates:
             await self._failed(s, check, row, result, now)
         if check.kind == "tls" and result.cert_expires_at is not None:
             await self._expiry(s, check, row, result, now)
+        await self._options_removed(s, check, row, now)
+
+    async def _options_removed(self, s: AsyncSession, check: Check, row: MonitorState, now: datetime) -> None:
+        """A warning raised under an option the config no longer has would stay open for good."""
+        if row.slow_alerted and check.slow_after is None:
+            row.slow_alerted, row.slow_streak, row.fast_streak = False, 0, 0
+            await self._sink.resolve(s, f"{check_key(check.name)}/slow", now, team=check.team,
+                                     note="No longer watched: slow_after was removed from the config.")
+        if row.expiry_alerted and check.kind != "tls":
+            row.expiry_alerted = False
+            await self._sink.resolve(s, f"{check_key(check.name)}/expiry", now, team=check.team,
+                                     note="No longer watched: the check is no longer a TLS check.")
 
     async def _failed(self, s: AsyncSession, check: Check, row: MonitorState, result: ProbeResult,
                       now: datetime) -> None:

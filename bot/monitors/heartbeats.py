@@ -9,6 +9,7 @@ transaction, so two replicas, or a beat racing the deadline, raise it once.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,6 +26,7 @@ from bot.monitors.raising import AlertSink, Raise
 from bot.severity import Severity
 
 MAX_REASON = 2000  # characters of a failure body kept (Slack shows the description's start anyway)
+RESTART_GRACE = timedelta(minutes=5)  # at least, for a heartbeat whose deadline passed while the bot was down
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,7 @@ class Watched:
     key: str
     name: str
     deadline: timedelta  # after the last report (or the start of watching)
+    restart_grace: timedelta  # a deadline that passed while the bot was down is this far from its start
     team: str | None
     severity: Severity
     kind: str  # "heartbeat" | "watchdog"
@@ -48,12 +51,13 @@ def watchdog_key(integration: str) -> str:
 
 
 def watched(config: Config) -> list[Watched]:
-    found = [Watched(key=heartbeat_key(h.name), name=h.name, deadline=h.every + h.grace, team=h.team,
-                     severity=h.severity, kind="heartbeat") for h in config.heartbeats]
+    found = [Watched(key=heartbeat_key(h.name), name=h.name, deadline=h.every + h.grace,
+                     restart_grace=max(h.grace, RESTART_GRACE), team=h.team, severity=h.severity, kind="heartbeat")
+             for h in config.heartbeats]
     if (dog := config.watchdog) is not None:
         team = dog.team or next((i.team for i in config.integrations if i.name == dog.integration), None)
         found.append(Watched(key=watchdog_key(dog.integration), name=dog.integration, deadline=dog.every,
-                             team=team, severity=Severity.CRITICAL, kind="watchdog"))
+                             restart_grace=dog.every, team=team, severity=Severity.CRITICAL, kind="watchdog"))
     return found
 
 
@@ -110,17 +114,38 @@ class Monitors:
         self._wake()
 
     def is_watchdog(self, integration: str, alertname: str | None) -> bool:
+        """``alertname``: the alert's ``alertname`` label, or its title. Through a PagerDuty-type
+        integration, Alertmanager's default ``pagerduty_configs`` sends no labels but a summary like
+        ``[FIRING:1] Watchdog (…)``, which matches too."""
         dog: Watchdog | None = self._config.watchdog
-        return dog is not None and dog.integration == integration and alertname == dog.alertname
+        if dog is None or dog.integration != integration or alertname is None:
+            return False
+        return alertname == dog.alertname or re.match(
+            rf"\[FIRING:\d+\]\s+{re.escape(dog.alertname)}(\s|$)", alertname) is not None
 
     async def register(self) -> None:
-        """Start watching what has no state yet: its first deadline is a full period from now."""
+        """At start: watch what has no state yet (its first deadline a full period from now), and set
+        each deadline from the config as it is now, from the last report.
+
+        A deadline that passed while the bot was down is moved to ``restart_grace`` from now: the
+        job's beat, or Alertmanager's Watchdog, may have been refused while we were down, and a deploy
+        must not page "late". A report that does not come within that grace still raises the alert."""
         if not self._watched:
             return
 
         async def work() -> None:
+            now = self._clock.now()
             async with transaction(self._sessions) as s:
-                await self._ensure_rows(s, self._clock.now())
+                await self._ensure_rows(s, now)
+                rows = (await s.scalars(select(MonitorState).where(MonitorState.key.in_(list(self._watched)))
+                                        .with_for_update())).all()
+                for row in rows:
+                    if row.alerted:
+                        continue  # the alert is out; the next report ends it
+                    w = self._watched[row.key]
+                    last = max(t for t in (row.last_ok_at, row.last_failure_at, row.watching_since) if t is not None)
+                    due = last + w.deadline
+                    row.next_due_at = due if due > now else now + w.restart_grace
 
         await run_again_if_lost("registering heartbeats", work)
 

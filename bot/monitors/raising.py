@@ -11,14 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.alerts.incoming import AlertStatus, IncomingAlert, ParsedNotification
 from bot.alerts.ingest import PlaybookFor, StartEscalation, ingest
 from bot.alerts.models import Alert
 from bot.config import OWN_INTEGRATION, Config, own_integration
-from bot.monitors.models import MonitorState
+from bot.monitors.models import CheckOutage, MonitorState
 from bot.severity import Severity
 
 MONITOR_KINDS = ("check", "heartbeat", "watchdog")  # key prefixes; test alerts (test/…) are not monitors
@@ -97,6 +97,10 @@ async def retire_unwatched(session: AsyncSession, sink: AlertSink, watched: set[
     stale = [k for k in gone if k in states]
     if stale:
         await session.execute(delete(MonitorState).where(MonitorState.key.in_(stale)))
+    checks = [k.split("/")[1] for k in stale if k.startswith("check/")]
+    if checks:  # an outage left open would count as downtime for good if the check came back
+        await session.execute(update(CheckOutage).where(CheckOutage.check.in_(checks), CheckOutage.ended_at.is_(None))
+                              .values(ended_at=now))
     return gone
 
 

@@ -3,7 +3,8 @@
 - Due times live in ``monitor_states.next_due_at``. A new check's first probe is placed at a fixed
   fraction of its interval (from a hash of its name), so 500 checks at 30 s are spread over the 30 s
   rather than fired in lockstep, and a restart keeps each check's phase.
-- Each pass claims what is due in one transaction, with a lease (``lease_owner``/``lease_until``;
+- Each pass claims what is due in one transaction, at most ``CONCURRENCY`` checks (so the pass
+  takes about one probe timeout, inside the lease), with a lease (``lease_owner``/``lease_until``;
   ``FOR UPDATE SKIP LOCKED`` on PostgreSQL), so with several replicas each check is probed by one
   at a time; probes run concurrently up to ``CONCURRENCY`` (the probe itself, an edge, reuses its
   connections); the results are written in one transaction, alerts included.
@@ -44,19 +45,29 @@ CHECK_KEYS = ("check/", "check0")  # "0" follows "/": every key starting with ch
 LEASE_SLACK = timedelta(seconds=30)  # beyond the probe's timeout, before another replica may take it over
 MAX_SLEEP = 5.0  # seconds; also how soon a check added by another replica's pass is noticed
 MIN_SLEEP = EARLY.total_seconds()
+FIRST_SPREAD = timedelta(minutes=1)
 
 
 def first_due(check: Check, now: datetime) -> datetime:
-    """Where in its interval a new check's first probe falls: stable per name, spread across names."""
+    """Where a new check's first probe falls: a stable fraction (per name) of its interval, or of
+    ``FIRST_SPREAD`` when that is shorter, so checks are spread out and a new 6-hour check is still
+    probed within a minute."""
     fraction = int.from_bytes(hashlib.sha256(check.name.encode()).digest()[:4], "big") / 2**32
-    return now + check.every * fraction
+    return now + min(check.every, FIRST_SPREAD) * fraction
 
 
 def next_due(previous: datetime, interval: timedelta, now: datetime) -> datetime:
     """The next probe ``interval`` after the previous due time, keeping the check's phase; after a
-    long pause (the bot was stopped) the missed probes are skipped, not run back to back."""
+    long pause (the bot was stopped) the missed probes are skipped, not run back to back. A due time
+    further ahead than ``interval`` (the clock was stepped back) is brought back to ``now + interval``."""
     missed = max((now - previous) // interval, 0)
-    return previous + interval * (missed + 1)
+    return min(previous + interval * (missed + 1), now + interval)
+
+
+def probe_failure(exc: BaseException) -> ProbeResult:
+    """A probe that raised (it should not): a failed result naming the error, so one check's bug
+    never stops the other checks of its pass from being recorded."""
+    return ProbeResult(ok=False, latency_ms=None, error=f"the probe failed: {type(exc).__name__}: {exc}"[:200])
 
 
 def replica_name() -> str:
@@ -93,8 +104,13 @@ class CheckRunner:
             return
 
         async def work() -> None:
+            now = self._clock.now()
             async with transaction(self._sessions) as s:
-                await self._ensure_rows(s, self._clock.now())
+                for key, row in (await self._ensure_rows(s, now)).items():
+                    check = self._checks[key]
+                    if row.next_due_at > now + check.every and row.lease_owner is None:
+                        # its interval was shortened in the config (or the clock went back): not the old wait
+                        row.next_due_at = first_due(check, now)
 
         await run_again_if_lost("registering checks", work)
 
@@ -114,7 +130,11 @@ class CheckRunner:
             async with sem:
                 return await self._probe(check)
 
-        results = await asyncio.gather(*(one(check) for check, _late in due))
+        outcomes = await asyncio.gather(*(one(check) for check, _late in due), return_exceptions=True)
+        results = [probe_failure(r) if isinstance(r, BaseException) else r for r in outcomes]
+        for (check, _late), outcome in zip(due, outcomes, strict=True):
+            if isinstance(outcome, BaseException):
+                log.error("the probe of check %s raised", check.name, exc_info=outcome)
         log.debug("probed %d checks in %.0f ms", len(due), (time.perf_counter() - started) * 1000)
         done = self._clock.now()
         changes = self._sink.changes
@@ -149,7 +169,8 @@ class CheckRunner:
             rows = (await s.scalars(skip_locked(
                 select(MonitorState).where(
                     self._mine(), MonitorState.next_due_at <= horizon,
-                    or_(MonitorState.lease_until.is_(None), MonitorState.lease_until <= now)), s))).all()
+                    or_(MonitorState.lease_until.is_(None), MonitorState.lease_until <= now))
+                .order_by(MonitorState.next_due_at).limit(CONCURRENCY), s))).all()
             due = []
             for row in rows:
                 check = self._checks.get(row.key)
@@ -164,11 +185,13 @@ class CheckRunner:
         async with transaction(self._sessions) as s:
             rows = {row.key: row for row in (await s.scalars(
                 select(MonitorState).where(MonitorState.key.in_(keys)).with_for_update())).all()}
-            rollups = await hour_rollups(s, [c.name for c, _ in due], now)
-            for (check, _late), result in zip(due, results, strict=True):
+            # A row whose lease ran out was taken over by another replica, which records its own
+            # probe; this one's result is dropped (and so is its rollup).
+            mine = [(check, result) for (check, _late), result in zip(due, results, strict=True)
+                    if (row := rows.get(check_key(check.name))) is not None and row.lease_owner == self.owner]
+            rollups = await hour_rollups(s, [c.name for c, _ in mine], now)
+            for check, result in mine:
                 row = rows[check_key(check.name)]
-                if row.lease_owner != self.owner:
-                    continue  # the lease ran out and another replica probed it since; its result stands
                 await self._states.record(s, check, row, result, now, rollups[check.name])
                 row.next_due_at = next_due(row.next_due_at, next_interval(check, row), now)
                 row.lease_owner, row.lease_until = None, None

@@ -1,4 +1,6 @@
-"""Request latency for every route, labelled by route template and status class.
+"""Middlewares for every route: request latency, and a 503 for a database that is unavailable.
+
+Request latency is labelled by route template and status class.
 
 The label is the route's template (``/alerts/{kind}`` style, as registered), never the raw path,
 so a scanner walking random URLs cannot grow the metric without bound: every request that
@@ -7,13 +9,19 @@ matches no route counts as ``unmatched``.
 
 from __future__ import annotations
 
+import logging
 import time
 
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 from prometheus_client import Histogram
+from sqlalchemy.exc import DBAPIError, OperationalError
 
+from bot.db import lost_to_another_transaction
+
+log = logging.getLogger(__name__)
 UNMATCHED = "unmatched"
+RETRY_AFTER = "5"
 
 
 def route_label(request: web.Request) -> str:
@@ -46,3 +54,25 @@ def latency_middleware(histogram: Histogram) -> Middleware:
                 time.perf_counter() - started)
 
     return record_latency
+
+
+def database_unavailable_middleware() -> Middleware:
+    """A database that is down, busy past its timeout, or that rolled the request's transaction back
+    (a lost PostgreSQL deadlock, three times running) is the server's passing trouble, not a bug: the
+    answer is ``503`` with ``Retry-After`` and one log line naming the driver's error (never the
+    statement or its parameters, which can hold what a caller sent), not a 500 with a traceback.
+    Routes that answer it in their own words (the alert webhooks) do so first."""
+
+    @web.middleware
+    async def database_unavailable(request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except DBAPIError as exc:
+            if not (isinstance(exc, OperationalError) or lost_to_another_transaction(exc)):
+                raise
+            log.warning("database unavailable for %s %s: %s", request.method, route_label(request),
+                        type(exc.orig).__name__ if exc.orig is not None else type(exc).__name__)
+            return web.json_response({"status": "error", "errors": ["database unavailable: retry later"]},
+                                     status=503, headers={"Retry-After": RETRY_AFTER})
+
+    return database_unavailable

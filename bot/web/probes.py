@@ -122,12 +122,14 @@ async def _probe_tls(check: Check) -> ProbeResult:
         unverified.check_hostname, unverified.verify_mode = False, ssl.CERT_NONE
         try:
             chain = await _chain(host, int(port_text), unverified, timeout)
-        except (OSError, ssl.SSLError, TimeoutError):
+        except (OSError, ssl.SSLError, TimeoutError, ValueError):
             chain = []
     except TimeoutError:
         return ProbeResult(ok=False, latency_ms=None, error=f"no TLS handshake within {timeout:g}s")
     except (OSError, ssl.SSLError) as exc:
         return ProbeResult(ok=False, latency_ms=None, error=f"TLS: {getattr(exc, 'strerror', None) or exc}"[:200])
+    except ValueError as exc:  # a host name the resolver refuses to encode (UnicodeError)
+        return ProbeResult(ok=False, latency_ms=None, error=f"DNS: {host!r} is not a valid host name ({exc})"[:200])
     latency = _ms(start)
     expiries = [when for info in chain if (when := _not_after(info)) is not None]
     earliest = min(expiries) if expiries else None
