@@ -7,13 +7,21 @@ import re
 from datetime import timedelta
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from bot.config.fields import Duration, Model
 from bot.severity import Severity
 
 NAME = r"^[a-z0-9][a-z0-9_.-]{0,62}$"
 """A check's or heartbeat's name: it is part of a URL (``/heartbeat/<name>``) and of alert keys."""
+
+def _http_url(value: str) -> str:
+    if not re.match(r"^https?://[^\s/]+", value):
+        raise ValueError(f"expected an http:// or https:// URL, got {value!r}")
+    return value
+
+
+HttpUrl = Annotated[str, AfterValidator(_http_url)]
 
 OWN_INTEGRATION = "watchstander"
 """The integration name alerts raised by Watchstander itself are stored under (checks, heartbeats,
@@ -40,7 +48,7 @@ class Check(Model):
     """An uptime probe: an HTTP request (``url``) or a TLS handshake (``tls: host:port``)."""
 
     name: Annotated[str, Field(pattern=NAME)]
-    url: Annotated[str, Field(pattern=r"^https?://[^\s/]+")] | None = None
+    url: HttpUrl | None = None
     tls: str | None = None
     method: Literal["GET", "HEAD", "POST"] = "GET"
     body: str | None = None
@@ -134,7 +142,7 @@ class Watchdog(Model):
 class SelfHeartbeat(Model):
     """A dead man's switch outside: requested every ``every`` while the bot is healthy."""
 
-    url: Annotated[str, Field(pattern=r"^https?://[^\s/]+")]
+    url: HttpUrl
     every: Duration = timedelta(minutes=1)
     timeout: Duration = timedelta(seconds=10)
 
