@@ -21,6 +21,7 @@ from bot.services import Services
 from bot.web.body import BodyError, read_raw
 from bot.web.body import decode_json as body_json
 from bot.web.keys import MONITORS, SERVICES
+from bot.web.tokens import bearer_token
 
 log = logging.getLogger(__name__)
 
@@ -38,10 +39,9 @@ class Rejected(Exception):
 
 
 def _token(request: web.Request) -> str | None:
-    auth = request.headers.get("Authorization", "")
-    scheme, _, value = auth.partition(" ")
-    if scheme.lower() == "bearer" and value.strip():
-        return value.strip()
+    if (bearer := bearer_token(request)) is not None:
+        return bearer
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() == "basic" and value:
         # Grafana and some scripts can only do basic auth: the password is the token.
         try:

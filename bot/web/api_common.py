@@ -8,12 +8,12 @@ was not UTF-8 arrives as surrogates, hence ``surrogatepass``, and simply does no
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
 from bot.web.keys import SERVICES
+from bot.web.tokens import bearer_token, same_token
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 NOT_ENABLED = "the API is off: set WATCHSTANDER_API_TOKEN to enable the API"
@@ -40,11 +40,10 @@ def _check_token(request: web.Request) -> None:
     if not expected:
         raise ApiError(404, [NOT_ENABLED])
     challenge = {"WWW-Authenticate": 'Bearer realm="watchstander-api"'}
-    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not given.strip():
+    given = bearer_token(request)
+    if given is None:
         raise ApiError(401, ["missing token: send Authorization: Bearer <WATCHSTANDER_API_TOKEN>"], challenge)
-    if not hmac.compare_digest(given.strip().encode("utf-8", "surrogatepass"),
-                               expected.encode("utf-8", "surrogatepass")):
+    if not same_token(given, expected):
         raise ApiError(401, ["wrong token: Authorization: Bearer must carry WATCHSTANDER_API_TOKEN"], challenge)
 
 

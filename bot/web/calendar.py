@@ -7,7 +7,6 @@ shift in progress and the one just ended stay visible) and eight weeks ahead, ov
 
 from __future__ import annotations
 
-import hmac
 from datetime import timedelta
 
 from aiohttp import web
@@ -16,6 +15,7 @@ from bot.oncall.ical_export import export_calendar
 from bot.oncall.report_text import calendar_url
 from bot.oncall.who import shifts
 from bot.web.keys import SERVICES
+from bot.web.tokens import same_token
 
 PAST = timedelta(weeks=1)
 AHEAD = timedelta(weeks=8)
@@ -36,7 +36,7 @@ async def team_calendar(request: web.Request) -> web.Response:
     given = request.query.get("token", "")
     if not given:
         return _error(401, "this calendar needs ?token=<the team's calendar_token>")
-    if not hmac.compare_digest(given.encode("utf-8", "surrogatepass"), team.calendar_token.encode()):
+    if not same_token(given, team.calendar_token):
         return _error(401, "wrong calendar token")
     if problem := svc.schedules.problems.get(team.name):
         return _error(503, f"the {team.name} schedule cannot be read: {problem}")

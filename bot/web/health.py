@@ -9,7 +9,6 @@ are stored in the database and go out when Slack is back, so refusing them would
 from __future__ import annotations
 
 import asyncio
-import hmac
 import time
 
 from aiohttp import web
@@ -24,6 +23,7 @@ from bot.services import Services
 from bot.slack.client import SlackClient, make_client
 from bot.slack.errors import SlackError, SlackUnreachable
 from bot.web.keys import SCHEDULER, SERVICES, SLACK, STATE, WebState
+from bot.web.tokens import same_token
 
 SLACK_CHECK_TTL = 60.0  # a working token is checked again after this long; a failing one at every probe
 CHECK_TIMEOUT = 3.0  # seconds for the database's answer and for Slack's
@@ -121,7 +121,7 @@ async def metrics(request: web.Request) -> web.Response:
     token = svc.settings.metrics_token
     if token:
         given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-        if not hmac.compare_digest(given.encode("utf-8", "surrogatepass"), token.encode()):
+        if not same_token(given, token):
             return web.json_response({"error": "metrics need Authorization: Bearer <METRICS_TOKEN>"}, status=401)
     async with svc.sessions() as s:
         open_groups = await s.scalar(select(func.count()).select_from(AlertGroup)

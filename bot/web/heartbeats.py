@@ -8,13 +8,12 @@ that are not UTF-8 are replaced rather than refused, since a job's error output 
 
 from __future__ import annotations
 
-import hmac
-
 from aiohttp import web
 
 from bot.config import HeartbeatMonitor
 from bot.web.body import BodyError, read_raw
 from bot.web.keys import MONITORS, SERVICES
+from bot.web.tokens import bearer_token, same_token
 
 MAX_REASON_BODY = 64 * 1024
 
@@ -24,17 +23,14 @@ def _error(status: int, message: str) -> web.Response:
 
 
 def _given_token(request: web.Request) -> str | None:
-    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and value.strip():
-        return value.strip()
-    return request.query.get("token") or None
+    return bearer_token(request) or request.query.get("token") or None
 
 
 def _authorized(request: web.Request, monitor: HeartbeatMonitor) -> web.Response | None:
     given = _given_token(request)
     if given is None:
         return _error(401, f"heartbeat {monitor.name!r} needs its token: ?token=<token> or Authorization: Bearer")
-    if not hmac.compare_digest(given.encode("utf-8", "surrogatepass"), monitor.token.encode()):
+    if not same_token(given, monitor.token):
         return _error(401, f"wrong token for heartbeat {monitor.name!r}")
     return None
 

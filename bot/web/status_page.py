@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import hmac
 import json
 import logging
 from datetime import datetime
@@ -31,6 +30,7 @@ from sqlalchemy.exc import OperationalError
 from bot.config import Check, StatusPage
 from bot.web.keys import SERVICES
 from bot.web.status_view import STATUS_WORDS, iso, status_view, utc_text, view_json
+from bot.web.tokens import same_token
 
 log = logging.getLogger(__name__)
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -84,7 +84,7 @@ def _refused(request: web.Request, page: StatusPage, *, html: bool) -> web.Respo
     given = request.query.get("token", "")
     if not given:
         message = "This status page is private: open it with ?token=<the status page's token>."
-    elif not hmac.compare_digest(given.encode("utf-8", "surrogatepass"), page.token.encode("utf-8")):
+    elif not same_token(given, page.token):
         message = "Wrong token for this status page; ask whoever gave you the link for the current one."
     else:
         return None
