@@ -92,13 +92,7 @@ class Monitors:
         """A job reported in: a beat, or (``failure``) a report that it failed, with its reason."""
         w = self._watched[heartbeat_key(monitor.name)]
 
-        async def work() -> Beat:
-            async with transaction(self._sessions) as s:
-                return await self._report(s, w, failure)
-
-        result = await run_again_if_lost(f"recording heartbeat {monitor.name}", work)
-        self._wake()
-        return result
+        return await self._reported(w, failure, f"recording heartbeat {monitor.name}")
 
     async def watchdog_arrived(self, integration: str) -> None:
         """The Watchdog alert arrived through ``integration`` (it is recorded here, not stored as an alert)."""
@@ -106,12 +100,19 @@ class Monitors:
         if w is None:
             return
 
+        await self._reported(w, None, "recording the Watchdog")
+
+    async def _reported(self, w: Watched, failure: str | None, what: str) -> Beat:
+        """Record a report in its own transaction (run again if PostgreSQL broke a deadlock), then
+        tell the senders: it may have raised or resolved an alert."""
+
         async def work() -> Beat:
             async with transaction(self._sessions) as s:
-                return await self._report(s, w, None)
+                return await self._report(s, w, failure)
 
-        await run_again_if_lost("recording the Watchdog", work)
+        result = await run_again_if_lost(what, work)
         self._wake()
+        return result
 
     def is_watchdog(self, integration: str, alertname: str | None) -> bool:
         """``alertname``: the alert's ``alertname`` label, or its title. Through a PagerDuty-type
@@ -178,7 +179,7 @@ class Monitors:
 
     async def _report(self, s: AsyncSession, w: Watched, failure: str | None) -> Beat:
         now = self._clock.now()
-        await self._ensure_rows(s, now)
+        await ensure_states(s, {w.key: now + w.deadline}, now)  # its own row only: start-up made the others
         row = await s.scalar(select(MonitorState).where(MonitorState.key == w.key).with_for_update())
         assert row is not None
         was_alerted = row.alerted
