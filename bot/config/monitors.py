@@ -4,6 +4,7 @@ jobs, Alertmanager's Watchdog, the bot's own dead man's switch, and the public s
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Annotated, Literal
 
@@ -22,6 +23,15 @@ def _http_url(value: str) -> str:
 
 
 HttpUrl = Annotated[str, AfterValidator(_http_url)]
+
+
+def at_least_a_minute(why: str) -> Callable[[timedelta], timedelta]:
+    def check(value: timedelta) -> timedelta:
+        if value < timedelta(minutes=1):
+            raise ValueError(f"every must be at least 1m{why}")
+        return value
+
+    return check
 
 OWN_INTEGRATION = "watchstander"
 """The integration name alerts raised by Watchstander itself are stored under (checks, heartbeats,
@@ -109,18 +119,12 @@ class HeartbeatMonitor(Model):
     """A job that must report in (``/heartbeat/<name>``) every ``every``, give or take ``grace``."""
 
     name: Annotated[str, Field(pattern=NAME)]
-    every: Duration
+    every: Annotated[Duration, AfterValidator(at_least_a_minute(""))]
     grace: Duration = timedelta(minutes=5)
     token: Annotated[str, Field(min_length=8)]
     team: str | None = None
     severity: Severity = Severity.CRITICAL
 
-    @field_validator("every")
-    @classmethod
-    def _at_least_a_minute(cls, v: timedelta) -> timedelta:
-        if v < timedelta(minutes=1):
-            raise ValueError("every must be at least 1m")
-        return v
 
 
 class Watchdog(Model):
@@ -128,15 +132,10 @@ class Watchdog(Model):
 
     integration: str
     alertname: str = "Watchdog"
-    every: Duration = timedelta(minutes=5)
+    every: Annotated[Duration, AfterValidator(at_least_a_minute(
+        " (longer than Alertmanager's repeat_interval for it)"))] = timedelta(minutes=5)
     team: str | None = None
 
-    @field_validator("every")
-    @classmethod
-    def _at_least_a_minute(cls, v: timedelta) -> timedelta:
-        if v < timedelta(minutes=1):
-            raise ValueError("every must be at least 1m (longer than Alertmanager's repeat_interval for it)")
-        return v
 
 
 class SelfHeartbeat(Model):
