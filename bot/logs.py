@@ -37,8 +37,10 @@ TOKEN = re.compile(r"\b(xox[abposr]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+)")
 _SEP = r"[\s().\-/]{0,3}"  # what people put between digits: spaces, dots, dashes, brackets
 # Environment variables whose values are secrets, whatever the config references.
 SECRET_ENV = re.compile(r"(TOKEN|SECRET|PASSWORD|PASSWD|API_KEY|PRIVATE_KEY|CREDENTIALS?)$", re.IGNORECASE)
-LIBRARIES = ("aiohttp", "aiosqlite", "alembic", "apscheduler", "asyncio", "asyncpg", "slack_bolt", "slack_sdk",
-             "sqlalchemy", "twilio", "urllib3", "websockets")
+# "mail.log" and "mail.debug" are aiosmtpd's (the SMTP stand-in): every envelope address at INFO, AUTH
+# exchanges at DEBUG. aiosmtplib logs nothing today (5.x); it is listed for when it does.
+LIBRARIES = ("aiohttp", "aiosmtplib", "aiosqlite", "alembic", "apscheduler", "asyncio", "asyncpg", "mail.debug",
+             "mail.log", "slack_bolt", "slack_sdk", "sqlalchemy", "twilio", "urllib3", "websockets")
 
 
 def secret_forms(value: str) -> set[str]:
@@ -136,7 +138,22 @@ def settings_secrets(settings: Settings) -> list[str | None]:
     if settings.twilio_account_sid and settings.twilio_auth_token:  # the Basic credentials, as sent
         values.append(base64.b64encode(f"{settings.twilio_account_sid}:{settings.twilio_auth_token}".encode())
                       .decode())
-    return values
+    return values + (smtp_secrets(settings.smtp_url) if settings.smtp_url else [])
+
+
+def smtp_secrets(url: str) -> list[str]:
+    """The password in an ``SMTP_URL`` as it crosses the wire: raw, and base64 in AUTH LOGIN and AUTH PLAIN."""
+    from bot.config.smtp import SmtpUrlError, parse_smtp_url
+
+    try:
+        target = parse_smtp_url(url)
+    except SmtpUrlError:
+        return []
+    if not target.username or not target.password:
+        return []
+    user, password = target.username, target.password
+    return [password, base64.b64encode(password.encode()).decode(),
+            base64.b64encode(f"\0{user}\0{password}".encode()).decode()]
 
 
 def config_secrets(config: Config) -> list[str | None]:
@@ -156,6 +173,7 @@ def env_secrets(env: Mapping[str, str], referenced: Iterable[str] = ()) -> list[
     names = {n for n in env if SECRET_ENV.search(n)} | set(referenced)
     values = [env[n] for n in names if n in env]
     password = database_password(env["DATABASE_URL"]) if env.get("DATABASE_URL") else None
+    values += smtp_secrets(env["SMTP_URL"]) if env.get("SMTP_URL") else []
     return [*values, password] if password else values
 
 

@@ -36,6 +36,7 @@ from bot.config.schema import (
     own_integration,
 )
 from bot.config.settings import Settings, SettingsError, settings_from_env
+from bot.config.smtp import SmtpTarget, SmtpTls, SmtpUrlError, parse_smtp_url
 
 __all__ = [
     "BodyJson",
@@ -71,6 +72,10 @@ __all__ = [
     "SettingsError",
     "SeverityPolicy",
     "SlackConfig",
+    "SmtpTarget",
+    "SmtpTls",
+    "SmtpUrlError",
+    "parse_smtp_url",
     "SummaryConfig",
     "TARGET",
     "Team",

@@ -1,18 +1,22 @@
-"""Settings from the environment (tokens, URLs, the database, logging)."""
+"""Settings from the environment (tokens, URLs, the database, email, logging)."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
+
+from bot.config.smtp import SmtpTarget, SmtpUrlError, check_email_from, parse_smtp_url
 
 
 class Settings(BaseModel):
     """Built from the environment by :func:`settings_from_env`."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Errors never quote the value: most of these are secrets (SMTP_URL holds a password).
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
     slack_bot_token: str | None = None
     slack_signing_secret: str | None = None
@@ -28,9 +32,36 @@ class Settings(BaseModel):
     twilio_api_url: str = "https://api.twilio.com"
     metrics_token: str | None = None
     api_token: str | None = None  # WATCHSTANDER_API_TOKEN: /api/alerts and /api/test
+    smtp_url: str | None = None  # SMTP_URL: see bot.config.smtp; repr shows it without the password
+    email_from: str | None = None  # EMAIL_FROM: the From of every email, "alerts@…" or "Name <alerts@…>"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_library_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
     log_format: Literal["json", "console"] | None = None
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _check_smtp_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                parse_smtp_url(value)
+            except SmtpUrlError as exc:
+                raise PydanticCustomError("smtp_url", "{problem}", {"problem": str(exc)}) from None
+        return value
+
+    @field_validator("email_from")
+    @classmethod
+    def _check_email_from(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return check_email_from(value)
+        except ValueError as exc:
+            raise PydanticCustomError("email_from", "{problem}", {"problem": str(exc)}) from None
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, object]]:
+        target = self.smtp()
+        for name, value in super().__repr_args__():
+            yield name, (target.url if name == "smtp_url" and target is not None else value)
 
     @property
     def base_public_url(self) -> str:
@@ -43,6 +74,14 @@ class Settings(BaseModel):
     @property
     def twilio_configured(self) -> bool:
         return bool(self.twilio_account_sid and self.twilio_auth_token and self.twilio_from_number)
+
+    @property
+    def email_configured(self) -> bool:
+        return bool(self.smtp_url and self.email_from)
+
+    def smtp(self) -> SmtpTarget | None:
+        """``SMTP_URL`` parsed (it was checked when the settings were built), or None when unset."""
+        return parse_smtp_url(self.smtp_url) if self.smtp_url else None
 
     def require_serve(self) -> list[str]:
         """What is missing for `watchstander serve`, as messages an operator can act on."""
@@ -62,6 +101,7 @@ _ENV_NAMES = {
     "twilio_auth_token": "TWILIO_AUTH_TOKEN", "twilio_from_number": "TWILIO_FROM_NUMBER",
     "twilio_api_url": "TWILIO_API_URL", "metrics_token": "METRICS_TOKEN", "api_token": "WATCHSTANDER_API_TOKEN",
     "log_level": "LOG_LEVEL", "log_format": "LOG_FORMAT", "log_library_level": "LOG_LIBRARY_LEVEL",
+    "smtp_url": "SMTP_URL", "email_from": "EMAIL_FROM",
 }
 
 
