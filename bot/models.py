@@ -1,5 +1,7 @@
 """Every table, imported so that ``Base.metadata`` knows them (for Alembic and tests)."""
 
+from bot.alerts.email_links import SigningKey
+from bot.alerts.emails import EmailThread
 from bot.alerts.models import Alert, AlertEvent, AlertGroup, AlertStorm, ChannelPause, Silence
 from bot.db import Base
 from bot.escalation.models import Escalation, PageRecord
@@ -17,6 +19,6 @@ from bot.oncall.models import HandoffRow, OverrideRow
 from bot.outbox import KnownChannel, OutboxMessage
 from bot.reports.models import WeeklySummaryRecord
 
-__all__ = ["ActionItem", "Alert", "AlertEvent", "AlertGroup", "AlertStorm", "Base", "ChannelPause", "CheckOutage", "CheckRollup", "MonitorState", "Escalation", "PageRecord", "ChecklistTick", "Incident", "IncidentAlert",
+__all__ = ["ActionItem", "Alert", "AlertEvent", "AlertGroup", "AlertStorm", "Base", "ChannelPause", "CheckOutage", "EmailThread", "SigningKey", "CheckRollup", "MonitorState", "Escalation", "PageRecord", "ChecklistTick", "Incident", "IncidentAlert",
            "IncidentRole", "TimelineEntry", "HandoffRow", "KnownChannel", "OutboxMessage", "OverrideRow", "SeenRequest", "Silence",
            "WeeklySummaryRecord"]

@@ -41,10 +41,13 @@ class OutboxKind(StrEnum):
     PAGE_SLACK = "page_slack"                      # a page by Slack DM
     PAGE_SMS = "page_sms"                          # a page by SMS
     PAGE_CHANNEL = "page_channel"                  # an @here call for help in the team channel
+    PAGE_EMAIL = "page_email"                      # a page by email
+    ALERT_EMAIL = "alert_email"                    # an alert's copy by email (no page), or its resolved follow-up
+    DIGEST_EMAIL = "digest_email"                  # the weekly summary or the daily digest by email
 
     @classmethod
     def page(cls, via: str) -> OutboxKind:
-        """The kind of a page sent by ``via`` (``slack``, ``sms`` or ``channel``)."""
+        """The kind of a page sent by ``via`` (``slack``, ``sms``, ``channel`` or ``email``)."""
         return cls(f"page_{via}")
 
 
@@ -171,9 +174,26 @@ class PostmortemDraft(OutboxPayload):
 
 
 class PageSend(OutboxPayload):
-    """``page_slack``, ``page_sms``, ``page_channel``: the page row to send."""
+    """``page_slack``, ``page_sms``, ``page_channel``, ``page_email``: the page row to send."""
 
     page_id: int
+
+
+class AlertEmail(OutboxPayload):
+    """``alert_email``: one email of an alert's email thread (``bot.alerts.emails``)."""
+
+    thread_id: int
+    part: str  # EmailPart: "alert" (a route's copy) or "resolved" (the follow-up)
+
+
+class DigestEmail(OutboxPayload):
+    """``digest_email``: a summary by email, rendered when queued; the chart drawn when sent."""
+
+    to: list[str]
+    subject: str
+    text: str
+    html: str
+    chart: Chart | None = None  # the weekly summary's day counts, inline as a PNG
 
 
 def payload_type(kind: OutboxKind) -> type[OutboxPayload]:
@@ -192,8 +212,12 @@ def payload_type(kind: OutboxKind) -> type[OutboxPayload]:
             return IncidentEntryPost
         case OutboxKind.INCIDENT_POSTMORTEM:
             return PostmortemDraft
-        case OutboxKind.PAGE_SLACK | OutboxKind.PAGE_SMS | OutboxKind.PAGE_CHANNEL:
+        case OutboxKind.PAGE_SLACK | OutboxKind.PAGE_SMS | OutboxKind.PAGE_CHANNEL | OutboxKind.PAGE_EMAIL:
             return PageSend
+        case OutboxKind.ALERT_EMAIL:
+            return AlertEmail
+        case OutboxKind.DIGEST_EMAIL:
+            return DigestEmail
         case never:
             assert_never(never)
 

@@ -13,6 +13,7 @@ from enum import StrEnum
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.alerts.emails import queue_follow_ups
 from bot.alerts.events import (
     Acknowledged,
     AnyEventDetail,
@@ -64,6 +65,9 @@ async def record(session: AsyncSession, group: AlertGroup, detail: AnyEventDetai
     session.add(event)
     if detail.KIND in THREAD_EVENTS:
         await reply_in_thread(session, group, event, now)
+    if detail.KIND == EventKind.RESOLVED:
+        await session.flush()
+        await queue_follow_ups(session, group, event.id, now)  # whoever was emailed hears it is over
     return event
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from bot.alerts.actions import acknowledge_group, resolve_group, touch
+from bot.alerts.emails import copy_addresses, queue_copies
 from bot.alerts.events import AlertResolved, AnyEventDetail, Received, Repeated, Silenced
 from bot.alerts.incoming import AlertStatus, IncomingAlert, ParsedNotification
 from bot.alerts.matchers import labels_match
@@ -64,13 +65,22 @@ def routing_labels(alert: IncomingAlert) -> dict[str, str]:
     return labels
 
 
-def route(config: Config, integration: Integration, labels: dict[str, str]) -> tuple[str | None, str]:
-    """(team, channel) for an alert: first matching route, else the integration's team, else none."""
-    team_name = next((r.team for r in config.routes if labels_match(r.match, labels)), integration.team)
+@dataclass(frozen=True)
+class Routed:
+    team: str | None
+    channel: str
+    email: tuple[str, ...] = ()  # the matching route's addresses for an email copy
+
+
+def route(config: Config, integration: Integration, labels: dict[str, str]) -> Routed:
+    """Team and channel for an alert: first matching route, else the integration's team, else none."""
+    matched = next((r for r in config.routes if labels_match(r.match, labels)), None)
+    team_name = matched.team if matched else integration.team
     team = config.team(team_name) if team_name else None
+    email = tuple(matched.email) if matched else ()
     if team is None:
-        return None, config.slack.alerts_channel
-    return team.name, team.channel
+        return Routed(None, config.slack.alerts_channel, email)
+    return Routed(team.name, team.channel, email)
 
 
 def max_severity(severities: list[Severity]) -> Severity:
@@ -121,6 +131,8 @@ async def ingest_many(session: AsyncSession, *, config: Config, deliveries: list
     joined = {id(g): g for t in tallies for g in t.joined}
     for group in joined.values():  # a group a new alert joined may now need to escalate
         await escalate(session, config, group, now)
+    for group, addresses in (copy for t in tallies for copy in t.copies):
+        await queue_copies(session, group, addresses, now)
     return [IngestResult(accepted=len(d.notification.alerts), new_groups=[g.id for g in t.new_groups],
                          changed_groups={g.id for g in t.changed_groups}, alert_ids=[a.id for a in t.touched])
             for d, t in zip(deliveries, tallies, strict=True)]
@@ -134,6 +146,7 @@ class _Tally:
     changed_groups: list[AlertGroup] = field(default_factory=list)
     joined: list[AlertGroup] = field(default_factory=list)
     touched: list[Alert] = field(default_factory=list)
+    copies: list[tuple[AlertGroup, list[str]]] = field(default_factory=list)  # new groups copied by email
 
     def changed(self, group: AlertGroup) -> None:
         if group not in self.changed_groups and group not in self.new_groups:
@@ -271,14 +284,15 @@ class _Batch:
             tally.changed(group)
             return group
         labels = routing_labels(incoming)
-        team, channel = route(self.config, self.integration, labels)
+        routed = route(self.config, self.integration, labels)
         if self.silences is None:
             self.silences = list(await self.session.scalars(
                 select(Silence).where(Silence.starts_at <= self.now, Silence.ends_at > self.now,
                                       Silence.ended_early_at.is_(None))))
         silence = next((s for s in self.silences if labels_match(s.matchers, labels)), None)
         group = AlertGroup(
-            integration=self.integration.name, group_key=key, team=team, channel=channel, title=incoming.title,
+            integration=self.integration.name, group_key=key, team=routed.team, channel=routed.channel,
+            title=incoming.title,
             severity=incoming.severity, status=AlertStatus.FIRING, created_at=self.now,
             updated_at=self.now, silence_id=silence.id if silence else None, version=1, posted_version=0,
             alerts=[],
@@ -287,6 +301,8 @@ class _Batch:
         self.session.add(group)
         self.groups_by_key[key] = group
         tally.new_groups.append(group)
+        if silence is None and (emails := copy_addresses(self.config, labels, incoming.severity, routed.email)):
+            tally.copies.append((group, emails))
         if silence is not None:
             self.session.add(AlertEvent.of(group, Silenced(silence_id=silence.id), self.now,
                                            actor=silence.created_by))

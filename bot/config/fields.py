@@ -7,6 +7,7 @@ from datetime import time, timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from email_validator import EmailNotValidError, validate_email
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from bot.durations import DurationError, parse_duration
@@ -47,13 +48,24 @@ def clock_time(value: object) -> time:
     return time(int(m.group(1)), int(m.group(2)))
 
 
+def email_address(value: str) -> str:
+    """An address as mail servers take it: checked by email-validator (syntax only, no DNS lookup:
+    the bot may run where DNS answers differently), returned normalised (the domain lower-cased)."""
+    try:
+        return validate_email(value, check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise ValueError(f"{value!r} is not an email address: {exc}") from None
+
+
 Duration = Annotated[timedelta, BeforeValidator(_duration)]
+EmailAddress = Annotated[str, AfterValidator(email_address)]
 TimeZoneName = Annotated[str, AfterValidator(_zone)]
 ClockTime = Annotated[time, BeforeValidator(clock_time)]
 SlackUserId = Annotated[str, Field(pattern=r"^[UW][A-Z0-9]{2,}$")]
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
-TARGET = re.compile(r"^(slack|sms):(primary|backup|channel|[UW][A-Z0-9]{2,})$")
+TARGET = re.compile(r"^(slack|sms|email):(primary|backup|channel|[UW][A-Z0-9]{2,})$")
+EMAIL_TARGET = re.compile(r"^email:(?P<address>[^:\s]*@[^:\s]*)$")  # email:<address>, a team list
 
 
 class Model(BaseModel):

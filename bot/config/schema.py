@@ -12,14 +12,17 @@ from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from bot.config.fields import (
     E164,
+    EMAIL_TARGET,
     TARGET,
     WEEKDAYS,
     ClockTime,
     Duration,
+    EmailAddress,
     Model,
     SlackUserId,
     TimeZoneName,
     clock_time,
+    email_address,
 )
 from bot.config.monitors import (
     OWN_INTEGRATION,
@@ -48,6 +51,7 @@ class Person(Model):
     slack_id: SlackUserId
     name: str
     phone: str | None = None
+    email: EmailAddress | None = None
     timezone: TimeZoneName | None = None
 
     @field_validator("phone")
@@ -118,13 +122,19 @@ class EscalationStep(Model):
     @field_validator("notify")
     @classmethod
     def _targets(cls, v: list[str]) -> list[str]:
+        checked = []
         for target in v:
-            if not TARGET.match(target) or target == "sms:channel":
+            if (found := EMAIL_TARGET.match(target)) is not None:
+                checked.append(f"email:{email_address(found['address'])}")
+                continue
+            if not TARGET.match(target) or target in ("sms:channel", "email:channel"):
                 raise ValueError(
                     f"unknown target {target!r}; use slack:primary, slack:backup, slack:<USERID>, "
-                    "slack:channel, sms:primary, sms:backup or sms:<USERID>"
+                    "slack:channel, sms:primary, sms:backup, sms:<USERID>, email:primary, email:backup, "
+                    "email:<USERID> or email:<address>"
                 )
-        return v
+            checked.append(target)
+        return checked
 
 
 DEFAULT_ESCALATION = [
@@ -155,6 +165,7 @@ class Team(Model):
 class Route(Model):
     match: Annotated[dict[str, str], Field(min_length=1)]
     team: str
+    email: list[EmailAddress] = []  # a copy of each new alert by email to these, paging nobody
 
     @field_validator("match")
     @classmethod
@@ -186,6 +197,7 @@ def own_integration(team: str | None) -> Integration:
 class SeverityPolicy(Model):
     escalate: bool = False
     ack_within: Duration | None = None
+    email: list[EmailAddress] = []  # a copy of each new alert of this severity by email, paging nobody
 
 
 class IncidentSeverity(Model):
@@ -204,6 +216,7 @@ class SummaryConfig(Model):
     time: ClockTime = time(9, 0)
     timezone: TimeZoneName | None = None
     out_of_hours: OutOfHours = OutOfHours()
+    email: list[EmailAddress] = []  # the summary by email too, chart inline
 
 
 class Retention(Model):
@@ -286,7 +299,7 @@ class Config(Model):
         return problems
 
     def _unknown_people(self) -> list[str]:
-        people = {p.slack_id for p in self.people}
+        people = {p.slack_id: p for p in self.people}
         problems: list[str] = []
         for i, team in enumerate(self.teams):
             if isinstance(team.schedule, RotationSchedule):
@@ -295,9 +308,14 @@ class Config(Model):
                                  for uid in getattr(team.schedule, key) if uid not in people]
             for j, step in enumerate(team.escalation):
                 for target in step.notify:
-                    who = target.split(":", 1)[1]
-                    if who not in ("primary", "backup", "channel") and who not in people:
+                    medium, who = target.split(":", 1)
+                    if who in ("primary", "backup", "channel") or "@" in who:
+                        continue
+                    if who not in people:
                         problems.append(f"teams.{i}.escalation.{j}.notify: {who} is not listed under people")
+                    elif medium == "email" and not people[who].email:
+                        problems.append(f"teams.{i}.escalation.{j}.notify: {target} but {people[who].name} "
+                                        "has no email under people")
         return problems
 
     def _unknown_teams(self) -> list[str]:

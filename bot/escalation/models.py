@@ -36,6 +36,7 @@ class Via(StrEnum):
     SLACK = "slack"
     SMS = "sms"
     CHANNEL = "channel"
+    EMAIL = "email"
 
 
 class PageStatus(StrEnum):
@@ -77,6 +78,7 @@ class PageRecord(Base):
     send_attempts: Mapped[int] = mapped_column(default=0)
     twilio_sid: Mapped[str | None] = mapped_column(String(64))
     slack_ref: Mapped[str | None] = mapped_column(String(64))  # "<channel id>:<ts>" of the DM or @here post
+    address: Mapped[str | None] = mapped_column(String(254))  # an email page's address
     delivery_status: Mapped[str | None] = mapped_column(String(16))
     error: Mapped[str | None] = mapped_column(String(64))
     requested_by: Mapped[str | None] = mapped_column(String(32))

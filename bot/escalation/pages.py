@@ -15,6 +15,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.alerts.actions import record
+from bot.alerts.emails import thread_for
 from bot.alerts.events import Paged, PageFailed
 from bot.alerts.incoming import AlertStatus
 from bot.alerts.models import AlertGroup
@@ -95,11 +96,13 @@ async def create_page(session: AsyncSession, group: AlertGroup, recipient: Recip
     if recipient.via == Via.SMS and recipient.person:
         code = await short_code(session, recipient.person, group.id)
     page = PageRecord(group_id=group.id, person=recipient.person, via=recipient.via, step=step, round=round_,
-                      code=code, created_at=now, requested_by=requested_by)
+                      code=code, created_at=now, requested_by=requested_by, address=recipient.address)
     session.add(page)
     await session.flush()
+    if recipient.via == Via.EMAIL and recipient.address:  # later emails about the alert answer this one
+        await thread_for(session, group, recipient.address, person=recipient.person, root=f"page-{page.id}", now=now)
     await record(session, group, Paged(step=step, round=round_, page_id=page.id, by=requested_by), now,
-                 actor=recipient.person, via=recipient.via)
+                 actor=recipient.person or recipient.address, via=recipient.via)
     # The page id is new, so its key cannot exist yet: no need for enqueue()'s look-before-insert.
     session.add(outbox_row(key=f"page:{page.id}", kind=OutboxKind.page(recipient.via), group_id=group.id,
                            payload=PageSend(page_id=page.id), now=now))

@@ -21,12 +21,14 @@ from bot.oncall.shifts import OnCall
 from bot.oncall.who import on_call
 
 SMS_NOT_SET_UP = "SMS is not set up (TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER are not all set)"
+EMAIL_NOT_SET_UP = "email is not set up (SMTP_URL and EMAIL_FROM are not both set)"
 
 
 @dataclass(frozen=True)
 class Recipient:
-    person: str | None  # Slack user id; None for the team channel
+    person: str | None  # Slack user id; None for the team channel or a team's email address
     via: Via
+    address: str | None = None  # email: the address (a person's from the config, or the target's own)
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,7 @@ class TargetResult:
 
 @dataclass
 class StepContext:
-    """What a handler may look at: the team, the people, who is on call, and whether SMS works."""
+    """What a handler may look at: the team, the people, who is on call, and whether SMS and email work."""
 
     session: AsyncSession
     config: Config
@@ -45,6 +47,7 @@ class StepContext:
     team: str
     at: datetime
     sms_enabled: bool
+    email_enabled: bool = False
     known: dict[str, OnCall] = field(default_factory=dict, repr=False)  # team -> who is on call, shared
 
     async def on_call(self) -> OnCall:
@@ -79,6 +82,15 @@ def _sms(ctx: StepContext, person: str) -> TargetResult:
     return TargetResult((Recipient(person, Via.SMS),))
 
 
+def _email(ctx: StepContext, person: str) -> TargetResult:
+    if not ctx.email_enabled:
+        return TargetResult(skipped=EMAIL_NOT_SET_UP)
+    found = ctx.config.person(person)
+    if found is None or not found.email:
+        return TargetResult(skipped=f"{ctx.name(person)} has no email in the config")
+    return TargetResult((Recipient(person, Via.EMAIL, found.email),))
+
+
 async def slack_role(ctx: StepContext, role: str) -> TargetResult:
     person = await _role(ctx, role)
     return _slack(person) if person else TargetResult(skipped=f"nobody is on call as {role} for {ctx.team}")
@@ -97,6 +109,22 @@ async def sms_user(ctx: StepContext, person: str) -> TargetResult:
     return _sms(ctx, person)
 
 
+async def email_role(ctx: StepContext, role: str) -> TargetResult:
+    person = await _role(ctx, role)
+    return _email(ctx, person) if person else TargetResult(skipped=f"nobody is on call as {role} for {ctx.team}")
+
+
+async def email_user(ctx: StepContext, person: str) -> TargetResult:
+    return _email(ctx, person)
+
+
+async def email_address(ctx: StepContext, address: str) -> TargetResult:
+    """``email:oncall@example.com``: a team list, not a person; the link's actions are the address's."""
+    if not ctx.email_enabled:
+        return TargetResult(skipped=EMAIL_NOT_SET_UP)
+    return TargetResult((Recipient(None, Via.EMAIL, address),))
+
+
 async def slack_channel(ctx: StepContext, _arg: str) -> TargetResult:
     return TargetResult((Recipient(None, Via.CHANNEL),))
 
@@ -109,14 +137,21 @@ HANDLERS: dict[str, TargetHandler] = {
     "sms:primary": sms_role,
     "sms:backup": sms_role,
     "sms:user": sms_user,
+    "email:primary": email_role,
+    "email:backup": email_role,
+    "email:user": email_user,
+    "email:address": email_address,
 }
 
 
 def target_kind(target: str) -> tuple[str, str]:
-    """``("sms:backup", "backup")``, ``("slack:user", "U0ALICE01")``: the handler key and its argument."""
+    """``("sms:backup", "backup")``, ``("slack:user", "U0ALICE01")``, ``("email:address", "ops@example.com")``:
+    the handler key and its argument."""
     medium, _, who = target.partition(":")
     if who in ("primary", "backup", "channel"):
         return target, who
+    if "@" in who:
+        return f"{medium}:address", who
     return f"{medium}:user", who
 
 

@@ -85,7 +85,8 @@ class Failure:
     def of(cls, exc: Exception) -> Failure:
         if isinstance(exc, DeliveryError):
             wait = timedelta(seconds=exc.retry_after) if exc.retry_after else None
-            return cls(exc.code, str(exc), MAX_ATTEMPTS if exc.transient else PERMANENT_ATTEMPTS, wait)
+            limit = 1 if exc.final else MAX_ATTEMPTS if exc.transient else PERMANENT_ATTEMPTS
+            return cls(exc.code, str(exc), limit, wait)
         name = type(exc).__name__
         detail = f"{name}: {exc}" if str(exc) else name
         transient = isinstance(exc, OSError | TimeoutError | OperationalError)

@@ -57,14 +57,15 @@ class EmailUnavailable(DeliveryError):
         super().__init__(code, f"smtp: {code}")
 
 
-class EmailRefused(Exception):
+class EmailRefused(DeliveryError):
     """The SMTP server refused the message for good; ``code`` is its reply (``smtp_550``, ``smtp_535``)
     or what it lacks (``smtp_starttls_unsupported``). ``refused`` holds each recipient's code when
-    the refusal was per recipient."""
+    the refusal was per recipient. Final: the outbox records it at once instead of trying again."""
+
+    final = True
 
     def __init__(self, code: str, *, refused: dict[str, str] | None = None) -> None:
-        super().__init__(f"smtp refused: {code}")
-        self.code = code
+        super().__init__(code, f"smtp refused: {code}")
         self.refused = dict(refused or {})
 
 

@@ -101,7 +101,7 @@ async def test_a_wrong_password_is_refused_for_good(mode: SmtpTls, tls: Tls) -> 
         with pytest.raises(EmailRefused) as caught:
             await sender(wrong, tls).send(page_email())
     assert caught.value.code == "smtp_535"
-    assert not isinstance(caught.value, DeliveryError)  # not retried as if the server were busy
+    assert caught.value.final and not caught.value.transient  # recorded at once, not retried as if busy
     assert smtp.messages == [] and smtp.logins == []
     assert set(smtp.failed_logins) == {USER}
 

@@ -252,6 +252,8 @@ def paging_text(event: AlertEvent, detail: Paged | PageFailed | PageSkipped | Es
                     return f"📱 Paging {escape(name)} by SMS ({_where(step, round_, by)})"
                 case Via.CHANNEL:
                     return f"📣 Calling the channel with @here ({_where(step, round_, by)})"
+                case Via.EMAIL:
+                    return f"✉️ Paging {escape(name)} by email ({_where(step, round_, by)})"
             return f"📟 Paging <@{event.actor}> ({_where(step, round_, by)})"
         case PageFailed(error=error, status=status):
             match event.via:
@@ -260,6 +262,9 @@ def paging_text(event: AlertEvent, detail: Paged | PageFailed | PageSkipped | Es
                             "The escalation goes on.")
                 case Via.CHANNEL:
                     return f"⚠️ The @here post failed ({error}). The escalation goes on."
+                case Via.EMAIL:
+                    return (f"⚠️ Email to {escape(name)} failed: {status or 'refused'} ({error}). "
+                            "The escalation goes on.")
             return f"⚠️ Slack DM to {escape(name)} failed ({error}). The escalation goes on."
         case PageSkipped(step=step, target=target, reason=reason):
             return f"⚠️ Step {step}: could not page {target}: {escape(reason)}."

@@ -34,7 +34,7 @@ def actor_text(actor: str | None, via: str | None, names: Mapping[str, str]) -> 
     if not actor:
         return "someone"
     if SLACK_ID.match(actor):
-        if via == "sms":
-            return f"{names.get(actor, actor)} (SMS)"
+        if via in ("sms", "email"):
+            return f"{names.get(actor, actor)} ({'SMS' if via == 'sms' else 'email'})"
         return f"<@{actor}>"
-    return escape(actor)
+    return escape(f"{actor} (email)" if via == "email" else actor)  # a team address's link, or a source

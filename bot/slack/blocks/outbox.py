@@ -10,6 +10,8 @@ WHAT: dict[str, str] = {
     OutboxKind.PAGE_SLACK: "a page by Slack DM",
     OutboxKind.PAGE_SMS: "a page by SMS",
     OutboxKind.PAGE_CHANNEL: "the @here call for help",
+    OutboxKind.PAGE_EMAIL: "a page by email",
+    OutboxKind.ALERT_EMAIL: "an email about this alert",
 }
 
 
