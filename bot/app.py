@@ -29,10 +29,14 @@ from bot.monitors.heartbeats import Monitors
 from bot.monitors.raising import AlertSink, retire_unwatched
 from bot.monitors.runner import CheckRunner
 from bot.notify.dispatch import Dispatcher, RenderContext
+from bot.notify.email_alerts import AlertEmails
+from bot.notify.email_digests import DigestEmails
+from bot.notify.email_render import email_env
 from bot.notify.handoff_posts import schedule_handoffs
 from bot.notify.incident_posts import register_incident_handlers
 from bot.notify.paging import STOP_TIMEOUT, PagingService, build_paging
 from bot.notify.posts import register_post_handlers
+from bot.notify.smtp import SmtpSender
 from bot.notify.weekly_summary import register_summary_handlers, schedule_weekly_summary
 from bot.oncall.schedule import Schedules
 from bot.retention import Pruner, schedule_retention
@@ -44,6 +48,7 @@ from bot.slack.user_zones import UserZones
 from bot.web import alerts as alert_routes
 from bot.web import api as api_routes
 from bot.web import calendar as calendar_routes
+from bot.web import email_links as email_link_routes
 from bot.web import health
 from bot.web import heartbeats as heartbeat_routes
 from bot.web import status_page as status_page_routes
@@ -129,7 +134,14 @@ def create_bot(settings: Settings, config: Config, *, clock: Clock | None = None
     register_post_handlers(dispatcher)  # outbox kinds "channel_post" and "dm"
     register_summary_handlers(svc, dispatcher, slack)  # "summary_chart": the weekly chart, in its post's thread
     register_incident_handlers(svc, dispatcher, slack)  # outbox kinds "incident_*"
-    paging = build_paging(svc, dispatcher, slack, render)  # escalation runner; kinds "page_slack|sms|channel"
+    smtp_target = settings.smtp() if settings.email_configured else None
+    smtp = SmtpSender(smtp_target) if smtp_target is not None else None
+    emails = AlertEmails(settings=settings, config=config, clock=clock, env=email_env(settings), sessions=sessions,
+                         smtp=smtp)
+    emails.register(dispatcher)  # "alert_email": route copies and resolved follow-ups
+    digests = DigestEmails(identity=None, smtp=smtp, clock=clock, metrics=metrics)
+    digests.register(dispatcher)  # "digest_email": the weekly summary and the daily digest by email
+    paging = build_paging(svc, dispatcher, slack, render, emails)  # escalation runner; kinds "page_*"
     woken.append(paging.wake)
     bolt, listeners = build_bolt_app(svc, SlackDeps.of(svc, slack=slack, paging=paging.paging))
     scheduler = background_scheduler(svc, run_background=run_background)
@@ -159,9 +171,12 @@ def create_bot(settings: Settings, config: Config, *, clock: Clock | None = None
     heartbeat_routes.add_routes(app)
     status_page_routes.add_routes(app)
     api_routes.add_routes(app)
+    email_link_routes.add_routes(app, emails)
 
     async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
         dispatcher.check_handlers()  # an outbox kind nothing would send is an error now, not a silent queue
+        await emails.start()  # the link-signing key, before a link is signed or checked
+        digests.start(emails.identity)
         await monitors.register()  # watched from now: /oncall checks and the status page know them at once
         await checks.register()
         await retire_removed_monitors(svc, sink, monitors.keys | checks.keys)

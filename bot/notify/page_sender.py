@@ -20,12 +20,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from sqlalchemy import case, func, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import crashpoints
 from bot.alerts.actions import record
 from bot.alerts.current import CurrentAlert, load_current
+from bot.alerts.emails import EmailThread
 from bot.alerts.events import PageFailed
 from bot.alerts.incoming import AlertStatus
 from bot.alerts.models import Alert, AlertGroup
@@ -59,6 +60,7 @@ class PageDelivery:
     retried: bool  # an earlier attempt may have reached the provider: look before sending
     # Where the alert is shown in its channel: its own message, or the storm message it is folded into.
     shown_in: ShownIn | None = None
+    email_root: str | None = None  # an email page: the first email of its thread, which it answers
 
     @property
     def group(self) -> AlertGroup:
@@ -129,10 +131,12 @@ class PageSender:
                 raise Deferred()  # the @here post links to the alert (or storm) message, which is not out yet
             retried = page.send_attempts > 0
             page.send_attempts += 1  # the write-ahead mark, committed before the provider is called
+            email_root = await s.scalar(select(EmailThread.root).where(
+                EmailThread.group_id == group.id, EmailThread.address == page.address)) if page.address else None
         crashpoints.reached(crashpoints.Point.PAGE_MARKED)
         person = self._config.person(page.person) if page.person else None
         delivery = PageDelivery(page=page, alert=alert, phone=person.phone if person else None, retried=retried,
-                                shown_in=shown_in)
+                                shown_in=shown_in, email_root=email_root)
         try:
             sent = await self._notifiers[Via(page.via)].send(delivery)
         except PageRefused as exc:
@@ -145,7 +149,9 @@ class PageSender:
         return {"page_id": page_id, "ref": sent.ref}
 
     async def _sent(self, page: PageRecord, sent: Sent) -> None:
-        ref = {"twilio_sid": sent.ref} if page.via == Via.SMS else {"slack_ref": sent.ref}
+        # An email's Message-ID is rebuilt from the page id whenever it is needed; nothing to keep.
+        ref = ({"twilio_sid": sent.ref} if page.via == Via.SMS else {} if page.via == Via.EMAIL
+               else {"slack_ref": sent.ref})
         async with transaction(self._sessions) as s:
             # One statement; Twilio's status callback may have come first (and said "failed"):
             # what it said is kept.

@@ -16,7 +16,7 @@ from bot.escalation.runner import EscalationRunner
 from bot.inflight import finish
 from bot.notify.dispatch import Dispatcher, RenderContext
 from bot.notify.once import OwnPosts
-from bot.notify.page_sender import PageSender
+from bot.notify.page_sender import Notifier, PageSender
 from bot.notify.page_slack import SlackNotifier
 from bot.notify.page_sms import SmsNotifier
 from bot.services import Services
@@ -52,15 +52,17 @@ class PagingService:
         await self.sms.close()
 
 
-def build_paging(svc: Services, dispatcher: Dispatcher, slack: SlackClient, render: RenderContext) -> PagingService:
-    """Wire escalation into the services: runner, outbox handlers ``page_slack|page_sms|page_channel``."""
-    paging = Paging(config=svc.config, schedules=svc.schedules, sms_enabled=svc.settings.twilio_configured)
+def build_paging(svc: Services, dispatcher: Dispatcher, slack: SlackClient, render: RenderContext,
+                 email: Notifier) -> PagingService:
+    """Wire escalation into the services: runner, outbox handlers ``page_slack|page_sms|page_channel|page_email``."""
+    paging = Paging(config=svc.config, schedules=svc.schedules, sms_enabled=svc.settings.twilio_configured,
+                    email_enabled=svc.settings.email_configured)
     runner = EscalationRunner(sessions=svc.sessions, clock=svc.clock, paging=paging, notify=dispatcher.wake,
                               registry=svc.metrics.registry)
     notifier = SlackNotifier(OwnPosts(slack, dispatcher.channel_ids), svc.clock, render)
     sms = SmsNotifier(svc.settings)
     sender = PageSender(sessions=svc.sessions, clock=svc.clock, config=svc.config, metrics=svc.metrics,
-                        notifiers={Via.SLACK: notifier, Via.CHANNEL: notifier, Via.SMS: sms},
+                        notifiers={Via.SLACK: notifier, Via.CHANNEL: notifier, Via.SMS: sms, Via.EMAIL: email},
                         wake=dispatcher.wake)
     sender.register(dispatcher)
     return PagingService(paging=paging, runner=runner, sms=sms)

@@ -1,0 +1,40 @@
+"""Fixtures for email: the SMTP stand-in, and a bot that pages by email through it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import pytest
+
+from bot.clock import ManualClock
+from bot.config import Config
+from bot.sandbox.slack import SlackStandIn
+from bot.sandbox.smtp import SmtpStandIn
+from tests.email.mail import PUBLIC_URL, email_config
+from tests.support.harness import Harness, start_harness
+
+
+@pytest.fixture
+async def smtp() -> AsyncIterator[SmtpStandIn]:
+    async with SmtpStandIn() as stand_in:
+        yield stand_in
+
+
+def email_settings(smtp: SmtpStandIn) -> dict[str, str]:
+    return {"public_url": PUBLIC_URL, "smtp_url": smtp.url, "email_from": "Watchstander <pager@watch.example.com>"}
+
+
+@asynccontextmanager
+async def start_mailer(slack: SlackStandIn, clock: ManualClock, db_url: str, smtp: SmtpStandIn,
+                       config: Config | None = None) -> AsyncIterator[Harness]:
+    async with start_harness(slack=slack, clock=clock, db_url=db_url, config=config or email_config(),
+                             settings=email_settings(smtp), background=False) as h:
+        yield h
+
+
+@pytest.fixture
+async def mailer(slack: SlackStandIn, clock: ManualClock, db_url: str, smtp: SmtpStandIn) -> AsyncIterator[Harness]:
+    """The bot paging by email (step 1: Slack and email to the primary; step 2 at 5m: the team list)."""
+    async with start_mailer(slack, clock, db_url, smtp) as h:
+        yield h
