@@ -89,7 +89,9 @@ async def check_states(s: AsyncSession) -> None:
         return MonitorState(**{"key": f"check/{name}", "watching_since": since, "next_due_at": DUE, **FRESH,
                                "last_probe_at": DUE - M, **fields})
 
-    s.add(state("api-health", down_since=at(3, 5), alerted=True, last_error="HTTP 503", last_failure_at=DUE - M))
-    s.add(state("internal-db", down_since=DUE - M, alerted=False, last_error="timed out after 10s"))
-    s.add(state("shop-tls", cert_expires_at=datetime(2026, 12, 20, 12, 0, tzinfo=UTC), expiry_alerted=True))
-    s.add(state("cdn-tls", cert_expires_at=DUE + timedelta(days=60)))
+    # merge: a running bot registered its checks' rows at start
+    await s.merge(state("api-health", down_since=at(3, 5), alerted=True, last_error="HTTP 503",
+                        last_failure_at=DUE - M))
+    await s.merge(state("internal-db", down_since=DUE - M, alerted=False, last_error="timed out after 10s"))
+    await s.merge(state("shop-tls", cert_expires_at=datetime(2026, 12, 20, 12, 0, tzinfo=UTC), expiry_alerted=True))
+    await s.merge(state("cdn-tls", cert_expires_at=DUE + timedelta(days=60)))
