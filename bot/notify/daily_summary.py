@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import date, datetime, timedelta
+from dataclasses import replace
+from datetime import date, timedelta
 
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -91,29 +92,30 @@ async def run_due_digest(svc: Services, *, queue_email: QueueEmail = no_email) -
         if await is_queued(s, due.day):
             return False
     digest = await digest_for(svc, due)
-    late_for = due.scheduled_at if now - due.scheduled_at > LATE_AFTER else None
+    if now - due.scheduled_at > LATE_AFTER:
+        digest = replace(digest, late_for=due.scheduled_at)
     try:
         async with transaction(svc.sessions) as s:
             if await is_queued(s, due.day):
                 return False
-            await _queue(s, svc, daily, due, digest, late_for=late_for, queue_email=queue_email)
+            await _queue(s, svc, daily, due.day, digest, queue_email=queue_email)
             queued = await is_queued(s, due.day)
     except IntegrityError:
         return False  # another replica queued the day between our check and our insert
     if queued:
-        log.info("queued the daily digest of %s%s", due.day.isoformat(), " (late)" if late_for else "")
+        log.info("queued the daily digest of %s%s", due.day.isoformat(), " (late)" if digest.late_for else "")
         svc.wake()
     return queued
 
 
-async def _queue(s: AsyncSession, svc: Services, daily: DailySummary, due: DueDigest, digest: DailyDigest, *,
-                 late_for: datetime | None, queue_email: QueueEmail) -> None:
+async def _queue(s: AsyncSession, svc: Services, daily: DailySummary, day: date, digest: DailyDigest, *,
+                 queue_email: QueueEmail) -> None:
     if daily.channel is not None:
-        message = daily_message(digest, names=svc.names, late_for=late_for)
-        await enqueue(s, key=digest_key(due.day), kind=CHANNEL_POST, now=svc.clock.now(),
+        message = daily_message(digest, names=svc.names)
+        await enqueue(s, key=digest_key(day), kind=CHANNEL_POST, now=svc.clock.now(),
                       payload=message.post(channel=daily.channel, what="daily_summary"))
     if daily.email:
-        await queue_email(s, due.day, digest)
+        await queue_email(s, day, digest)
     await s.flush()
 
 

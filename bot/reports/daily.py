@@ -140,6 +140,7 @@ class DailyDigest:
     on_call: tuple[TeamToday, ...]
     checks_down: tuple[CheckDown, ...]
     certs_expiring: tuple[CertExpiring, ...]
+    late_for: datetime | None = None  # the instant it was due, when it is sent late (after downtime)
 
     @property
     def sent_on(self) -> date:

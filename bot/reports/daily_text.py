@@ -47,10 +47,10 @@ def as_of(d: DailyDigest) -> str:
     return when(d.now, d.zone, now=d.now)
 
 
-def late_note(late_for: datetime | None, d: DailyDigest) -> str | None:
-    if late_for is None:
+def late_note(d: DailyDigest) -> str | None:
+    if d.late_for is None:
         return None
-    return f"sent late: Watchstander was not running at {when(late_for, d.zone, now=d.now)}"
+    return f"sent late: Watchstander was not running at {when(d.late_for, d.zone, now=d.now)}"
 
 
 def clock(at: datetime, zone: tzinfo, now: datetime) -> str:

@@ -8,7 +8,6 @@ limits by construction (lists capped, texts clipped, a dozen blocks). People are
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
 
 from slack_sdk.models.blocks import Block, DividerBlock, HeaderBlock
 
@@ -34,10 +33,10 @@ TITLE_WIDTH = 80
 MAX_CHECKS = 10
 
 
-def daily_message(d: DailyDigest, *, names: Mapping[str, str], late_for: datetime | None = None) -> Rendered:
-    """The digest as one channel post; ``late_for``: the instant it was due, when posted after downtime."""
+def daily_message(d: DailyDigest, *, names: Mapping[str, str]) -> Rendered:
+    """The digest as one channel post."""
     notes = [period(d), f"as of {as_of(d)}"]
-    if (late := late_note(late_for, d)) is not None:
+    if (late := late_note(d)) is not None:
         notes.append(f"⏰ {late}")
     blocks: list[Block] = [HeaderBlock(text=clip(f"☀️ {TITLE} — {day_label(d.sent_on)}", 150)),
                            context(" · ".join(notes))]
