@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -73,10 +73,10 @@ async def is_queued(session: AsyncSession, day: date) -> bool:
     return bool(found)
 
 
-async def digest_for(svc: Services, due: DueDigest) -> DailyDigest:
+async def digest_for(svc: Services, due: DueDigest, now: datetime) -> DailyDigest:
     async with svc.sessions() as s:
         return await compute_daily_digest(s, config=svc.config, schedules=svc.schedules, day_start=due.start,
-                                          day_end=due.end, now=svc.clock.now(), zone=due.zone)
+                                          day_end=due.end, now=now, zone=due.zone)
 
 
 async def run_due_digest(svc: Services, *, queue_email: QueueEmail = no_email) -> bool:
@@ -91,7 +91,7 @@ async def run_due_digest(svc: Services, *, queue_email: QueueEmail = no_email) -
     async with svc.sessions() as s:
         if await is_queued(s, due.day):
             return False
-    digest = await digest_for(svc, due)
+    digest = await digest_for(svc, due, now)
     if now - due.scheduled_at > LATE_AFTER:
         digest = replace(digest, late_for=due.scheduled_at)
     try:

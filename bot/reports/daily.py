@@ -130,6 +130,9 @@ class CertExpiring:
 
 @dataclass(frozen=True)
 class DailyDigest:
+    """Everything the digest says, as plain values (instants aware UTC; ``zone`` is the one to show them in).
+    Slack (``bot.slack.blocks.daily``) and email (``bot.notify.email_digest``) render it."""
+
     day: date  # the local day covered ("yesterday")
     day_start: datetime
     day_end: datetime
