@@ -1,10 +1,11 @@
-"""Summary benchmark: time to compute the weekly summary over a year of history on SQLite.
+"""Summary benchmark: time to compute the weekly summary and the daily digest over a year of history on SQLite.
 
 Seeds a fresh, migrated SQLite file (WAL, synchronous=FULL, as `serve` runs it) with a year of
 history shaped like a busy team's — about 100k alerts with their repeats, acknowledgements,
 resolves and pages, and 1k incidents — then times :func:`bot.reports.summary.compute_summary`
-for the last week and the last 30 days (cold: first query on a fresh engine; warm: the median of
-several runs), and the chart's rendering.
+for the last week and the last 30 days and :func:`bot.reports.daily.compute_daily_digest` for the
+last day (cold: first query on a fresh engine; warm: the median of several runs), and the chart's
+rendering.
 
     python bench/report.py [--alerts 100000] [--incidents 1000] [--runs 5] [--db PATH]
 
@@ -37,6 +38,7 @@ from bot.db import _upgrade_sync, create_engine, session_factory  # noqa: E402
 from bot.incidents.models import Incident  # noqa: E402
 from bot.oncall.schedule import Schedules  # noqa: E402
 from bot.reports.chart import render_chart  # noqa: E402
+from bot.reports.daily import compute_daily_digest, local_midnight  # noqa: E402
 from bot.reports.summary import compute_summary  # noqa: E402
 from bot.reports.weekly import due_week  # noqa: E402
 from bot.reports.window import ReportWindow  # noqa: E402
@@ -169,6 +171,17 @@ async def time_summaries(url: str, runs: int) -> dict[str, Any]:
                 times.append(time.perf_counter() - began)
             out[name] = {"cold": times[0], "warm_median": statistics.median(times[1:]), "max": max(times),
                          "alerts": summary.total, "pages": summary.total_pages}
+        today = NOW.astimezone(zone).date()
+        times = []
+        for _ in range(runs + 1):
+            began = time.perf_counter()
+            async with sessions() as s:
+                digest = await compute_daily_digest(s, config=config, schedules=schedules,
+                                                    day_start=local_midnight(today - timedelta(days=1), zone),
+                                                    day_end=local_midnight(today, zone), now=NOW, zone=zone)
+            times.append(time.perf_counter() - began)
+        out["daily"] = {"cold": times[0], "warm_median": statistics.median(times[1:]), "max": max(times),
+                        "alerts": digest.yesterday.total, "open": digest.open_now.total}
         began = time.perf_counter()
         render_chart(summary.per_day, title="Alerts per day by severity, last 30 days", zone_label=str(zone))
         out["chart_first_render"] = time.perf_counter() - began
@@ -199,10 +212,15 @@ def main() -> None:
         r = result[name]
         print(f"summary {name:>3}: cold {r['cold'] * 1000:.0f} ms, warm median {r['warm_median'] * 1000:.0f} ms, "
               f"max {r['max'] * 1000:.0f} ms ({r['alerts']} alerts, {r['pages']} pages in the window)")
+    r = result["daily"]
+    print(f"daily digest: cold {r['cold'] * 1000:.0f} ms, warm median {r['warm_median'] * 1000:.0f} ms, "
+          f"max {r['max'] * 1000:.0f} ms ({r['alerts']} alerts yesterday, {r['open']} open)")
     print(f"chart: first render {result['chart_first_render'] * 1000:.0f} ms (matplotlib import), "
           f"then {result['chart_render'] * 1000:.0f} ms")
     verdict = "PASS" if result["7d"]["max"] < 2.0 else "FAIL"
     print(f"target: weekly summary < 2 s → {verdict}")
+    verdict = "PASS" if result["daily"]["max"] < 0.5 else "FAIL"
+    print(f"target: daily digest < 0.5 s → {verdict}")
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ from bot.metrics import Metrics
 from bot.monitors.heartbeats import Monitors
 from bot.monitors.raising import AlertSink, retire_unwatched
 from bot.monitors.runner import CheckRunner
+from bot.notify.daily_summary import schedule_daily_digest
 from bot.notify.dispatch import Dispatcher, RenderContext
 from bot.notify.email_alerts import AlertEmails
 from bot.notify.email_digests import DigestEmails
@@ -211,12 +212,14 @@ def background_scheduler(svc: Services, *, run_background: bool) -> AsyncIOSched
     It runs on UTC. APScheduler 3 places an interval job's first run at local now + interval, and
     Python's aware arithmetic drops the fold: started in the repeated hour of a daylight-saving
     fall-back (02:30 CET), "02:40" becomes 02:40 CEST, an hour in the past, and every interval job
-    runs at once. Jobs on the local calendar (the weekly summary's cron) carry their own zone.
+    runs at once. Jobs on the local calendar (the weekly summary's and the daily digest's crons) carry their own
+    zone.
     """
     scheduler = AsyncIOScheduler(timezone=UTC)
     if run_background:
         schedule_handoffs(scheduler, svc)  # every minute; tests call run_due_handoffs instead
         schedule_weekly_summary(scheduler, svc)  # cron + catch-up check; tests call run_due_summary
+        schedule_daily_digest(scheduler, svc)  # with daily_summary: cron + catch-up check; tests call run_due_digest
         schedule_retention(scheduler, Pruner(sessions=svc.sessions, clock=svc.clock, retention=svc.config.retention),
                            svc.clock)  # daily; `watchstander prune` runs it by hand
     return scheduler

@@ -170,6 +170,22 @@ def test_unset_environment_variable_is_named_once() -> None:
     ]
 
 
+def test_daily_summary_defaults_and_its_errors() -> None:
+    assert parse_config(config_text(), env=TOKENS).daily_summary is None  # no section, no digest
+    config = parse_config(config_text("daily_summary: {channel: ops}\n"), env=TOKENS)
+    assert config.daily_summary is not None
+    assert (config.daily_summary.time.isoformat(), config.daily_summary.timezone, config.daily_summary.email) == (
+        "08:30:00", None, [])
+    assert problems(config_text("daily_summary: {time: \"07:00\", timezone: Europe/Berlin}\n")) == [
+        "line 42: daily_summary: say where the digest goes: channel: (a Slack channel), email: (a list of "
+        "addresses), or both"]
+    found = problems(config_text("daily_summary:\n  channel: ops\n  email: [eng@example.com, eng.example.com]\n"
+                                 "  timezone: Europe/Berln\n"))
+    assert len(found) == 2, found
+    assert found[0].startswith("line 45: daily_summary.timezone: unknown time zone 'Europe/Berln'"), found
+    assert found[1] == "line 44: daily_summary.email.1: value is not a valid email address: An email address must have an @-sign.", found
+
+
 @pytest.mark.parametrize("bad, message", [
     ("phone: \"+15550000001\"", "phone must be in E.164 form"),
     ("timezone: Europe/Berlin}", "unknown time zone"),

@@ -8,7 +8,7 @@ from datetime import date, time, timedelta
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import BeforeValidator, Field, field_validator, model_validator
+from pydantic import BeforeValidator, EmailStr, Field, field_validator, model_validator
 
 from bot.config.fields import (
     E164,
@@ -219,6 +219,23 @@ class SummaryConfig(Model):
     email: list[EmailAddress] = []  # the summary by email too, chart inline
 
 
+class DailySummary(Model):
+    """The daily digest (``bot.notify.daily_summary``): yesterday's alerts, what is open, today's on-call,
+    checks down or expiring; posted to ``channel`` and/or mailed to ``email`` at ``time`` in ``timezone``."""
+
+    time: ClockTime = time(8, 30)
+    timezone: TimeZoneName | None = None  # default: the config's timezone
+    channel: Annotated[str, Field(min_length=1)] | None = None
+    email: list[EmailStr] = []
+
+    @model_validator(mode="after")
+    def _somewhere(self) -> DailySummary:
+        if self.channel is None and not self.email:
+            raise ValueError("say where the digest goes: channel: (a Slack channel), email: (a list of "
+                             "addresses), or both")
+        return self
+
+
 class Retention(Model):
     """How long records are kept once they are over (see ``bot.retention``)."""
 
@@ -263,6 +280,7 @@ class Config(Model):
         DEFAULT_INCIDENT_SEVERITIES
     )
     summary: SummaryConfig = SummaryConfig()
+    daily_summary: DailySummary | None = None  # no section, no digest
     retention: Retention = Retention()
     checks: list[Check] = []
     heartbeats: list[HeartbeatMonitor] = []
