@@ -29,11 +29,12 @@ def assert_the_story(out: str, start: datetime) -> None:
     assert f"*Started*: {local:%Y-%m-%d %H:%M %Z}" in out
     # Every page, in order: Bob (primary) by Slack for the first alert, for the PagerDuty event and for the
     # checkout alert, then Bob by SMS, then Carol (backup) by SMS and Slack at step 3.
-    assert [line.strip() for line in out.splitlines() if line.startswith(("    📟 Paging", "    📱 Paging"))] == [
+    assert [line.strip() for line in out.splitlines() if line.startswith(("    📟 Paging", "    📱 Paging", "    ✉️ Paging"))] == [
         "📟 Paging @Bob (step 1)"] * 3 + [
         "📱 Paging Bob by SMS (step 2)", "📱 Paging Carol by SMS (step 3)", "📟 Paging @Carol (step 3)",
-        "📟 Paging @Carol (step 1)", "📟 Paging @Carol (step 1)"]  # the shop check, then the backup heartbeat:
-    # Carol holds the pager for two hours by then
+        "📟 Paging @Carol (step 1)", "📟 Paging @Carol (step 1)",  # the shop check, then the backup heartbeat:
+        # Carol holds the platform pager for two hours by then; payments is still Bob's, by Slack and email
+        "📟 Paging @Bob (step 1)", "✉️ Paging Bob by email (step 1)"]
     assert "▌ 🟠 shop-health is down" in out and "HTTP 503, expected 200. Failing since" in out
     assert "after 1m 30s of downtime" in out and "✅ *Resolved* by Watchstander after 1m 00s" in out
     assert "▌ 🔴 Heartbeat nightly-backup reported a failure" in out
@@ -68,7 +69,13 @@ def assert_the_story(out: str, start: datetime) -> None:
     assert f"| {declared:%Y-%m-%d %H:%M:%S %Z} | Carol | SMS | step 3 | CheckoutLatencyHigh |" in out
     assert "| pin | Bob | Marked with 📌: message from Alice: Rollback to 2.13 started" in out
     assert "+1555" not in out  # people by name, never by phone number
-    assert out.rstrip().endswith("SMS pages sent.")
+    assert "● Email to Bob: [CRITICAL] CardPaymentsFailing (payments)\n    CRITICAL  CardPaymentsFailing (payments)" in out
+    assert "    Acknowledge: http://127.0.0.1:" in out and "/email/ack/" in out
+    assert "→ 200: Acknowledge this alert?" in out and "→ 200: Acknowledged" in out
+    assert "👀 *Acknowledged* by Bob (email) after 2m 00s" in out
+    assert "● Email to Bob: Re: [CRITICAL] CardPaymentsFailing (payments)\n    RESOLVED  CardPaymentsFailing" in out
+    assert "@example.com" not in out  # people by name, never by address
+    assert out.rstrip().endswith("SMS pages sent, 2 emails sent.")
     assert "Traceback" not in out
 
 

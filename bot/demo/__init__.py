@@ -28,29 +28,32 @@ from bot.app import Bot, create_bot
 from bot.clock import ManualClock
 from bot.config import WEEKDAYS, Config, Settings, parse_config
 from bot.db import migrate
+from bot.demo.email import EMAIL_FROM, PAYMENTS, email_seen, scene_email
 from bot.demo.monitoring import HEARTBEAT_TOKEN, scene_monitoring
+from bot.demo.payloads import AM_TOKEN, am_alert, am_payload
 from bot.durations import format_config_duration
 from bot.oncall.who import on_call
 from bot.sandbox.shop import ShopStandIn
 from bot.sandbox.slack import SandboxUser, SlackStandIn
 from bot.sandbox.slack_records import SandboxMessage
 from bot.sandbox.slack_user import SlackDriver
+from bot.sandbox.smtp import SmtpStandIn
 from bot.sandbox.transcript import Transcript
 from bot.sandbox.twilio import TwilioStandIn
 from bot.slack.ids import AlertAction, Callback, IncidentField, OverflowChoice
 
 SIGNING_SECRET = "demo-signing-secret"
 BOT_NUMBER = "+15005550006"
-AM_TOKEN, PD_KEY, GENERIC_TOKEN = "demo-alertmanager-token", "demo-pagerduty-key", "demo-generic-token"
+PD_KEY, GENERIC_TOKEN = "demo-pagerduty-key", "demo-generic-token"
 
 DEMO_ZONE = ZoneInfo("Europe/Berlin")
 DEMO_CONFIG = f"""
 timezone: {DEMO_ZONE.key}
 slack: {{alerts_channel: alerts, incidents_channel: incidents, summary_channel: ops-weekly, admins: [U0ADMIN01]}}
 people:
-  - {{slack_id: U0ALICE01, name: Alice, phone: "+15550000001", timezone: Europe/Berlin}}
-  - {{slack_id: U0BOB0001, name: Bob,   phone: "+15550000002", timezone: America/New_York}}
-  - {{slack_id: U0CAROL01, name: Carol, phone: "+15550000003", timezone: Europe/London}}
+  - {{slack_id: U0ALICE01, name: Alice, phone: "+15550000001", email: alice@example.com, timezone: Europe/Berlin}}
+  - {{slack_id: U0BOB0001, name: Bob,   phone: "+15550000002", email: bob@example.com, timezone: America/New_York}}
+  - {{slack_id: U0CAROL01, name: Carol, phone: "+15550000003", email: carol@example.com, timezone: Europe/London}}
 teams:
   - name: platform
     channel: platform-alerts
@@ -61,8 +64,9 @@ teams:
       primary: [U0ALICE01, U0BOB0001, U0CAROL01]
       backup:  [U0BOB0001, U0CAROL01, U0ALICE01]
     calendar_token: demo-calendar-token
-routes:
+{{payments}}routes:
   - {{match: {{service: api}}, team: platform}}
+  - {{match: {{service: payments}}, team: payments}}
   - {{match: {{service: "~^(db|postgres)"}}, team: platform}}
 integrations:
   - {{name: prometheus, type: alertmanager, token: {AM_TOKEN}, team: platform}}
@@ -116,6 +120,7 @@ class Stage:
     transcript: Transcript
     cast: Cast
     shop: ShopStandIn
+    smtp: SmtpStandIn
 
     def name(self, user: str) -> str:
         return self.transcript.names.get(user, user)
@@ -151,21 +156,6 @@ class Stage:
 
     def last(self, channel: str) -> SandboxMessage:
         return self.slack.messages(channel)[-1]
-
-
-def am_payload(name: str, alerts: list[dict[str, object]], *, status: str = "firing") -> dict[str, object]:
-    return {"version": "4", "groupKey": f'{{}}:{{alertname="{name}"}}', "status": status, "receiver": "watchstander",
-            "groupLabels": {"alertname": name}, "commonLabels": {}, "commonAnnotations": {},
-            "externalURL": "http://alertmanager.example.com", "truncatedAlerts": 0, "alerts": alerts}
-
-
-def am_alert(name: str, fingerprint: str, *, status: str = "firing", severity: str = "critical",
-             service: str = "api", summary: str, instance: str = "api-1", starts: datetime) -> dict[str, object]:
-    return {"status": status, "fingerprint": fingerprint,
-            "labels": {"alertname": name, "severity": severity, "service": service, "instance": instance},
-            "annotations": {"summary": summary, "runbook_url": f"https://runbooks.example.com/{name}"},
-            "startsAt": starts.isoformat(), "generatorURL": "http://prometheus.example.com/graph",
-            "endsAt": starts.isoformat() if status == "resolved" else "0001-01-01T00:00:00Z"}
 
 
 async def scene_alert_lifecycle(st: Stage) -> None:
@@ -282,13 +272,13 @@ async def scene_incident(st: Stage) -> None:
 
 Scene = Callable[[Stage], Awaitable[None]]
 SCENES: list[Scene] = [scene_alert_lifecycle, scene_grouping_and_snooze, scene_pagerduty, scene_escalation_and_sms,
-                       scene_incident, scene_oncall, scene_monitoring]
+                       scene_incident, scene_oncall, scene_monitoring, scene_email]
 
 
 def demo_config(start: datetime, shop_url: str = "http://127.0.0.1:9/health") -> Config:
     handoff, first_day = rotation_for(start)
-    text = (DEMO_CONFIG.replace("{handoff}", handoff).replace("{start}", first_day.isoformat())
-            .replace("{shop_url}", shop_url))
+    text = (DEMO_CONFIG.replace("{payments}", PAYMENTS.lstrip("\n")).replace("{handoff}", handoff)
+            .replace("{start}", first_day.isoformat()).replace("{shop_url}", shop_url))
     return parse_config(text, path="<demo>", env={})
 
 
@@ -324,9 +314,9 @@ async def _play(clock: ManualClock, shop: ShopStandIn, *, verbose: bool, write: 
     with tempfile.TemporaryDirectory(prefix="watchstander-demo-") as tmp:
         db_url = f"sqlite+aiosqlite:///{Path(tmp) / 'demo.db'}"
         await migrate(db_url)
-        channels = ("alerts", "incidents", "ops-weekly", "platform-alerts")
+        channels = ("alerts", "incidents", "ops-weekly", "platform-alerts", "payments-alerts")
         async with SlackStandIn(channels=channels, users=PEOPLE, trigger_ttl=None, clock=clock) as slack, \
-                TwilioStandIn(clock=clock) as twilio, aiohttp.ClientSession() as http:
+                TwilioStandIn(clock=clock) as twilio, SmtpStandIn() as smtp, aiohttp.ClientSession() as http:
             transcript = Transcript(slack, names, write=write, verbose=verbose)
             slack.on_call = transcript.on_call
             phones = {p.phone: p.name for p in config.people if p.phone}
@@ -340,16 +330,19 @@ async def _play(clock: ManualClock, shop: ShopStandIn, *, verbose: bool, write: 
                 slack_bot_token=slack.bot_token, slack_signing_secret=SIGNING_SECRET, slack_api_url=slack.api_url,
                 database_url=db_url, port=port, public_url=url, twilio_account_sid=twilio.account_sid,
                 twilio_auth_token=twilio.auth_token, twilio_from_number=BOT_NUMBER, twilio_api_url=twilio.api_url,
+                smtp_url=smtp.url, email_from=EMAIL_FROM,
             )
             bot = create_bot(settings, config, clock=clock, run_background=False)
             runner = web.AppRunner(bot.web, access_log=None)
             await runner.setup()
             await web.TCPSite(runner, "127.0.0.1", port).start()
-            write("Watchstander demo — a local Slack and Twilio stand in for the real ones.")
-            write(f"Bot at {url}; Slack stand-in at {slack.api_url}; Twilio stand-in at {twilio.api_url}")
+            write("Watchstander demo — a local Slack, Twilio and mail server stand in for the real ones.")
+            write(f"Bot at {url}; Slack stand-in at {slack.api_url}; Twilio stand-in at {twilio.api_url}; "
+                  f"SMTP stand-in at {smtp.url}")
             async with SlackDriver(url + "/slack/events", signing_secret=SIGNING_SECRET, slack=slack) as driver:
                 stage = Stage(bot=bot, url=url, clock=clock, slack=slack, twilio=twilio, driver=driver, http=http,
-                              transcript=transcript, cast=await cast_of(bot, clock.now()), shop=shop)
+                              transcript=transcript, cast=await cast_of(bot, clock.now()), shop=shop, smtp=smtp)
+                smtp.on_message = lambda mail: email_seen(stage, mail)
                 introduce(stage)
                 try:
                     for scene in SCENES:
@@ -361,5 +354,6 @@ async def _play(clock: ManualClock, shop: ShopStandIn, *, verbose: bool, write: 
                 write("\n" + "═" * 100 + f"\nThe post-mortem draft ({drafts[-1].title or drafts[-1].name}):\n" + "═" * 100)
                 write((drafts[-1].content or b"").decode())
             sent = sum(1 for m in twilio.messages if m.direction == "outbound-api")
-            write(f"\nDemo finished: {len(slack.calls)} Slack API calls, {sent} SMS pages sent.")
+            write(f"\nDemo finished: {len(slack.calls)} Slack API calls, {sent} SMS pages sent, "
+                  f"{len(smtp.messages)} emails sent.")
     return 0

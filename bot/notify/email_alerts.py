@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from zoneinfo import ZoneInfo
 
@@ -106,7 +106,9 @@ def status_words(alert: CurrentAlert, zone: ZoneInfo, names: Mapping[str, str], 
         return (f"Acknowledged by {_who(g.acknowledged_by, g.acknowledged_via, names)} after "
                 f"{format_duration(g.acknowledged_at - g.created_at)}.")
     since = g.created_at.astimezone(zone).strftime("%a %d %b %H:%M %Z")
-    return f"Firing since {since} ({format_duration(now - g.created_at)} ago), not acknowledged yet."
+    age = now - g.created_at
+    return (f"Firing since {since} ({format_duration(age) + ' ago' if age >= timedelta(minutes=1) else 'just now'}),"
+            " not acknowledged yet.")
 
 
 class AlertEmails:

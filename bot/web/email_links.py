@@ -112,7 +112,7 @@ async def act(request: web.Request) -> web.Response:
         return _page(200, heading=f"Alert {outcome.unchanged}", tone="ok",
                      message=f"{title}: {outcome.unchanged}; nothing was changed.")
     svc.wake()  # the Slack message is edited and the escalation stops, as after a click
-    log.info("alert #%s %s by email link", claim.group_id, DONE[claim.action].lower())
+    log.debug("alert #%s %s by email link", claim.group_id, DONE[claim.action].lower())
     return _page(200, heading=DONE[claim.action], tone="ok",
                  message=f"{title}: {DONE[claim.action].lower()}. The Slack message shows it now.")
 
