@@ -33,6 +33,7 @@ from sqlalchemy import ColumnElement, CursorResult, Delete, Select, and_, delete
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import InstrumentedAttribute
 
+from bot.alerts.emails import EmailThread
 from bot.alerts.incoming import AlertStatus
 from bot.alerts.models import Alert, AlertEvent, AlertGroup, AlertStorm, ChannelPause, Silence
 from bot.clock import Clock
@@ -112,7 +113,7 @@ class Pruner:
                               AlertGroup.status == AlertStatus.RESOLVED, AlertGroup.resolved_at < old,
                               ~exists().where(IncidentAlert.group_id == AlertGroup.id)),
                           (AlertEvent.group_id, PageRecord.group_id, Escalation.group_id, OutboxMessage.group_id,
-                           Alert.group_id, AlertGroup.id))
+                           EmailThread.group_id, Alert.group_id, AlertGroup.id))
         await self._rows(report, AlertStorm.id, and_(AlertStorm.ended_at.is_not(None), AlertStorm.ended_at < old,
                                                      ~exists().where(AlertGroup.storm_id == AlertStorm.id)))
         await self._rows(report, Silence.id, and_(func.coalesce(Silence.ended_early_at, Silence.ends_at) < old,

@@ -38,3 +38,11 @@ async def mailer(slack: SlackStandIn, clock: ManualClock, db_url: str, smtp: Smt
     """The bot paging by email (step 1: Slack and email to the primary; step 2 at 5m: the team list)."""
     async with start_mailer(slack, clock, db_url, smtp) as h:
         yield h
+
+
+@pytest.fixture
+async def harness_without_smtp(slack: SlackStandIn, clock: ManualClock, db_url: str) -> AsyncIterator[Harness]:
+    """The same config, with neither SMTP_URL nor EMAIL_FROM set."""
+    async with start_harness(slack=slack, clock=clock, db_url=db_url, config=email_config(),
+                             settings={"public_url": PUBLIC_URL}, background=False) as h:
+        yield h

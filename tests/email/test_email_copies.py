@@ -6,8 +6,10 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
+from bot.alerts.emails import EmailThread
 from bot.clock import ManualClock
 from bot.escalation.models import PageRecord
+from bot.retention import Pruner
 from bot.sandbox.slack import SlackStandIn
 from bot.sandbox.smtp import SmtpStandIn
 from bot.slack.ids import AlertAction, OverflowChoice
@@ -79,3 +81,17 @@ async def test_a_silenced_alert_is_not_copied(
                          group_key="other")
         assert len(h.slack.messages("platform-alerts")) == 1  # silenced: not shown…
         assert len(smtp.sent_to(DEVOPS)) == 1  # …and not copied
+
+
+async def test_an_email_thread_is_pruned_with_its_alert(
+        slack: SlackStandIn, clock: ManualClock, db_url: str, smtp: SmtpStandIn) -> None:
+    async with start_mailer(slack, clock, db_url, smtp, email_config(NO_ESCALATION, first_route=ROUTE)) as h:
+        medium = {"labels": {"severity": "medium"}, "summary": "disk 81% full"}
+        await post_alert(h, am_alert("DiskFilling", **medium))  # type: ignore[arg-type]
+        await post_alert(h, am_alert("DiskFilling", status="resolved", **medium))  # type: ignore[arg-type]
+        assert len(smtp.sent_to(DEVOPS)) == 2
+        clock.advance(timedelta(days=401))
+        report = await Pruner(sessions=h.bot.services.sessions, clock=clock, retention=h.config.retention).run()
+        assert report.deleted["email_threads"] == 1 and report.deleted["alert_groups"] == 1
+        async with h.bot.services.sessions() as s:
+            assert await s.scalar(select(func.count()).select_from(EmailThread)) == 0

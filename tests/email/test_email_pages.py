@@ -170,3 +170,11 @@ async def test_a_permanent_smtp_error_is_recorded_and_the_escalation_goes_on(
     mailer.clock.advance(timedelta(minutes=5))
     await mailer.drain()
     assert (await smtp.wait_for_email(TEAM_LIST)).subject == "[CRITICAL] HighErrorRate (api)"
+
+
+async def test_without_smtp_an_email_step_says_so_in_the_thread(harness_without_smtp: Harness) -> None:
+    message = await fire(harness_without_smtp)
+    replies = [m.text for m in harness_without_smtp.slack.thread("platform-alerts", message.ts)[1:]]
+    assert ("⚠️ Step 1: could not page email:primary: email is not set up (SMTP_URL and EMAIL_FROM are not both "
+            "set).") in replies
+    assert "📟 Paging <@U0ALICE01> (step 1)" in replies and len(harness_without_smtp.slack.dms("U0ALICE01")) == 1
