@@ -135,6 +135,8 @@ def create_bot(settings: Settings, config: Config, *, clock: Clock | None = None
     register_post_handlers(dispatcher)  # outbox kinds "channel_post" and "dm"
     register_summary_handlers(svc, dispatcher, slack)  # "summary_chart": the weekly chart, in its post's thread
     register_incident_handlers(svc, dispatcher, slack)  # outbox kinds "incident_*"
+    if (warning := email_warning(settings, config)) is not None:
+        log.warning("%s; those emails are skipped", warning)
     smtp_target = settings.smtp() if settings.email_configured else None
     smtp = SmtpSender(smtp_target) if smtp_target is not None else None
     emails = AlertEmails(settings=settings, config=config, clock=clock, env=email_env(settings), sessions=sessions,
@@ -223,6 +225,23 @@ def background_scheduler(svc: Services, *, run_background: bool) -> AsyncIOSched
         schedule_retention(scheduler, Pruner(sessions=svc.sessions, clock=svc.clock, retention=svc.config.retention),
                            svc.clock)  # daily; `watchstander prune` runs it by hand
     return scheduler
+
+
+def email_warning(settings: Settings, config: Config) -> str | None:
+    """Why configured email would not go out, said once at start (each skipped page also says so
+    in its alert's thread); None when nothing is amiss."""
+    if bool(settings.smtp_url) != bool(settings.email_from):
+        given, missing = ("SMTP_URL", "EMAIL_FROM") if settings.smtp_url else ("EMAIL_FROM", "SMTP_URL")
+        return f"email is off: {given} is set but {missing} is not"
+    uses = [f"teams.{t.name}.escalation" for t in config.teams
+            if any(target.startswith("email:") for step in t.escalation for target in step.notify)]
+    uses += ["routes"] * any(r.email for r in config.routes) + ["severities"] * any(
+        p.email for p in config.severities.values())
+    uses += ["summary.email"] * bool(config.summary.email)
+    uses += ["daily_summary.email"] * bool(config.daily_summary and config.daily_summary.email)
+    if uses and not settings.email_configured:
+        return f"the config sends email ({', '.join(dict.fromkeys(uses))}) but SMTP_URL and EMAIL_FROM are not set"
+    return None
 
 
 async def retire_removed_monitors(svc: Services, sink: AlertSink, watched: set[str]) -> None:

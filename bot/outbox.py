@@ -184,6 +184,7 @@ class AlertEmail(OutboxPayload):
 
     thread_id: int
     part: str  # EmailPart: "alert" (a route's copy) or "resolved" (the follow-up)
+    event_id: int | None = None  # the follow-up's Resolved event: its Message-ID is built from it
 
 
 class DigestEmail(OutboxPayload):

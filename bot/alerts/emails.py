@@ -81,5 +81,6 @@ async def queue_follow_ups(session: AsyncSession, group: AlertGroup, event_id: i
     """The alert resolved (event ``event_id``): a short follow-up in each of its email threads."""
     for thread_id in await session.scalars(select(EmailThread.id).where(EmailThread.group_id == group.id)):
         await enqueue(session, key=f"email:{thread_id}:resolved:{event_id}", kind=OutboxKind.ALERT_EMAIL,
-                      group_id=group.id, payload=AlertEmail(thread_id=thread_id, part=EmailPart.RESOLVED.value),
+                      group_id=group.id, payload=AlertEmail(thread_id=thread_id, part=EmailPart.RESOLVED.value,
+                                         event_id=event_id),
                       now=now)

@@ -40,6 +40,7 @@ from bot.clock import Clock
 from bot.config import OWN_INTEGRATION, Config, Settings
 from bot.db import transaction
 from bot.durations import format_duration
+from bot.escalation.drill import TEST_LABEL
 from bot.escalation.models import PageRecord, PageStatus, Via
 from bot.notify.dispatch import Deferred, Dispatcher
 from bot.notify.email_render import Identity, RenderedEmail, compose, render
@@ -167,7 +168,7 @@ class AlertEmails:
             runbook_url=lead.runbook_url if lead else None, dashboard_url=lead.dashboard_url if lead else None,
             source_url=lead.source_url if lead else None, slack_url=slack_link(channel, ts),
             status=status_words(alert, self._zone, self._names, now), team=g.team, source=source, reason=reason,
-            test=bool(lead and lead.labels.get("watchstander_test") == "true"), more=max(len(alert.alerts) - 1, 0))
+            test=bool(lead and lead.labels.get(TEST_LABEL) == "true"), more=max(len(alert.alerts) - 1, 0))
         if actor is None or g.status == AlertStatus.RESOLVED:
             return view
         return replace(view, ack_url=self.link(LinkAction.ACK, g.id, actor, now),
@@ -219,7 +220,7 @@ class AlertEmails:
         if self._smtp is None:
             return {"skipped": "email is not set up"}
         if payload.part == EmailPart.RESOLVED:
-            name = f"resolved-{thread.id}-{item.key.rpartition(':')[2]}"
+            name = f"resolved-{thread.id}-{payload.event_id}"
             view = self.view(alert, reason=self._thread_reason(thread), actor=None, shown_in=None)
             rendered = render(self._env, "resolved", "Re: " + self.subject(alert), alert=view)
         else:

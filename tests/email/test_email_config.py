@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.config import ConfigError, parse_config
+from bot.app import email_warning
+from bot.config import ConfigError, Settings, parse_config
 from tests.email.mail import email_config
 from tests.support.factories import TOKENS, config_text
 
@@ -57,3 +58,15 @@ def test_a_bad_address_in_people_routes_or_summary_is_named_with_its_line() -> N
     assert "line 13: people.3.email: 'dave@@example.com' is not an email address: The part after the @-sign" in found
     assert "summary.email.0: 'eng-at-example.com' is not an email address: An email address must have an @-sign." \
         in found, found
+
+
+def test_serve_says_at_start_why_configured_email_would_not_go_out() -> None:
+    config = email_config("summary: {email: [eng@example.com]}\n")
+    assert email_warning(Settings(), config) == (
+        "the config sends email (teams.platform.escalation, summary.email) but SMTP_URL and EMAIL_FROM are not set")
+    assert email_warning(Settings(smtp_url="smtp://127.0.0.1:25"), config) == (
+        "email is off: SMTP_URL is set but EMAIL_FROM is not")
+    assert email_warning(Settings(email_from="pager@example.com"), config) == (
+        "email is off: EMAIL_FROM is set but SMTP_URL is not")
+    assert email_warning(Settings(smtp_url="smtp://127.0.0.1:25", email_from="pager@example.com"), config) is None
+    assert email_warning(Settings(), parse_config(config_text(), env=TOKENS)) is None  # no email anywhere
