@@ -178,3 +178,20 @@ async def test_without_smtp_an_email_step_says_so_in_the_thread(harness_without_
     assert ("⚠️ Step 1: could not page email:primary: email is not set up (SMTP_URL and EMAIL_FROM are not both "
             "set).") in replies
     assert "📟 Paging <@U0ALICE01> (step 1)" in replies and len(harness_without_smtp.slack.dms("U0ALICE01")) == 1
+
+
+async def test_hostile_tokens_get_a_clear_refusal_never_an_error(mailer: Harness, smtp: SmtpStandIn) -> None:
+    await fire(mailer)
+    good = links(await smtp.wait_for_email(ALICE_EMAIL))["Acknowledge"].rpartition("/")[2]
+    body = good.partition(".")[0]
+    for token in ["x", "a.b.c", "x..", "%00", "é.é", "=" * 50, body, body + ".", "." + good, "A" * 4000,
+                  body + ".AAAAAAAAAAAAAAAAAAAAAA", "eyJnIjoxfQ.AAAA"]:
+        for method in ("GET", "POST"):
+            async with mailer.http.request(method, f"{mailer.url}/email/ack/{token}") as resp:
+                assert resp.status == 403, (method, token, resp.status)
+                assert "This link is not valid" in await resp.text()
+                assert resp.headers["Cache-Control"] == "no-store" and resp.headers["Referrer-Policy"] == "no-referrer"
+    async with mailer.http.get(f"{mailer.url}/email/snooze/{good}") as resp:
+        assert resp.status == 404  # only ack and resolve exist
+    await mailer.drain()
+    assert (await _group(mailer)).status == "firing"
