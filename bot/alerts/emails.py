@@ -12,11 +12,12 @@ written together, and the outbox key makes each email unique.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint, select
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -25,6 +26,12 @@ from bot.config import Config
 from bot.db import Base
 from bot.outbox import AlertEmail, OutboxKind, enqueue
 from bot.severity import Severity
+
+log = logging.getLogger(__name__)
+
+COPY_BURST = 20  # route and severity copies per address …
+BURST_WINDOW = timedelta(minutes=10)  # … within this long; the rest of a storm is in Slack
+_warned: dict[str, datetime] = {}  # when this process last logged holding copies to an address
 
 
 class EmailPart(StrEnum):
@@ -43,7 +50,8 @@ class EmailThread(Base):
     created_at: Mapped[datetime]
     first_sent_at: Mapped[datetime | None]  # when an email of this thread first left; a follow-up needs one
 
-    __table_args__ = (UniqueConstraint("group_id", "address", name="uq_email_threads_group_address"),)
+    __table_args__ = (UniqueConstraint("group_id", "address", name="uq_email_threads_group_address"),
+                      Index("ix_email_threads_address_created", "address", "created_at"))
 
 
 async def thread_for(session: AsyncSession, group: AlertGroup, address: str, *, person: str | None,
@@ -70,8 +78,18 @@ def copy_addresses(config: Config, labels: dict[str, str], severity: Severity, r
 
 
 async def queue_copies(session: AsyncSession, group: AlertGroup, addresses: Iterable[str], now: datetime) -> None:
-    """An email copy of a new alert to each address, each in its own thread."""
+    """An email copy of a new alert to each address, each in its own thread; in an alert storm at
+    most :data:`COPY_BURST` per address per :data:`BURST_WINDOW` (Slack folds the storm into one
+    message; an inbox would get thousands)."""
     for address in addresses:
+        recent = await session.scalar(select(func.count()).select_from(EmailThread).where(
+            EmailThread.address == address, EmailThread.person.is_(None), EmailThread.created_at > now - BURST_WINDOW))
+        if (recent or 0) >= COPY_BURST:
+            if now - _warned.get(address, now - BURST_WINDOW) >= BURST_WINDOW:  # one line per address and window
+                _warned[address] = now
+                log.warning("%s alerts copied to one address within %s: holding further copies (alert #%s)",
+                            COPY_BURST, BURST_WINDOW, group.id)
+            continue
         thread = await thread_for(session, group, address, person=None, root=None, now=now)
         await enqueue(session, key=f"email:{thread.id}:alert", kind=OutboxKind.ALERT_EMAIL, group_id=group.id,
                       payload=AlertEmail(thread_id=thread.id, part=EmailPart.ALERT.value), now=now)

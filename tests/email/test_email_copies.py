@@ -95,3 +95,18 @@ async def test_an_email_thread_is_pruned_with_its_alert(
         assert report.deleted["email_threads"] == 1 and report.deleted["alert_groups"] == 1
         async with h.bot.services.sessions() as s:
             assert await s.scalar(select(func.count()).select_from(EmailThread)) == 0
+
+
+async def test_in_a_storm_an_address_gets_at_most_20_copies_in_10_minutes(
+        slack: SlackStandIn, clock: ManualClock, db_url: str, smtp: SmtpStandIn) -> None:
+    async with start_mailer(slack, clock, db_url, smtp, email_config(NO_ESCALATION, first_route=ROUTE)) as h:
+        storm = [am_alert(f"Disk{i}", fingerprint=f"fp-{i}", labels={"severity": "medium"}) for i in range(30)]
+        for i, alert in enumerate(storm):
+            status, _ = await h.alertmanager(am_notification(alert, group_key=f"g{i}"))
+            assert status == 202
+        await h.drain()
+        assert len(smtp.sent_to(DEVOPS)) == 20
+        clock.advance(timedelta(minutes=10, seconds=1))
+        await post_alert(h, am_alert("AfterTheStorm", fingerprint="fp-after", labels={"severity": "medium"}),
+                         group_key="after")
+        assert smtp.sent_to(DEVOPS)[-1].subject == "[MEDIUM] AfterTheStorm (api)"

@@ -31,6 +31,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("group_id", "address", name="uq_email_threads_group_address"),
     )
+    op.create_index("ix_email_threads_address_created", "email_threads", ["address", "created_at"], unique=False)
     op.create_table(
         "signing_keys",
         sa.Column("name", sa.String(length=32), nullable=False),
@@ -46,4 +47,5 @@ def downgrade() -> None:
     with op.batch_alter_table("pages", schema=None) as batch_op:
         batch_op.drop_column("address")
     op.drop_table("signing_keys")
+    op.drop_index("ix_email_threads_address_created", table_name="email_threads")
     op.drop_table("email_threads")
