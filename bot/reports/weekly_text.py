@@ -3,13 +3,17 @@ counts, spans, how far an escalation went, the subject line, and the layout of a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date, datetime, timedelta, tzinfo
 
+from bot.durations import format_duration
 from bot.oncall.report_text import when
+from bot.oncall.shifts import Shift
 from bot.reports.queries import EscalationReach
+from bot.reports.stats import DurationStats
 from bot.reports.summary import CheckUptime, WeeklySummary
 
+MAX_SHIFTS = 7  # per role and team: a daily rotation's week
 FOOTNOTES = ("p50/p90 by nearest rank over the alerts raised in the period",
              "out of hours is judged in each paged person's own time zone")
 
@@ -45,18 +49,41 @@ def minutes(span: timedelta) -> str:
     return "under 1 min" if m < 1 else f"{round(m)} min"
 
 
+def percentiles(stats: DurationStats) -> tuple[str, str] | None:
+    """p50 and p90 as durations (``4m 00s``), or None when no alert was measured."""
+    if stats.p50 is None or stats.p90 is None:
+        return None
+    return format_duration(stats.p50), format_duration(stats.p90)
+
+
 def downtime(check: CheckUptime) -> str:
     return "no downtime" if not check.downtime else f"{minutes(check.downtime)} down"
 
 
+def more_text(total: int, shown: int) -> str | None:
+    """``… and 4 more`` when a list shows fewer than it has."""
+    return f"… and {total - shown} more" if total > shown else None
+
+
 def more(total: int, shown: int) -> list[str]:
-    return [f"… and {total - shown} more"] if total > shown else []
+    text = more_text(total, shown)
+    return [text] if text else []
 
 
 def reach(e: EscalationReach) -> str:
     """How far an escalation went: ``step 3, SMS``."""
     return ", ".join(part for part in (f"step {e.furthest_step}" if e.furthest_step else "",
                                        "SMS" if e.by_sms else "") if part)
+
+
+def shifts_text(found: Sequence[Shift], names: Mapping[str, str], zone: tzinfo, now: datetime, *,
+                escape: Callable[[str], str] = str) -> str:
+    """``Alice until Mon 30 Nov 09:00 CET, then Bob until …`` for the coming week, the first
+    :data:`MAX_SHIFTS` of them; ``escape`` is the medium's for a person's name."""
+    parts = [f"{escape(names.get(shift.person, shift.person))} until {when(shift.end, zone, now=now)}"
+             for shift in found[:MAX_SHIFTS]]
+    extra = len(found) - MAX_SHIFTS
+    return ", then ".join(parts) + (f" (+{extra} more)" if extra > 0 else "")
 
 
 def aligned(header: tuple[str, ...], rows: Sequence[tuple[str, ...]], *, left: frozenset[int]) -> list[str]:

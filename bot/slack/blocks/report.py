@@ -17,7 +17,6 @@ from slack_sdk.models.blocks import Block, DividerBlock, HeaderBlock, MarkdownTe
 
 from bot.durations import format_config_duration, format_duration
 from bot.oncall.report_text import when
-from bot.oncall.shifts import Shift
 from bot.reports.stats import FLAP_FIRES, FLAP_SPAN, DurationStats
 from bot.reports.summary import LONG_OPEN, SEVERITIES, CheckUptime, TeamRota, WeeklySummary
 from bot.reports.weekly_text import (
@@ -29,9 +28,11 @@ from bot.reports.weekly_text import (
     hours,
     late_note,
     more,
+    percentiles,
     period,
     plural,
     reach,
+    shifts_text,
 )
 from bot.severity import Severity
 from bot.slack.blocks.alert import SEVERITY_MARK
@@ -42,7 +43,6 @@ from bot.slack.blocks.oncall import Rendered, context, section
 FIELD_LIMIT = 1900  # Slack: 2000 characters per field
 NAME_WIDTH = 18
 TITLE_WIDTH = 60
-MAX_SHIFTS = 7  # per role and team: a daily rotation's week
 MAX_CHECKS = 20
 
 
@@ -95,10 +95,10 @@ def _counts(s: WeeklySummary, view: ReportView) -> SectionBlock:
 
 
 def _stats_line(stats: DurationStats, verb: str) -> str:
-    if stats.p50 is None or stats.p90 is None:
+    p = percentiles(stats)
+    if p is None:
         return f"No alert was {verb}"
-    return (f"p50 *{format_duration(stats.p50)}* · p90 *{format_duration(stats.p90)}*\n"
-            f"_{count(stats.count, 'alert')} {verb}_")
+    return f"p50 *{p[0]}* · p90 *{p[1]}*\n_{count(stats.count, 'alert')} {verb}_"
 
 
 def _response_times(s: WeeklySummary) -> SectionBlock:
@@ -198,21 +198,12 @@ def _next_week(rotas: Sequence[TeamRota], names: Mapping[str, str], zone: tzinfo
         return f"{head}: no team has an on-call schedule."
     lines = [head]
     for rota in rotas:
-        primary = _shifts(rota.primary, names, zone, now) or "nobody"
+        primary = shifts_text(rota.primary, names, zone, now, escape=escape) or "nobody"
         line = f"*{escape(rota.team)}* — primary {primary}"
         if rota.backup:
-            line += f"; backup {_shifts(rota.backup, names, zone, now)}"
+            line += f"; backup {shifts_text(rota.backup, names, zone, now, escape=escape)}"
         lines.append(line)
     return "\n".join(lines)
-
-
-def _shifts(found: Sequence[Shift], names: Mapping[str, str], zone: tzinfo, now: datetime) -> str:
-    parts = []
-    for shift in found[:MAX_SHIFTS]:
-        who = escape(names.get(shift.person, shift.person))
-        parts.append(f"{who} until {when(shift.end, zone, now=now)}")
-    extra = len(found) - MAX_SHIFTS
-    return ", then ".join(parts) + (f" (+{extra} more)" if extra > 0 else "")
 
 
 # --- small helpers -----------------------------------------------------------------------------
