@@ -2,18 +2,18 @@
 
 Pure: a :class:`~bot.reports.daily.DailyDigest` in, a :class:`~bot.notify.email_render.RenderedEmail`
 out. The wording is the Slack post's (:mod:`bot.reports.daily_text`); this module only arranges it
-into :class:`Section`\\ s that the two templates (``templates/email/daily.txt.j2``, ``daily.html.j2``)
-lay out. People are named, never addressed by Slack id.
+into :class:`~bot.notify.email_sections.Section`\\ s that the two templates
+(``templates/email/daily.txt.j2``, ``daily.html.j2``) lay out. People are named, never addressed by Slack id.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from jinja2 import Environment
 
 from bot.notify.email_render import RenderedEmail, jinja_env
+from bot.notify.email_sections import DOWN_COLOUR, EXPIRY_COLOUR, Chip, Line, Section, chip, sentence
 from bot.reports.daily import AlertCount, AlertLine, DailyDigest
 from bot.reports.daily_text import (
     TITLE,
@@ -28,35 +28,6 @@ from bot.reports.daily_text import (
     shifts_text,
     subject,
 )
-from bot.severity import Severity
-
-# Chip backgrounds under white text: dark enough for contrast on light and dark mail themes alike.
-SEVERITY_COLOUR: dict[str, str] = {Severity.CRITICAL: "#c62828", Severity.HIGH: "#d84315", Severity.MEDIUM: "#a15c00",
-                                   Severity.LOW: "#1d4ed8", Severity.INFO: "#4b5563"}
-DOWN_COLOUR = "#c62828"
-EXPIRY_COLOUR = "#a15c00"
-
-
-@dataclass(frozen=True, slots=True)
-class Chip:
-    label: str
-    colour: str
-
-
-@dataclass(frozen=True, slots=True)
-class Line:
-    chip: Chip | None
-    title: str
-    detail: str
-
-
-@dataclass(frozen=True, slots=True)
-class Section:
-    heading: str
-    counts: tuple[Chip, ...] = ()
-    lines: tuple[Line, ...] = ()
-    empty: str | None = None  # said instead of lines when there are none
-    more: str | None = None  # "… and 4 more"
 
 
 def render_daily_email(digest: DailyDigest, *, public_url: str, names: Mapping[str, str],
@@ -69,7 +40,7 @@ def render_daily_email(digest: DailyDigest, *, public_url: str, names: Mapping[s
         "subject": subject(d),
         "period": period(d),
         "as_of": as_of(d),
-        "late": _sentence(late_note(d)),
+        "late": sentence(late_note(d)),
         "quiet": d.quiet,
         "sections": [_yesterday(d), _open(d), _on_call(d, names), _checks(d)],
         "public_url": public_url.rstrip("/"),
@@ -79,16 +50,8 @@ def render_daily_email(digest: DailyDigest, *, public_url: str, names: Mapping[s
                          html=env.get_template("daily.html.j2").render(context))
 
 
-def _sentence(text: str | None) -> str | None:
-    return text[:1].upper() + text[1:] if text else None
-
-
-def _chip(severity: str, label: str | None = None) -> Chip:
-    return Chip(label or severity, SEVERITY_COLOUR.get(severity, SEVERITY_COLOUR[Severity.INFO]))
-
-
 def _counts(counts: AlertCount) -> tuple[Chip, ...]:
-    return tuple(_chip(s, f"{n} {s}") for s, n in by_severity(counts))
+    return tuple(chip(s, f"{n} {s}") for s, n in by_severity(counts))
 
 
 def _more(counts: AlertCount) -> str | None:
@@ -103,7 +66,7 @@ def _yesterday(d: DailyDigest) -> Section:
     y = d.yesterday
     return Section(
         heading=f"Yesterday: {y.total} {'alert' if y.total == 1 else 'alerts'}", counts=_counts(y),
-        lines=tuple(Line(_chip(a.severity), _what(a), f"{a.status} · raised {clock(a.created_at, d.zone, d.day_start)}")
+        lines=tuple(Line(chip(a.severity), _what(a), f"{a.status} · raised {clock(a.created_at, d.zone, d.day_start)}")
                     for a in y.shown),
         empty="No alert was raised.", more=_more(y))
 
@@ -112,7 +75,7 @@ def _open(d: DailyDigest) -> Section:
     o = d.open_now
     return Section(
         heading=f"Open now: {o.total}", counts=_counts(o),
-        lines=tuple(Line(_chip(a.severity), _what(a), f"{a.status}, open {age(a.created_at, d.now)}")
+        lines=tuple(Line(chip(a.severity), _what(a), f"{a.status}, open {age(a.created_at, d.now)}")
                     for a in o.shown),
         empty="Nothing is firing or acknowledged.", more=_more(o))
 

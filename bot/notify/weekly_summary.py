@@ -1,4 +1,5 @@
-"""The weekly summary job: post the due week's summary to ``slack.summary_channel``, chart in its thread.
+"""The weekly summary job: post the due week's summary to ``slack.summary_channel``, chart in its
+thread, and mail it to ``summary.email``, chart inline.
 
 :func:`run_due_summary` does what is due at ``svc.clock.now()`` and nothing else, so it is safe to
 call any number of times; tests call it after moving the injected clock. Two scheduler jobs call
@@ -6,10 +7,11 @@ it: a cron trigger at ``summary.weekday``/``time`` in the summary's zone (on tim
 every :data:`CHECK_EVERY` (the catch-up after downtime, since APScheduler's in-memory jobs do not
 survive a restart; its first run is that long after start-up, when the bot is settled).
 
-Nothing is sent from here: the week is recorded and its two outbox rows written in one short
+Nothing is sent from here: the week is recorded and its outbox rows written in one short
 transaction — the message (an ordinary ``channel_post``) and the chart (``summary_chart``, sent
-once the message is out, so it can go into its thread). The chart is drawn when it is sent, from
-the day counts in its payload, so the outbox holds numbers rather than an image.
+once the message is out, so it can go into its thread) — and, with ``summary.email``, the email
+(``digest_email``, keyed ``…:email``, rendered here by :mod:`bot.notify.email_weekly`). Each chart is
+drawn when it is sent, from the day counts in its payload, so the outbox holds numbers rather than an image.
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.db import transaction
 from bot.notify.dispatch import Deferred, Dispatcher
+from bot.notify.email_digests import digest_payload
+from bot.notify.email_render import email_env
+from bot.notify.email_weekly import render_weekly_email
 from bot.notify.posts import CHANNEL_POST
 from bot.outbox import OutboxKind, OutboxMessage, SummaryChart, enqueue
 from bot.reports.summary import WeeklySummary, compute_summary
@@ -65,6 +70,8 @@ async def run_due_summary(svc: Services) -> bool:
                       late_for=week.scheduled_at if now - week.scheduled_at > LATE_AFTER else None,
                       chart_note="📈 alerts per day are charted in the thread" if summary.total else None)
     message = report_message(summary, view, names=svc.names)
+    email = (render_weekly_email(summary, view, names=svc.names, public_url=svc.settings.base_public_url,
+                                 env=email_env(svc.settings)) if svc.config.summary.email else None)
     key = f"weekly-summary:{week.window.start.isoformat()}"
     try:
         async with transaction(svc.sessions) as s:
@@ -75,6 +82,10 @@ async def run_due_summary(svc: Services) -> bool:
             if summary.total:
                 await enqueue(s, key=f"{key}:chart", kind=SUMMARY_CHART, now=now,
                               payload=chart_payload(chart_of(summary), post_key=f"{key}:post"))
+            if email:  # sent by the digest_email handler (bot.notify.email_digests), chart inline
+                await enqueue(s, key=f"{key}:email", kind=OutboxKind.DIGEST_EMAIL, now=now,
+                              payload=digest_payload(email, list(svc.config.summary.email),
+                                                     chart_of(summary) if summary.total else None))
     except IntegrityError:
         return False  # another replica recorded the week between our check and our insert
     log.info("queued the weekly summary for %s", week.window.start.isoformat())

@@ -25,6 +25,11 @@ def chart_of(summary: WeeklySummary) -> Chart:
         last_until=f"{end:%H:%M}" if end != time(0) else None)
 
 
+def chart_alt(spec: Chart) -> str:
+    """The chart described for someone who cannot see it (Slack's ``alt_txt``, the email's ``alt``)."""
+    return f"Bar chart: {spec.title[:1].lower()}{spec.title[1:]}, days in {spec.zone}"  # "Mon 16 Nov" keeps its capitals
+
+
 def chart_payload(chart: Chart, *, post_key: str) -> SummaryChart:
     return SummaryChart.model_validate({**chart.model_dump(), "post_key": post_key})
 
@@ -37,7 +42,7 @@ async def upload_chart(slack: SlackClient, metrics: Metrics, spec: Chart, *, cha
                                   first_from=spec.first_from, last_until=spec.last_until)
     resp = await slack.files_upload_v2(channel=channel, thread_ts=thread_ts, content=png, filename=spec.filename,
                                        title=spec.title, initial_comment=comment,
-                                       alt_txt=f"Bar chart: {spec.title.lower()}, days in {spec.zone}")
+                                       alt_txt=chart_alt(spec))
     files = resp.get("files") or [{}]
     metrics.notifications.labels("slack", "summary_chart").inc()
     return str(files[0].get("id") or "") or None

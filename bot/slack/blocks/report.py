@@ -17,9 +17,23 @@ from slack_sdk.models.blocks import Block, DividerBlock, HeaderBlock, MarkdownTe
 
 from bot.durations import format_config_duration, format_duration
 from bot.oncall.report_text import when
-from bot.oncall.shifts import Shift
 from bot.reports.stats import FLAP_FIRES, FLAP_SPAN, DurationStats
 from bot.reports.summary import LONG_OPEN, SEVERITIES, CheckUptime, TeamRota, WeeklySummary
+from bot.reports.weekly_text import (
+    FOOTNOTES,
+    aligned,
+    change,
+    count,
+    downtime,
+    hours,
+    late_note,
+    more,
+    percentiles,
+    period,
+    plural,
+    reach,
+    shifts_text,
+)
 from bot.severity import Severity
 from bot.slack.blocks.alert import SEVERITY_MARK
 from bot.slack.blocks.checks import uptime_text
@@ -29,7 +43,6 @@ from bot.slack.blocks.oncall import Rendered, context, section
 FIELD_LIMIT = 1900  # Slack: 2000 characters per field
 NAME_WIDTH = 18
 TITLE_WIDTH = 60
-MAX_SHIFTS = 7  # per role and team: a daily rotation's week
 MAX_CHECKS = 20
 
 
@@ -47,15 +60,13 @@ class ReportView:
 
 def report_message(summary: WeeklySummary, view: ReportView, *, names: Mapping[str, str]) -> Rendered:
     s, zone = summary, summary.zone
-    period = f"{when(s.window.start, zone, now=view.now)} → {when(s.window.end, zone, now=view.now)}"
     blocks: list[Block] = [
         HeaderBlock(text=clip(f"📊 {view.title}", 150)),
-        context(f"{period} · compared with {view.compared_with}"
-                + (f" · ⏰ posted late: Watchstander was not running at {when(view.late_for, zone, now=view.now)}"
-                   if view.late_for else "")),
+        context(f"{period(s, view.now)} · compared with {view.compared_with}"
+                + (f" · ⏰ posted late: {late_note(view.late_for, s, view.now)}" if view.late_for else "")),
     ]
     if s.quiet:
-        before = f" ({_alerts(s.previous_total)} {view.compared_with}.)" if s.previous_total else ""
+        before = f" ({count(s.previous_total, 'alert')} {view.compared_with}.)" if s.previous_total else ""
         blocks.append(section(f"🌙 *A quiet {view.period}: no alerts, no pages, no incidents.*{before}"))
     else:
         blocks += [_counts(s, view), _response_times(s), DividerBlock(),
@@ -74,18 +85,6 @@ def report_message(summary: WeeklySummary, view: ReportView, *, names: Mapping[s
 # --- figures -----------------------------------------------------------------------------------
 
 
-def change(now: int, before: int) -> str:
-    """``↑ 4 from 8 (+50%)``, ``↓ 2 from 3 (−67%)``, ``no change``, ``new (0 before)``."""
-    if now == before:
-        return "no change"
-    arrow = "↑" if now > before else "↓"
-    text = f"{arrow} {abs(now - before)} from {before}"
-    if before:
-        pct = round(abs(now - before) * 100 / before)
-        text += f" ({'+' if now > before else '−'}{pct}%)"
-    return text
-
-
 def _counts(s: WeeklySummary, view: ReportView) -> SectionBlock:
     fields = [f"*Alerts*\n*{s.total}* · {change(s.total, s.previous_total)}"]
     for severity in SEVERITIES:
@@ -96,10 +95,10 @@ def _counts(s: WeeklySummary, view: ReportView) -> SectionBlock:
 
 
 def _stats_line(stats: DurationStats, verb: str) -> str:
-    if stats.p50 is None or stats.p90 is None:
+    p = percentiles(stats)
+    if p is None:
         return f"No alert was {verb}"
-    return (f"p50 *{format_duration(stats.p50)}* · p90 *{format_duration(stats.p90)}*\n"
-            f"_{_alerts(stats.count)} {verb}_")
+    return f"p50 *{p[0]}* · p90 *{p[1]}*\n_{count(stats.count, 'alert')} {verb}_"
 
 
 def _response_times(s: WeeklySummary) -> SectionBlock:
@@ -119,7 +118,7 @@ def _pages(s: WeeklySummary, names: Mapping[str, str]) -> str:
     if not s.pages:
         return "*📟 Pages*: nobody was paged."
     ooh = sum(p.out_of_hours for p in s.pages)
-    head = f"*📟 Pages per person*: {s.total_pages} {_plural(s.total_pages, 'page')}, {ooh} out of hours"
+    head = f"*📟 Pages per person*: {s.total_pages} {plural(s.total_pages, 'page')}, {ooh} out of hours"
     rows = [(clip(names.get(p.person, p.person), NAME_WIDTH), str(p.pages), str(p.out_of_hours), str(p.by_sms))
             for p in s.pages]
     return f"{head}\n{_table(('Person', 'Pages', 'Out of hours', 'By SMS'), rows, limit=10)}"
@@ -131,10 +130,8 @@ def _escalations(s: WeeklySummary) -> str:
         return f"{head}: none."
     lines = [f"{head}: {len(s.escalations)}"]
     for e in s.escalations[:5]:
-        how = ", ".join(part for part in (f"step {e.furthest_step}" if e.furthest_step else "",
-                                          "SMS" if e.by_sms else "") if part)
-        lines.append(f"• {SEVERITY_MARK.get(e.severity, '•')} {escape(clip(e.title, TITLE_WIDTH))} — {how}")
-    return "\n".join(lines + _more(len(s.escalations), 5))
+        lines.append(f"• {SEVERITY_MARK.get(e.severity, '•')} {escape(clip(e.title, TITLE_WIDTH))} — {reach(e)}")
+    return "\n".join(lines + more(len(s.escalations), 5))
 
 
 def _noisiest(s: WeeklySummary) -> str:
@@ -145,11 +142,11 @@ def _noisiest(s: WeeklySummary) -> str:
 
 
 def _flapping(s: WeeklySummary) -> str:
-    lines = [f"*🔁 Flapping* (fired {FLAP_FIRES}+ times within {_hours(FLAP_SPAN)})"]
+    lines = [f"*🔁 Flapping* (fired {FLAP_FIRES}+ times within {hours(FLAP_SPAN)})"]
     for f in s.flapping[:5]:
         what = escape(clip(f.title + (f" ({f.service})" if f.service else ""), TITLE_WIDTH))
-        lines.append(f"• {what} — fired {f.fires} times, {f.most_in_span} within {_hours(FLAP_SPAN)}")
-    return "\n".join(lines + _more(len(s.flapping), 5))
+        lines.append(f"• {what} — fired {f.fires} times, {f.most_in_span} within {hours(FLAP_SPAN)}")
+    return "\n".join(lines + more(len(s.flapping), 5))
 
 
 def _incidents(s: WeeklySummary) -> str:
@@ -164,33 +161,26 @@ def _incidents(s: WeeklySummary) -> str:
             done = "✅ post-mortem done" if i.postmortem_done else "📝 post-mortem pending"
             state = f"{format_duration(i.duration)} · {done}"
         lines.append(f"• *{escape(i.severity)}* #{i.id} {escape(clip(i.title, TITLE_WIDTH))}{where} — {state}")
-    return "\n".join(lines + _more(len(s.incidents), 8))
+    return "\n".join(lines + more(len(s.incidents), 8))
 
 
 def _uptime(checks: Sequence[CheckUptime], span: timedelta) -> str:
     days = round(span / timedelta(days=1))
     below = sum(1 for c in checks if c.met is False)
-    lines = [f"*🩺 Uptime* over {days} {_plural(days, 'day')}"
-             + (f": {below} {_plural(below, 'check')} below target" if below else ": every check on target")]
+    lines = [f"*🩺 Uptime* over {days} {plural(days, 'day')}"
+             + (f": {below} {plural(below, 'check')} below target" if below else ": every check on target")]
     for c in checks[:MAX_CHECKS]:
         name = escape(clip(c.name, TITLE_WIDTH))
         if c.uptime is None:
             lines.append(f"• ⚪ {name} — not watched in this period")
             continue
-        minutes = c.downtime / timedelta(minutes=1)
-        down = "no downtime" if not c.downtime else f"{_minutes(minutes)} down"
         lines.append(f"• {'✅' if c.met else '⚠️'} {name} — *{uptime_text(c.uptime)}* "
-                     f"(target {c.target:g}%) · {down}")
-    return "\n".join(lines + _more(len(checks), MAX_CHECKS))
-
-
-def _minutes(minutes: float) -> str:
-    """Whole minutes, but a downtime under one is not "0 min"."""
-    return "under 1 min" if minutes < 1 else f"{round(minutes)} min"
+                     f"(target {c.target:g}%) · {downtime(c)}")
+    return "\n".join(lines + more(len(checks), MAX_CHECKS))
 
 
 def _long_open(s: WeeklySummary, view: ReportView) -> str:
-    head = f"*⏳ Open longer than {_hours(LONG_OPEN)}*"
+    head = f"*⏳ Open longer than {hours(LONG_OPEN)}*"
     if not s.long_open_total:
         return f"{head}: none."
     lines = [f"{head}: {s.long_open_total}"]
@@ -199,7 +189,7 @@ def _long_open(s: WeeklySummary, view: ReportView) -> str:
         age = format_duration(s.window.end - g.created_at)
         lines.append(f"• {SEVERITY_MARK.get(g.severity, '•')} {escape(clip(g.title, TITLE_WIDTH))}{team} — "
                      f"open {age}, since {when(g.created_at, s.zone, now=view.now)}")
-    return "\n".join(lines + _more(s.long_open_total, 5))
+    return "\n".join(lines + more(s.long_open_total, 5))
 
 
 def _next_week(rotas: Sequence[TeamRota], names: Mapping[str, str], zone: tzinfo, now: datetime) -> str:
@@ -208,29 +198,19 @@ def _next_week(rotas: Sequence[TeamRota], names: Mapping[str, str], zone: tzinfo
         return f"{head}: no team has an on-call schedule."
     lines = [head]
     for rota in rotas:
-        primary = _shifts(rota.primary, names, zone, now) or "nobody"
+        primary = shifts_text(rota.primary, names, zone, now, escape=escape) or "nobody"
         line = f"*{escape(rota.team)}* — primary {primary}"
         if rota.backup:
-            line += f"; backup {_shifts(rota.backup, names, zone, now)}"
+            line += f"; backup {shifts_text(rota.backup, names, zone, now, escape=escape)}"
         lines.append(line)
     return "\n".join(lines)
-
-
-def _shifts(found: Sequence[Shift], names: Mapping[str, str], zone: tzinfo, now: datetime) -> str:
-    parts = []
-    for shift in found[:MAX_SHIFTS]:
-        who = escape(names.get(shift.person, shift.person))
-        parts.append(f"{who} until {when(shift.end, zone, now=now)}")
-    extra = len(found) - MAX_SHIFTS
-    return ", then ".join(parts) + (f" (+{extra} more)" if extra > 0 else "")
 
 
 # --- small helpers -----------------------------------------------------------------------------
 
 
 def _footnote(s: WeeklySummary, view: ReportView) -> str:
-    notes = ["p50/p90 by nearest rank over the alerts raised in the period",
-             "out of hours is judged in each paged person's own time zone"]
+    notes = list(FOOTNOTES)
     if view.chart_note:
         notes.append(view.chart_note)
     return " · ".join(notes)
@@ -239,25 +219,9 @@ def _footnote(s: WeeklySummary, view: ReportView) -> str:
 def _fallback(s: WeeklySummary, view: ReportView) -> str:
     if s.quiet:
         return f"{view.title}: a quiet {view.period}, no alerts."
-    return (f"{view.title}: {_alerts(s.total)}, {change(s.total, s.previous_total)}; "
-            f"{s.total_pages} {_plural(s.total_pages, 'page')}; {len(s.incidents)} "
-            f"{_plural(len(s.incidents), 'incident')}.")
-
-
-def _hours(span: timedelta) -> str:
-    return f"{int(span.total_seconds() // 3600)} h"
-
-
-def _alerts(n: int) -> str:
-    return f"{n} {_plural(n, 'alert')}"
-
-
-def _plural(n: int, word: str) -> str:
-    return word if n == 1 else f"{word}s"
-
-
-def _more(total: int, shown: int) -> list[str]:
-    return [f"… and {total - shown} more"] if total > shown else []
+    return (f"{view.title}: {count(s.total, 'alert')}, {change(s.total, s.previous_total)}; "
+            f"{s.total_pages} {plural(s.total_pages, 'page')}; {len(s.incidents)} "
+            f"{plural(len(s.incidents), 'incident')}.")
 
 
 def _fields(texts: list[str]) -> SectionBlock:
@@ -267,12 +231,5 @@ def _fields(texts: list[str]) -> SectionBlock:
 def _table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]], *, limit: int,
            left: frozenset[int] = frozenset({0})) -> str:
     """A monospace table in a code block: text columns left-aligned, numbers right-aligned."""
-    shown = rows[:limit]
-    widths = [max(len(r[i]) for r in [header, *shown]) for i in range(len(header))]
-
-    def line(cells: tuple[str, ...]) -> str:
-        return "  ".join(c.ljust(w) if i in left else c.rjust(w)
-                         for i, (c, w) in enumerate(zip(cells, widths, strict=True))).rstrip()
-
-    body = [line(header), *(line(r) for r in shown), *_more(len(rows), limit)]
+    body = [*aligned(header, rows[:limit], left=left), *more(len(rows), limit)]
     return "```\n" + escape("\n".join(body)) + "\n```"
