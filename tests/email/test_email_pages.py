@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy import select
 
 from bot.alerts.models import AlertGroup
+from bot.clock import ManualClock
 from bot.escalation.models import PageRecord
+from bot.sandbox.slack import SlackStandIn
 from bot.sandbox.smtp import SmtpStandIn
-from tests.email.mail import ALICE_EMAIL, TEAM_LIST, confirm_link, links, open_link
+from tests.email.conftest import email_settings
+from tests.email.mail import ALICE_EMAIL, TEAM_LIST, confirm_link, email_config, links, open_link
 from tests.escalation.paging import fire, post_alert
 from tests.support.factories import am_alert
-from tests.support.harness import Harness
+from tests.support.harness import Harness, start_harness
 from tests.support.visible import visible_text
 
 
@@ -195,3 +199,17 @@ async def test_hostile_tokens_get_a_clear_refusal_never_an_error(mailer: Harness
         assert resp.status == 404  # only ack and resolve exist
     await mailer.drain()
     assert (await _group(mailer)).status == "firing"
+
+
+async def test_a_template_in_email_templates_beside_the_config_replaces_the_shipped_one(
+        slack: SlackStandIn, clock: ManualClock, db_url: str, smtp: SmtpStandIn, tmp_path: Path) -> None:
+    (tmp_path / "email-templates").mkdir()
+    (tmp_path / "email-templates" / "alert.txt.j2").write_text(
+        "ACME on-call: {{ alert.title }} is {{ alert.severity }}.\nAck: {{ alert.ack_url }}\n")
+    settings = {**email_settings(smtp), "config_path": str(tmp_path / "watchstander.yaml")}
+    async with start_harness(slack=slack, clock=clock, db_url=db_url, config=email_config(), settings=settings,
+                             background=False) as h:
+        await fire(h)
+    mail = await smtp.wait_for_email(ALICE_EMAIL)
+    assert (mail.text or "").startswith("ACME on-call: HighErrorRate is critical.\nAck: https://watch.example.com/")
+    assert "Acknowledge</a>" in (mail.html or "")  # the HTML part is still the shipped one
