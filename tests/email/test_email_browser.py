@@ -31,12 +31,11 @@ from bot.sandbox.smtp import SmtpStandIn
 from tests.email.mail import ALICE_EMAIL, PUBLIC_URL, links, local
 from tests.escalation.paging import fire
 from tests.notify.test_email_digest import NAMES, digest, line
+from tests.support.browser import chromium, needs_chromium
 from tests.support.factories import am_alert
 from tests.support.harness import Harness
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="needs Chromium (Debian package chromium) on PATH")
-BROWSER_TIMEOUT = 120
+pytestmark = needs_chromium
 SIZES = {"desktop": (900, 1200), "phone": (390, 1000)}
 SCHEMES: dict[str, tuple[str, ...]] = {
     "light": (), "dark": ("--force-dark-mode", "--blink-settings=preferredColorScheme=0")}
@@ -84,24 +83,6 @@ PROBE = r"""<script>
     scrollWidth: d.scrollWidth, scrollHeight: d.scrollHeight, boxes: boxes, spill: spill, texts: texts, canvas: page}));
 })();
 </script>"""
-
-
-# -- Chromium ---------------------------------------------------------------------------------------
-async def chromium(profile: Path, *args: str, size: tuple[int, int]) -> bytes:
-    """Run headless Chromium to the end (asynchronously: the bot answering it runs on this loop)."""
-    assert CHROMIUM is not None
-    proc = await asyncio.create_subprocess_exec(
-        CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions",
-        "--hide-scrollbars", f"--user-data-dir={profile}", f"--window-size={size[0]},{size[1]}", *args,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    try:
-        out, err = await asyncio.wait_for(proc.communicate(), BROWSER_TIMEOUT)
-    except TimeoutError:
-        proc.kill()
-        await proc.wait()
-        raise
-    assert proc.returncode == 0, err.decode(errors="replace")[-2000:]
-    return out
 
 
 @dataclass(frozen=True)

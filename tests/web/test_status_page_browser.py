@@ -4,9 +4,7 @@ test's tmp dir."""
 
 from __future__ import annotations
 
-import asyncio
 import re
-import shutil
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -15,15 +13,14 @@ import pytest
 
 from bot.clock import ManualClock
 from bot.sandbox.slack import SlackStandIn
+from tests.support.browser import chromium, needs_chromium
 from tests.support.factories import T0, make_config
 from tests.support.harness import Harness, start_harness
 from tests.web.status_seed import PUBLIC_PAGE, check_state, incident, outage
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="needs Chromium (Debian package chromium) on PATH")
+pytestmark = needs_chromium
 DAY = timedelta(days=1)
-PHONE = "420,900"
-BROWSER_TIMEOUT = 120
+PHONE = (420, 900)
 
 
 @pytest.fixture
@@ -31,23 +28,6 @@ async def harness(slack: SlackStandIn, clock: ManualClock, db_url: str) -> Async
     async with start_harness(slack=slack, clock=clock, db_url=db_url, config=make_config(PUBLIC_PAGE),
                              background=False) as h:
         yield h
-
-
-async def chromium(profile: Path, *args: str, size: str = PHONE) -> bytes:
-    """Run headless Chromium to the end (asynchronously: the bot answering it runs on this loop)."""
-    assert CHROMIUM is not None
-    proc = await asyncio.create_subprocess_exec(
-        CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions",
-        "--hide-scrollbars", f"--user-data-dir={profile}", f"--window-size={size}", *args,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    try:
-        out, err = await asyncio.wait_for(proc.communicate(), BROWSER_TIMEOUT)
-    except TimeoutError:
-        proc.kill()
-        await proc.wait()
-        raise
-    assert proc.returncode == 0, err.decode(errors="replace")[-2000:]
-    return out
 
 
 async def seed(h: Harness) -> None:
@@ -70,7 +50,7 @@ async def test_the_status_page_renders_in_chromium_on_a_phone_in_light_and_dark(
     await seed(h)
     url = f"{h.url}/status"
 
-    dom = (await chromium(tmp_path / "profile-dom", "--dump-dom", url)).decode()
+    dom = (await chromium(tmp_path / "profile-dom", "--dump-dom", url, size=PHONE)).decode()
     assert "Example status" in dom
     assert "Checkout payments failing for some cards" in dom
     assert "A fix is rolling out; payments are recovering." in dom
@@ -80,12 +60,12 @@ async def test_the_status_page_renders_in_chromium_on_a_phone_in_light_and_dark(
     assert len(re.findall(r'<li class="(?:ok|minor|partial|major|none)" title="', dom)) == 2 * 90  # a cell a day
 
     light = tmp_path / "status-light.png"
-    await chromium(tmp_path / "profile-light", f"--screenshot={light}", url)
+    await chromium(tmp_path / "profile-light", f"--screenshot={light}", url, size=PHONE)
     dark = tmp_path / "status-dark.png"
     await chromium(tmp_path / "profile-dark", "--force-dark-mode", "--blink-settings=preferredColorScheme=0",
-                   f"--screenshot={dark}", url)
+                   f"--screenshot={dark}", url, size=PHONE)
     desktop = tmp_path / "status-desktop.png"
-    await chromium(tmp_path / "profile-desktop", f"--screenshot={desktop}", url, size="1280,1000")
+    await chromium(tmp_path / "profile-desktop", f"--screenshot={desktop}", url, size=(1280, 1000))
     for shot in (light, dark, desktop):
         data = shot.read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000, shot
