@@ -11,6 +11,7 @@ import pytest
 from bot.clock import ManualClock
 from bot.db import _upgrade_sync
 from bot.sandbox.slack import SandboxUser, SlackStandIn
+from bot.sandbox.smtp import SmtpStandIn
 from tests.support.factories import ALICE, BOB, CAROL, DAVE, T0
 from tests.support.harness import Harness, start_harness
 
@@ -49,6 +50,13 @@ def clock() -> ManualClock:
 @pytest.fixture
 async def slack(clock: ManualClock) -> AsyncIterator[SlackStandIn]:
     async with SlackStandIn(channels=CHANNELS, users=USERS, trigger_ttl=None) as stand_in:
+        yield stand_in
+
+
+@pytest.fixture
+async def smtp() -> AsyncIterator[SmtpStandIn]:
+    """The SMTP stand-in (plain, no login), recording every email."""
+    async with SmtpStandIn() as stand_in:
         yield stand_in
 
 

@@ -123,6 +123,8 @@ class Paged(EventDetail):
     round: int | None = None
     page_id: int | None = None
     by: str | None = None
+    goes_at: datetime | None = None  # a person's later channel (person:<…> rules): sent then, unless acted on
+    quiet: bool = False  # held by the person's quiet hours until goes_at
 
 
 class PageFailed(EventDetail):

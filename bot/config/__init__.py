@@ -15,6 +15,7 @@ from bot.config.monitors import (
     StatusPage,
     Watchdog,
 )
+from bot.config.people import NotifyRule, Person, QuietHours
 from bot.config.schema import (
     DEFAULT_ESCALATION,
     DEFAULT_INCIDENT_SEVERITIES,
@@ -26,7 +27,6 @@ from bot.config.schema import (
     IncidentSeverity,
     Integration,
     OutOfHours,
-    Person,
     Retention,
     RotationSchedule,
     Route,
@@ -65,7 +65,7 @@ __all__ = [
     "OutOfHours",
     "own_integration",
     "parse_config",
-    "Person",
+    "NotifyRule", "Person", "QuietHours",
     "Retention",
     "RotationSchedule",
     "Route",

@@ -11,7 +11,6 @@ from zoneinfo import ZoneInfo
 from pydantic import BeforeValidator, EmailStr, Field, field_validator, model_validator
 
 from bot.config.fields import (
-    E164,
     EMAIL_TARGET,
     TARGET,
     WEEKDAYS,
@@ -33,6 +32,7 @@ from bot.config.monitors import (
     Watchdog,
     monitor_problems,
 )
+from bot.config.people import Person
 from bot.durations import DurationError, parse_duration
 from bot.severity import Severity
 
@@ -45,21 +45,6 @@ class SlackConfig(Model):
     summary_channel: str = "ops-weekly"
     incident_channel_prefix: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,20}$")] = "inc"
     admins: list[SlackUserId] = []
-
-
-class Person(Model):
-    slack_id: SlackUserId
-    name: str
-    phone: str | None = None
-    email: EmailAddress | None = None
-    timezone: TimeZoneName | None = None
-
-    @field_validator("phone")
-    @classmethod
-    def _e164(cls, v: str | None) -> str | None:
-        if v is not None and not E164.match(v):
-            raise ValueError("phone must be in E.164 form, e.g. \"+15550000001\" (quote it in YAML)")
-        return v
 
 
 class Handoff(Model):
@@ -127,11 +112,11 @@ class EscalationStep(Model):
             if (found := EMAIL_TARGET.match(target)) is not None:
                 checked.append(f"email:{email_address(found['address'])}")
                 continue
-            if not TARGET.match(target) or target in ("sms:channel", "email:channel"):
+            if not TARGET.match(target) or target in ("sms:channel", "email:channel", "person:channel"):
                 raise ValueError(
                     f"unknown target {target!r}; use slack:primary, slack:backup, slack:<USERID>, "
                     "slack:channel, sms:primary, sms:backup, sms:<USERID>, email:primary, email:backup, "
-                    "email:<USERID> or email:<address>"
+                    "email:<USERID>, email:<address>, person:primary, person:backup or person:<USERID>"
                 )
             checked.append(target)
         return checked

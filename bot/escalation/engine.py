@@ -170,7 +170,7 @@ async def _run_step(session: AsyncSession, esc: Escalation, group: AlertGroup, p
             await reply_in_thread(session, group, event, now)
     ctx = StepContext(session=session, config=paging.config, schedules=paging.schedules,
                       team=esc.team or "", at=now, sms_enabled=paging.sms_enabled,
-                      email_enabled=paging.email_enabled,
+                      email_enabled=paging.email_enabled, severity=group.severity,
                       known={} if on_call_cache is None else on_call_cache)
     pages, skipped, seen = [], [], set()
     for target in policy.steps[at.step].notify:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -91,7 +91,9 @@ async def short_code(session: AsyncSession, person: str, group_id: int) -> int:
 
 async def create_page(session: AsyncSession, group: AlertGroup, recipient: Recipient, now: datetime, *,
                       step: int | None, round_: int | None, requested_by: str | None = None) -> PageRecord:
-    """Store a page, record it in the alert's history (and thread), and queue its sending."""
+    """Store a page, record it in the alert's history (and thread), and queue its sending — now, or
+    ``recipient.after`` later (a person's later channel: a row due then, cancelled if the alert is
+    acknowledged or resolved by then, like any page)."""
     code = None
     if recipient.via == Via.SMS and recipient.person:
         code = await short_code(session, recipient.person, group.id)
@@ -101,11 +103,13 @@ async def create_page(session: AsyncSession, group: AlertGroup, recipient: Recip
     await session.flush()
     if recipient.via == Via.EMAIL and recipient.address:  # later emails about the alert answer this one
         await thread_for(session, group, recipient.address, person=recipient.person, root=f"page-{page.id}", now=now)
-    await record(session, group, Paged(step=step, round=round_, page_id=page.id, by=requested_by), now,
+    goes_at = now + recipient.after if recipient.after > timedelta(0) else None
+    await record(session, group, Paged(step=step, round=round_, page_id=page.id, by=requested_by, goes_at=goes_at,
+                                       quiet=recipient.held_until is not None), now,
                  actor=recipient.person or recipient.address, via=recipient.via)
     # The page id is new, so its key cannot exist yet: no need for enqueue()'s look-before-insert.
     session.add(outbox_row(key=f"page:{page.id}", kind=OutboxKind.page(recipient.via), group_id=group.id,
-                           payload=PageSend(page_id=page.id), now=now))
+                           payload=PageSend(page_id=page.id), now=now, due_at=goes_at))
     return page
 
 

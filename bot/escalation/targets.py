@@ -9,16 +9,18 @@ step time, so an override taken mid-escalation is honoured by the next step.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Config
 from bot.escalation.models import Via
+from bot.escalation.quiet import quiet_until
 from bot.oncall.schedule import Schedules
 from bot.oncall.shifts import OnCall
-from bot.oncall.who import on_call
+from bot.oncall.who import on_call, person_zone
+from bot.severity import Severity
 
 SMS_NOT_SET_UP = "SMS is not set up (TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER are not all set)"
 EMAIL_NOT_SET_UP = "email is not set up (SMTP_URL and EMAIL_FROM are not both set)"
@@ -29,6 +31,8 @@ class Recipient:
     person: str | None  # Slack user id; None for the team channel or a team's email address
     via: Via
     address: str | None = None  # email: the address (a person's from the config, or the target's own)
+    after: timedelta = timedelta(0)  # person:<…>: sent this long after the step, by the person's own rules
+    held_until: datetime | None = None  # quiet hours held it until then
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,7 @@ class StepContext:
     at: datetime
     sms_enabled: bool
     email_enabled: bool = False
+    severity: Severity = Severity.CRITICAL  # the alert's: quiet hours hold only the less severe
     known: dict[str, OnCall] = field(default_factory=dict, repr=False)  # team -> who is on call, shared
 
     async def on_call(self) -> OnCall:
@@ -125,6 +130,36 @@ async def email_address(ctx: StepContext, address: str) -> TargetResult:
     return TargetResult((Recipient(None, Via.EMAIL, address),))
 
 
+async def person_role(ctx: StepContext, role: str) -> TargetResult:
+    person = await _role(ctx, role)
+    return _person(ctx, person) if person else TargetResult(skipped=f"nobody is on call as {role} for {ctx.team}")
+
+
+async def person_user(ctx: StepContext, person: str) -> TargetResult:
+    return _person(ctx, person)
+
+
+def _person(ctx: StepContext, person: str) -> TargetResult:
+    """``person:<…>``: the person's own ``notify:`` rules (a Slack DM without any), each channel at its
+    offset; under their quiet hours an SMS for a less severe alert waits until the quiet ends."""
+    found = ctx.config.person(person)
+    rules = [(r.after, Via(r.via)) for r in found.notify] if found and found.notify else [(timedelta(0), Via.SLACK)]
+    reach = {Via.SLACK: lambda: _slack(person), Via.SMS: lambda: _sms(ctx, person),
+             Via.EMAIL: lambda: _email(ctx, person)}
+    recipients: list[Recipient] = []
+    skipped: list[str] = []
+    for after, via in rules:
+        one = reach[via]()
+        if one.skipped:
+            skipped.append(one.skipped)
+        held = None
+        if via == Via.SMS and found is not None and found.quiet is not None and found.quiet.holds(ctx.severity):
+            held = quiet_until(found.quiet, person_zone(ctx.config, person), ctx.at + after)
+        for r in one.recipients:
+            recipients.append(replace(r, after=(held - ctx.at) if held else after, held_until=held))
+    return TargetResult(tuple(recipients), skipped="; ".join(skipped) or None)
+
+
 async def slack_channel(ctx: StepContext, _arg: str) -> TargetResult:
     return TargetResult((Recipient(None, Via.CHANNEL),))
 
@@ -141,6 +176,9 @@ HANDLERS: dict[str, TargetHandler] = {
     "email:backup": email_role,
     "email:user": email_user,
     "email:address": email_address,
+    "person:primary": person_role,
+    "person:backup": person_role,
+    "person:user": person_user,
 }
 
 

@@ -15,12 +15,6 @@ from tests.email.mail import PUBLIC_URL, email_config
 from tests.support.harness import Harness, start_harness
 
 
-@pytest.fixture
-async def smtp() -> AsyncIterator[SmtpStandIn]:
-    async with SmtpStandIn() as stand_in:
-        yield stand_in
-
-
 def email_settings(smtp: SmtpStandIn) -> dict[str, str]:
     return {"public_url": PUBLIC_URL, "smtp_url": smtp.url, "email_from": "Watchstander <pager@watch.example.com>"}
 

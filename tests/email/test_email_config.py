@@ -35,9 +35,8 @@ severities:
 @pytest.mark.parametrize("target, message", [
     ("email:channel", "unknown target 'email:channel'"),
     ("email:not-an-address@", "'not-an-address@' is not an email address"),
-    ("fax:primary", "unknown target 'fax:primary'; use slack:primary, slack:backup, slack:<USERID>, slack:channel, "
-                    "sms:primary, sms:backup, sms:<USERID>, email:primary, email:backup, email:<USERID> or "
-                    "email:<address>"),
+    ("fax:primary", "unknown target 'fax:primary'; use slack:primary,"),
+    ("fax:primary", "email:primary, email:backup, email:<USERID>, email:<address>"),
 ])
 def test_a_bad_email_target_is_named(target: str, message: str) -> None:
     text = config_text().replace("notify: [slack:channel]", f"notify: [{target}]")

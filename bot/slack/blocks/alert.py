@@ -241,20 +241,30 @@ def _where(step: int | None, round_: int | None, by: str | None) -> str:
     return f"step {step}" + (f", round {round_}" if (round_ or 1) > 1 else "")
 
 
+def _paged_text(event: AlertEvent, detail: Paged, name: str) -> str:
+    where = _where(detail.step, detail.round, detail.by)
+    if detail.goes_at is not None:  # a person's later channel, by their own rules
+        when = slack_date(detail.goes_at, "{time}", ZoneInfo("UTC"))
+        how = {"sms": "by SMS", "email": "by email"}.get(str(event.via), "on Slack")
+        why = " (after their quiet hours)" if detail.quiet else ""
+        return f"⏳ Will page {escape(name)} {how} at {when}{why} unless acknowledged by then ({where})"
+    match event.via:
+        case Via.SMS:
+            return f"📱 Paging {escape(name)} by SMS ({where})"
+        case Via.CHANNEL:
+            return f"📣 Calling the channel with @here ({where})"
+        case Via.EMAIL:
+            return f"✉️ Paging {escape(name)} by email ({where})"
+    return f"📟 Paging <@{event.actor}> ({where})"
+
+
 def paging_text(event: AlertEvent, detail: Paged | PageFailed | PageSkipped | Escalated | NotEscalated,
                 names: Mapping[str, str]) -> str:
     """Thread replies for escalation: who was paged how, what failed or was skipped, who escalated."""
     name = names.get(event.actor or "", event.actor or "someone")
     match detail:
-        case Paged(step=step, round=round_, by=by):
-            match event.via:
-                case Via.SMS:
-                    return f"📱 Paging {escape(name)} by SMS ({_where(step, round_, by)})"
-                case Via.CHANNEL:
-                    return f"📣 Calling the channel with @here ({_where(step, round_, by)})"
-                case Via.EMAIL:
-                    return f"✉️ Paging {escape(name)} by email ({_where(step, round_, by)})"
-            return f"📟 Paging <@{event.actor}> ({_where(step, round_, by)})"
+        case Paged():
+            return _paged_text(event, detail, name)
         case PageFailed(error=error, status=status):
             match event.via:
                 case Via.SMS:
