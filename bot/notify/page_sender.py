@@ -127,8 +127,8 @@ class PageSender:
                 page.status = PageStatus.CANCELLED
                 return {"page_id": page_id, "status": PageStatus.CANCELLED}
             shown_in = await _shown_in(s, group)
-            if page.via == Via.CHANNEL and shown_in is None:
-                raise Deferred()  # the @here post links to the alert (or storm) message, which is not out yet
+            if page.via in (Via.CHANNEL, Via.GROUP) and shown_in is None:
+                raise Deferred()  # the @here post links to, a group's mention replies to, the alert (or storm) message
             retried = page.send_attempts > 0
             page.send_attempts += 1  # the write-ahead mark, committed before the provider is called
             email_root = await s.scalar(select(EmailThread.root).where(

@@ -247,25 +247,9 @@ def paging_text(event: AlertEvent, detail: Paged | PageFailed | PageSkipped | Es
     name = names.get(event.actor or "", event.actor or "someone")
     match detail:
         case Paged(step=step, round=round_, by=by):
-            match event.via:
-                case Via.SMS:
-                    return f"📱 Paging {escape(name)} by SMS ({_where(step, round_, by)})"
-                case Via.CHANNEL:
-                    return f"📣 Calling the channel with @here ({_where(step, round_, by)})"
-                case Via.EMAIL:
-                    return f"✉️ Paging {escape(name)} by email ({_where(step, round_, by)})"
-            return f"📟 Paging <@{event.actor}> ({_where(step, round_, by)})"
+            return _paged_text(event, name, _where(step, round_, by))
         case PageFailed(error=error, status=status):
-            match event.via:
-                case Via.SMS:
-                    return (f"⚠️ SMS to {escape(name)} failed: {status or 'refused'} ({error}). "
-                            "The escalation goes on.")
-                case Via.CHANNEL:
-                    return f"⚠️ The @here post failed ({error}). The escalation goes on."
-                case Via.EMAIL:
-                    return (f"⚠️ Email to {escape(name)} failed: {status or 'refused'} ({error}). "
-                            "The escalation goes on.")
-            return f"⚠️ Slack DM to {escape(name)} failed ({error}). The escalation goes on."
+            return _failed_text(event, name, error, status)
         case PageSkipped(step=step, target=target, reason=reason):
             return f"⚠️ Step {step}: could not page {target}: {escape(reason)}."
         case NotEscalated():
@@ -274,6 +258,32 @@ def paging_text(event: AlertEvent, detail: Paged | PageFailed | PageSkipped | Es
             return _escalated_text(event, detail, names)
         case never:
             assert_never(never)
+
+
+def _paged_text(event: AlertEvent, name: str, where: str) -> str:
+    match event.via:
+        case Via.SMS:
+            return f"📱 Paging {escape(name)} by SMS ({where})"
+        case Via.CHANNEL:
+            return f"📣 Calling the channel with @here ({where})"
+        case Via.EMAIL:
+            return f"✉️ Paging {escape(name)} by email ({where})"
+        case Via.GROUP:
+            return f"📣 Paging the user group @{escape(event.actor or '')} ({where})"
+    return f"📟 Paging <@{event.actor}> ({where})"
+
+
+def _failed_text(event: AlertEvent, name: str, error: str | None, status: str | None) -> str:
+    match event.via:
+        case Via.SMS:
+            return f"⚠️ SMS to {escape(name)} failed: {status or 'refused'} ({error}). The escalation goes on."
+        case Via.CHANNEL:
+            return f"⚠️ The @here post failed ({error}). The escalation goes on."
+        case Via.EMAIL:
+            return f"⚠️ Email to {escape(name)} failed: {status or 'refused'} ({error}). The escalation goes on."
+        case Via.GROUP:
+            return f"⚠️ Paging the user group @{escape(event.actor or '')} failed ({error}). The escalation goes on."
+    return f"⚠️ Slack DM to {escape(name)} failed ({error}). The escalation goes on."
 
 
 def _escalated_text(event: AlertEvent, d: Escalated, names: Mapping[str, str]) -> str:
