@@ -167,6 +167,7 @@ class PageSender:
             page = await s.get_one(PageRecord, page_id)
             page.status, page.error = PageStatus.FAILED, refusal.code
             group = await s.get_one(AlertGroup, page.group_id)
+            actor = page.address if page.via == Via.GROUP else page.person  # a group is named by its handle
             await record(s, group, PageFailed(error=refusal.code, page_id=page.id, status=refusal.status), now,
-                         actor=page.person, via=page.via)
+                         actor=actor, via=page.via)
         self._wake()

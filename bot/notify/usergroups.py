@@ -19,6 +19,7 @@ settings let apps (bot tokens) manage groups; otherwise Slack says ``permission_
 from __future__ import annotations
 
 import logging
+import uuid
 from dataclasses import dataclass
 
 from bot.db import transaction
@@ -75,10 +76,11 @@ class HandleSyncer:
     async def at_start(self) -> int:
         """The group may have drifted while the bot was down (or someone edited it): sync each once."""
         now = self._svc.clock.now()
+        start = f"start:{now.isoformat()}:{uuid.uuid4().hex[:8]}"  # each start is one, even on a standing clock
         queued = 0
         async with transaction(self._svc.sessions) as s:
             for team in self._svc.config.teams:
-                queued += await sync_handle(s, team, why=f"start:{now.isoformat()}", now=now)
+                queued += await sync_handle(s, team, why=start, now=now)
         if queued:
             self._svc.wake()
         return queued
