@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from bot.clock import ManualClock
 from bot.config import Config, ConfigError, parse_config
+from bot.escalation.policy import describe_target
 from bot.notify.handoff_posts import run_due_handoffs
 from bot.outbox import OutboxKind, OutboxMessage
 from bot.sandbox.slack import SlackStandIn
@@ -203,3 +204,7 @@ def test_a_leading_at_is_fine_and_two_teams_cannot_share_a_handle() -> None:
     with pytest.raises(ConfigError) as err:
         parse_config(text, env=TOKENS)
     assert "the slack_handle 'oncall' is used by two teams" in str(err.value)
+
+
+def test_the_escalate_dialog_words_a_group_step() -> None:
+    assert describe_target("slack:@platform-oncall") == "Slack DM to each of @platform-oncall and a mention in the thread"
