@@ -38,6 +38,7 @@ from bot.notify.incident_posts import register_incident_handlers
 from bot.notify.paging import STOP_TIMEOUT, PagingService, build_paging
 from bot.notify.posts import register_post_handlers
 from bot.notify.smtp import SmtpSender
+from bot.notify.usergroups import HandleSyncer, UserGroups
 from bot.notify.weekly_summary import register_summary_handlers, schedule_weekly_summary
 from bot.oncall.schedule import Schedules
 from bot.retention import Pruner, schedule_retention
@@ -133,6 +134,8 @@ def create_bot(settings: Settings, config: Config, *, clock: Clock | None = None
         open_items=(open_alerts, open_incident_items),  # what a handoff DM / App Home lists, in this order
     )
     register_post_handlers(dispatcher)  # outbox kinds "channel_post" and "dm"
+    handles = HandleSyncer(svc, UserGroups(slack))
+    handles.register(dispatcher)  # "handle_sync": each team's Slack user group holds its on-call
     register_summary_handlers(svc, dispatcher, slack)  # "summary_chart": the weekly chart, in its post's thread
     register_incident_handlers(svc, dispatcher, slack)  # outbox kinds "incident_*"
     if (warning := email_warning(settings, config)) is not None:
@@ -178,6 +181,7 @@ def create_bot(settings: Settings, config: Config, *, clock: Clock | None = None
 
     async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
         dispatcher.check_handlers()  # an outbox kind nothing would send is an error now, not a silent queue
+        await handles.at_start()  # user groups may have drifted while the bot was down
         await emails.start()  # the link-signing key, before a link is signed or checked
         digests.start(emails.identity)
         await monitors.register()  # watched from now: /oncall checks and the status page know them at once

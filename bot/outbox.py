@@ -44,10 +44,12 @@ class OutboxKind(StrEnum):
     PAGE_EMAIL = "page_email"                      # a page by email
     ALERT_EMAIL = "alert_email"                    # an alert's copy by email (no page), or its resolved follow-up
     DIGEST_EMAIL = "digest_email"                  # the weekly summary or the daily digest by email
+    HANDLE_SYNC = "handle_sync"                    # make a team's Slack user group hold its on-call
+    PAGE_GROUP = "page_group"                      # a page to a Slack user group: its mention in the thread
 
     @classmethod
     def page(cls, via: str) -> OutboxKind:
-        """The kind of a page sent by ``via`` (``slack``, ``sms``, ``channel`` or ``email``)."""
+        """The kind of a page sent by ``via`` (``slack``, ``sms``, ``channel``, ``email`` or ``group``)."""
         return cls(f"page_{via}")
 
 
@@ -197,6 +199,14 @@ class DigestEmail(OutboxPayload):
     chart: Chart | None = None  # the weekly summary's day counts, inline as a PNG
 
 
+class HandleSync(OutboxPayload):
+    """``handle_sync``: the team whose user group (``handle``) to bring up to date; the members are
+    read when the row is sent (``bot.oncall.handle``)."""
+
+    team: str
+    handle: str
+
+
 def payload_type(kind: OutboxKind) -> type[OutboxPayload]:
     match kind:
         case OutboxKind.ALERT_THREAD:
@@ -213,12 +223,15 @@ def payload_type(kind: OutboxKind) -> type[OutboxPayload]:
             return IncidentEntryPost
         case OutboxKind.INCIDENT_POSTMORTEM:
             return PostmortemDraft
-        case OutboxKind.PAGE_SLACK | OutboxKind.PAGE_SMS | OutboxKind.PAGE_CHANNEL | OutboxKind.PAGE_EMAIL:
+        case (OutboxKind.PAGE_SLACK | OutboxKind.PAGE_SMS | OutboxKind.PAGE_CHANNEL | OutboxKind.PAGE_EMAIL
+              | OutboxKind.PAGE_GROUP):
             return PageSend
         case OutboxKind.ALERT_EMAIL:
             return AlertEmail
         case OutboxKind.DIGEST_EMAIL:
             return DigestEmail
+        case OutboxKind.HANDLE_SYNC:
+            return HandleSync
         case never:
             assert_never(never)
 

@@ -65,6 +65,23 @@ SlackUserId = Annotated[str, Field(pattern=r"^[UW][A-Z0-9]{2,}$")]
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 TARGET = re.compile(r"^(slack|sms|email|person):(primary|backup|channel|[UW][A-Z0-9]{2,})$")
+# A Slack user group's mention handle, as Slack allows it: lower-case letters, digits, - and _, at most 21.
+HANDLE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,20}$")
+GROUP_TARGET = re.compile(r"^slack:@(?P<handle>.*)$")  # slack:@<usergroup-handle>
+
+
+def _handle(value: object) -> object:
+    """``@platform-oncall`` or ``platform-oncall``; Slack's own rules for what a handle may be."""
+    if not isinstance(value, str):
+        return value
+    handle = value.strip().removeprefix("@")
+    if not HANDLE.match(handle):
+        raise ValueError(f"{value!r} is not a Slack user group handle: use lower-case letters, digits, - and _, "
+                         "at most 21 characters, e.g. platform-oncall")
+    return handle
+
+
+SlackHandle = Annotated[str, BeforeValidator(_handle)]
 EMAIL_TARGET = re.compile(r"^email:(?P<address>[^:\s]*@[^:\s]*)$")  # email:<address>, a team list
 
 

@@ -12,12 +12,15 @@ from pydantic import BeforeValidator, EmailStr, Field, field_validator, model_va
 
 from bot.config.fields import (
     EMAIL_TARGET,
+    GROUP_TARGET,
+    HANDLE,
     TARGET,
     WEEKDAYS,
     ClockTime,
     Duration,
     EmailAddress,
     Model,
+    SlackHandle,
     SlackUserId,
     TimeZoneName,
     clock_time,
@@ -112,11 +115,18 @@ class EscalationStep(Model):
             if (found := EMAIL_TARGET.match(target)) is not None:
                 checked.append(f"email:{email_address(found['address'])}")
                 continue
+            if (group := GROUP_TARGET.match(target)) is not None:
+                if not HANDLE.match(group["handle"]):
+                    raise ValueError(f"{target!r}: {group['handle']!r} is not a Slack user group handle (lower-case "
+                                     "letters, digits, - and _, at most 21 characters), e.g. slack:@platform-oncall")
+                checked.append(target)
+                continue
             if not TARGET.match(target) or target in ("sms:channel", "email:channel", "person:channel"):
                 raise ValueError(
                     f"unknown target {target!r}; use slack:primary, slack:backup, slack:<USERID>, "
-                    "slack:channel, sms:primary, sms:backup, sms:<USERID>, email:primary, email:backup, "
-                    "email:<USERID>, email:<address>, person:primary, person:backup or person:<USERID>"
+                    "slack:channel, slack:@<usergroup-handle>, sms:primary, sms:backup, sms:<USERID>, "
+                    "email:primary, email:backup, email:<USERID>, email:<address>, person:primary, person:backup "
+                    "or person:<USERID>"
                 )
             checked.append(target)
         return checked
@@ -137,6 +147,9 @@ class Team(Model):
     calendar_token: str | None = None
     escalation: list[EscalationStep] = DEFAULT_ESCALATION
     repeat: Annotated[int, Field(ge=0, le=10)] = 0
+    # A Slack user group the bot keeps equal to the team's primary (and its backup with slack_handle_backup).
+    slack_handle: SlackHandle | None = None
+    slack_handle_backup: bool = False
 
     @field_validator("escalation")
     @classmethod
@@ -296,6 +309,11 @@ class Config(Model):
         names = [i.name for i in self.integrations]
         for dup in {n for n in names if names.count(n) > 1}:
             problems.append(f"integrations: the name {dup!r} is used twice")
+        handles = [t.slack_handle for t in self.teams if t.slack_handle]
+        for dup in {h for h in handles if handles.count(h) > 1}:
+            problems.append(f"teams: the slack_handle {dup!r} is used by two teams; one user group follows one team")
+        problems += [f"teams.{i}.slack_handle_backup: true but the team has no slack_handle"
+                     for i, t in enumerate(self.teams) if t.slack_handle_backup and not t.slack_handle]
         tokens = [i.token for i in self.integrations]
         if len(set(tokens)) != len(tokens):
             problems.append("integrations: two integrations share a token; give each its own")
@@ -336,6 +354,10 @@ class Config(Model):
 
     def person(self, slack_id: str) -> Person | None:
         return next((p for p in self.people if p.slack_id == slack_id), None)
+
+    def team_of_handle(self, handle: str) -> Team | None:
+        """The team whose ``slack_handle`` this is (its members are that team's on-call)."""
+        return next((t for t in self.teams if t.slack_handle == handle), None)
 
     def integration_by_token(self, token: str) -> Integration | None:
         found = None

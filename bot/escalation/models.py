@@ -37,6 +37,7 @@ class Via(StrEnum):
     SMS = "sms"
     CHANNEL = "channel"
     EMAIL = "email"
+    GROUP = "group"  # a Slack user group: its mention in the alert's thread (address = its handle)
 
 
 class PageStatus(StrEnum):

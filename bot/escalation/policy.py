@@ -127,6 +127,8 @@ def describe_target(target: str) -> str:
     medium, _, who = target.partition(":")
     if who == "channel":
         return "@here in the team channel"
+    if medium == "slack" and who.startswith("@"):
+        return f"Slack DM to each of {who} and a mention in the thread"
     how = {"sms": "SMS to", "email": "email to"}.get(medium, "Slack DM to")
     if "@" in who:
         return f"{how} {who}"

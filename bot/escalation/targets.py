@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config import Config
 from bot.escalation.models import Via
 from bot.escalation.quiet import quiet_until
+from bot.oncall.handle import members_of
 from bot.oncall.schedule import Schedules
 from bot.oncall.shifts import OnCall
 from bot.oncall.who import on_call, person_zone
@@ -55,10 +56,12 @@ class StepContext:
     severity: Severity = Severity.CRITICAL  # the alert's: quiet hours hold only the less severe
     known: dict[str, OnCall] = field(default_factory=dict, repr=False)  # team -> who is on call, shared
 
-    async def on_call(self) -> OnCall:
-        if self.team not in self.known:
-            self.known[self.team] = await on_call(self.session, self.schedules, self.team, self.at)
-        return self.known[self.team]
+    async def on_call(self, team: str | None = None) -> OnCall:
+        """Who is on call for ``team`` (the alert's own by default)."""
+        team = team or self.team
+        if team not in self.known:
+            self.known[team] = await on_call(self.session, self.schedules, team, self.at)
+        return self.known[team]
 
     def name(self, person: str) -> str:
         found = self.config.person(person)
@@ -164,11 +167,26 @@ async def slack_channel(ctx: StepContext, _arg: str) -> TargetResult:
     return TargetResult((Recipient(None, Via.CHANNEL),))
 
 
+async def slack_group(ctx: StepContext, handle: str) -> TargetResult:
+    """``slack:@platform-oncall``: the group's mention in the alert's thread, and a DM to each member.
+
+    A team's ``slack_handle`` holds that team's on-call, so they are paged here by DM like
+    ``slack:primary``; any other group's members are read from Slack when the mention is sent
+    (``bot.notify.page_group``), since only Slack knows them."""
+    mention = Recipient(None, Via.GROUP, handle)
+    team = ctx.config.team_of_handle(handle)
+    if team is None:
+        return TargetResult((mention,))
+    members = members_of(team, await ctx.on_call(team.name))
+    return TargetResult((*(Recipient(p, Via.SLACK) for p in members), mention))
+
+
 HANDLERS: dict[str, TargetHandler] = {
     "slack:primary": slack_role,
     "slack:backup": slack_role,
     "slack:user": slack_user,
     "slack:channel": slack_channel,
+    "slack:group": slack_group,
     "sms:primary": sms_role,
     "sms:backup": sms_role,
     "sms:user": sms_user,
@@ -183,9 +201,11 @@ HANDLERS: dict[str, TargetHandler] = {
 
 
 def target_kind(target: str) -> tuple[str, str]:
-    """``("sms:backup", "backup")``, ``("slack:user", "U0ALICE01")``, ``("email:address", "ops@example.com")``:
-    the handler key and its argument."""
+    """``("sms:backup", "backup")``, ``("slack:user", "U0ALICE01")``, ``("email:address", "ops@example.com")``,
+    ``("slack:group", "platform-oncall")``: the handler key and its argument."""
     medium, _, who = target.partition(":")
+    if medium == "slack" and who.startswith("@"):
+        return "slack:group", who[1:]
     if who in ("primary", "backup", "channel"):
         return target, who
     if "@" in who:

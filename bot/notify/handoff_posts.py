@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import transaction
 from bot.notify.posts import CHANNEL_POST, DM
+from bot.oncall.handle import sync_handle
 from bot.oncall.handoffs import Handoff, due_handoff, record_handoff
 from bot.oncall.who import team_zone
 from bot.outbox import enqueue
@@ -75,6 +76,7 @@ async def _enqueue_posts(svc: Services, session: AsyncSession, handoff: Handoff,
     post = handoff_post(handoff, names=svc.names, zone=team_zone(svc.config, team), now=now)
     await enqueue(session, key=f"{key}:channel", kind=CHANNEL_POST, now=now,
                   payload=post.post(channel=team.channel, what="handoff"))
+    await sync_handle(session, team, why=f"handoff:{handoff.at.isoformat()}", now=now)  # its user group follows
     incoming = handoff.status.primary
     dm = handoff_dm(handoff, zone=dm_zone, now=now) if dm_zone is not None else None
     if dm is not None and incoming is not None:

@@ -127,8 +127,8 @@ class PageSender:
                 page.status = PageStatus.CANCELLED
                 return {"page_id": page_id, "status": PageStatus.CANCELLED}
             shown_in = await _shown_in(s, group)
-            if page.via == Via.CHANNEL and shown_in is None:
-                raise Deferred()  # the @here post links to the alert (or storm) message, which is not out yet
+            if page.via in (Via.CHANNEL, Via.GROUP) and shown_in is None:
+                raise Deferred()  # the @here post links to, a group's mention replies to, the alert (or storm) message
             retried = page.send_attempts > 0
             page.send_attempts += 1  # the write-ahead mark, committed before the provider is called
             email_root = await s.scalar(select(EmailThread.root).where(
@@ -167,6 +167,7 @@ class PageSender:
             page = await s.get_one(PageRecord, page_id)
             page.status, page.error = PageStatus.FAILED, refusal.code
             group = await s.get_one(AlertGroup, page.group_id)
+            actor = page.address if page.via == Via.GROUP else page.person  # a group is named by its handle
             await record(s, group, PageFailed(error=refusal.code, page_id=page.id, status=refusal.status), now,
-                         actor=page.person, via=page.via)
+                         actor=actor, via=page.via)
         self._wake()

@@ -16,9 +16,11 @@ from bot.escalation.runner import EscalationRunner
 from bot.inflight import finish
 from bot.notify.dispatch import Dispatcher, RenderContext
 from bot.notify.once import OwnPosts
+from bot.notify.page_group import GroupNotifier
 from bot.notify.page_sender import Notifier, PageSender
 from bot.notify.page_slack import SlackNotifier
 from bot.notify.page_sms import SmsNotifier
+from bot.notify.usergroups import UserGroups
 from bot.services import Services
 from bot.slack.client import SlackClient
 
@@ -54,15 +56,18 @@ class PagingService:
 
 def build_paging(svc: Services, dispatcher: Dispatcher, slack: SlackClient, render: RenderContext,
                  email: Notifier) -> PagingService:
-    """Wire escalation into the services: runner, outbox handlers ``page_slack|page_sms|page_channel|page_email``."""
+    """Wire escalation into the services: runner, outbox handlers ``page_slack|page_sms|page_channel|page_email|page_group``."""
     paging = Paging(config=svc.config, schedules=svc.schedules, sms_enabled=svc.settings.twilio_configured,
                     email_enabled=svc.settings.email_configured)
     runner = EscalationRunner(sessions=svc.sessions, clock=svc.clock, paging=paging, notify=dispatcher.wake,
                               registry=svc.metrics.registry)
-    notifier = SlackNotifier(OwnPosts(slack, dispatcher.channel_ids), svc.clock, render)
+    own = OwnPosts(slack, dispatcher.channel_ids)
+    notifier = SlackNotifier(own, svc.clock, render)
+    groups = GroupNotifier(own, UserGroups(slack), render, config=svc.config, sessions=svc.sessions, wake=svc.wake)
     sms = SmsNotifier(svc.settings)
     sender = PageSender(sessions=svc.sessions, clock=svc.clock, config=svc.config, metrics=svc.metrics,
-                        notifiers={Via.SLACK: notifier, Via.CHANNEL: notifier, Via.SMS: sms, Via.EMAIL: email},
+                        notifiers={Via.SLACK: notifier, Via.CHANNEL: notifier, Via.SMS: sms, Via.EMAIL: email,
+                                   Via.GROUP: groups},
                         wake=dispatcher.wake)
     sender.register(dispatcher)
     return PagingService(paging=paging, runner=runner, sms=sms)

@@ -1,4 +1,4 @@
-"""Stored on-call overrides (``/oncall override``, ``/oncall take``) and announced handoffs.
+"""Stored on-call overrides (``/oncall override``, ``/oncall take``), announced handoffs and shift swaps.
 
 Rotations themselves are config; only what people change at run time, and what the bot has
 already told them, is stored.
@@ -7,11 +7,12 @@ already told them, is stored.
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
-from sqlalchemy import Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.db import Base
+from bot.db import Base, EnumString
 
 
 class OverrideRow(Base):
@@ -49,3 +50,32 @@ class HandoffRow(Base):
     announced_at: Mapped[datetime]
 
     __table_args__ = (Index("uq_oncall_handoffs_team_at", "team", "at", unique=True),)
+
+
+class SwapStatus(StrEnum):
+    PENDING = "pending"      # asked, not answered
+    ACCEPTED = "accepted"    # both shifts swapped (the two overrides below)
+    DECLINED = "declined"
+    EXPIRED = "expired"      # answered after one of the shifts had begun
+
+
+class ShiftSwapRow(Base):
+    """``/oncall swap @bob mon 7 dec``: the asker's shift and the other person's, as they were when
+    asked. On accept the pair is swapped as two overrides (``asker_override_id``: the asker covering
+    the other's shift, ``other_override_id``: the other covering the asker's)."""
+
+    __tablename__ = "shift_swaps"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team: Mapped[str] = mapped_column(String(64))
+    asker: Mapped[str] = mapped_column(String(32))
+    other: Mapped[str] = mapped_column(String(32))
+    asker_start: Mapped[datetime]
+    asker_end: Mapped[datetime]
+    other_start: Mapped[datetime]
+    other_end: Mapped[datetime]
+    status: Mapped[SwapStatus] = mapped_column(EnumString(SwapStatus, 16), default=SwapStatus.PENDING)
+    created_at: Mapped[datetime]
+    decided_at: Mapped[datetime | None]
+    asker_override_id: Mapped[int | None] = mapped_column(ForeignKey("oncall_overrides.id"))
+    other_override_id: Mapped[int | None] = mapped_column(ForeignKey("oncall_overrides.id"))

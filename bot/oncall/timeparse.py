@@ -200,3 +200,53 @@ def _at(day: date, clock: time, tz: tzinfo) -> datetime:
 
 def _show(moment: datetime, tz: tzinfo) -> str:
     return moment.astimezone(tz).strftime("%a %Y-%m-%d %H:%M %Z")
+
+
+# --- days ("/oncall swap @bob mon 7 dec") ------------------------------------------------------
+
+_MONTH_NAMES = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+                "november", "december")
+MONTHS = {**{m[:3]: i + 1 for i, m in enumerate(_MONTH_NAMES)}, **{m: i + 1 for i, m in enumerate(_MONTH_NAMES)},
+          "sept": 9}
+_DAY_EXAMPLES = "use e.g. mon 7 dec, 7 dec, dec 7, 2026-12-07, tomorrow or fri"
+# "7 dec" typed up to half a year after 7 Dec means that (past) day, later than that the next one.
+_DAY_BACK = timedelta(days=183)
+
+
+def parse_day(text: str, *, now: datetime, zone: str | tzinfo) -> date:
+    """A calendar day as typed (``mon 7 dec``, ``7 december``, ``dec 7``, ``2026-12-07``, ``today``,
+    ``tomorrow``, ``fri`` — the next Friday, today counting), in ``zone``; raises :class:`SpanError`.
+
+    A day and month without a year is the nearest such date: this year's, unless that is more
+    than half a year ago (then next year's). A day before today raises :class:`SpanInPastError`; a
+    weekday that does not match the date raises :class:`SpanSyntaxError` naming the right one."""
+    tz = ZoneInfo(zone) if isinstance(zone, str) else zone
+    today = as_utc(now, "now").astimezone(tz).date()
+    words = text.strip().lower().replace(",", " ").split()
+    weekday = WEEKDAYS.get(words[0]) if words else None
+    rest = words[1:] if weekday is not None else words
+    if rest:
+        day = _day_of(rest, today, text)
+    elif weekday is not None:
+        day = today + timedelta(days=(weekday - today.weekday()) % 7)
+    else:
+        raise SpanSyntaxError(f"say which day; {_DAY_EXAMPLES}")
+    if weekday is not None and day.weekday() != weekday:
+        raise SpanSyntaxError(f"{day:%-d %b %Y} is a {day:%A}, not a {date(2024, 1, 1 + weekday):%A}")
+    if day < today:
+        raise SpanInPastError(f"{day:%a %-d %b %Y} is in the past")
+    return day
+
+
+def _day_of(words: list[str], today: date, text: str) -> date:
+    joined = " ".join(words)
+    if joined in ("today", "tomorrow"):
+        return today + timedelta(days=joined == "tomorrow")
+    if m := re.fullmatch(_DATE.pattern, joined):
+        return _date(joined, int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    if len(words) == 2:
+        number, month = words if words[0].isdigit() else reversed(words)
+        if number.isdigit() and month in MONTHS:
+            day = _date(joined, today.year, MONTHS[month], int(number))
+            return day if day >= today - _DAY_BACK else _date(joined, today.year + 1, MONTHS[month], int(number))
+    raise SpanSyntaxError(f"cannot read {text.strip()!r} as a day; {_DAY_EXAMPLES}")

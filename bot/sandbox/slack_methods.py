@@ -75,6 +75,7 @@ class SlackWebApi:
             "views.publish": w.views_publish,
             "files.getUploadURLExternal": w.files_get_upload_url_external,
             "files.completeUploadExternal": w.files_complete_upload_external,
+            **workspace.usergroups.methods,
         }
 
     # --- helpers ------------------------------------------------------------------------------

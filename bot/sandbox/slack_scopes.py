@@ -56,6 +56,8 @@ METHOD_SCOPES: dict[str, str | None] = {
     "users.info": "users:read", "users.list": "users:read",
     "views.open": None, "views.push": None, "views.update": None, "views.publish": None,
     "files.getUploadURLExternal": "files:write", "files.completeUploadExternal": "files:write",
+    "usergroups.list": "usergroups:read", "usergroups.users.list": "usergroups:read",
+    "usergroups.create": "usergroups:write", "usergroups.users.update": "usergroups:write",
 }
 # Methods whose scope depends on the conversation named by their ``channel`` argument.
 CONVERSATION_SCOPES: dict[str, dict[ConversationKind, str]] = {

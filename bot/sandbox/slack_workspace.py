@@ -22,6 +22,7 @@ from bot.sandbox.slack_records import (
     channel_name_error,
     with_block_ids,
 )
+from bot.sandbox.slack_usergroups import SandboxUserGroups
 
 _PROFILE_UPDATED = 1_767_225_600  # 2026-01-01; a fixed value keeps transcripts reproducible
 
@@ -50,6 +51,8 @@ class SlackWorkspace:
         self.channels: dict[str, SandboxChannel] = {}
         self._dm_by_user: dict[str, str] = {}
         self.ephemerals: list[SandboxEphemeral] = []
+        self.usergroups = SandboxUserGroups(team_id=team_id, bot_user_id=bot_user_id, users=self.users,
+                                            new_id=self.new_id, now=self.now_epoch)
         humans = [u.id for u in users]
         for name in channels:
             self.create_channel(name, creator=bot_user_id, is_private=False, members=[bot_user_id, *humans])

@@ -22,7 +22,7 @@ from bot.inflight import Inflight
 from bot.services import Services
 from bot.slack.deps import SlackDeps, provide
 from bot.slack.envelope import envelope_problem
-from bot.slack.ids import AlertAction, Callback, Command, IncidentAction, IncidentModal
+from bot.slack.ids import AlertAction, Callback, Command, IncidentAction, IncidentModal, SwapAction
 from bot.slack.listeners import (
     alerts,
     escalation,
@@ -31,6 +31,7 @@ from bot.slack.listeners import (
     incident_actions,
     incident_messages,
     oncall,
+    oncall_swap,
     reactions,
 )
 
@@ -142,6 +143,9 @@ def register_listeners(app: Listeners) -> None:
     # slash commands: each family's module lists its subcommands
     app.command(Command.ONCALL)(oncall.on_oncall)
     app.command(Command.INCIDENT)(incident.on_incident)
+    # shift swaps: the request DM's buttons (`/oncall swap` is in the /oncall table)
+    app.action(SwapAction.ACCEPT)(oncall_swap.on_swap_button)
+    app.action(SwapAction.DECLINE)(oncall_swap.on_swap_button)
     # alert messages
     app.action(AlertAction.ACKNOWLEDGE)(alerts.on_button)
     app.action(AlertAction.UNACKNOWLEDGE)(alerts.on_button)

@@ -27,6 +27,13 @@ class OverflowChoice(StrEnum):
     SILENCE_1H = "silence_1h"
 
 
+class SwapAction(StrEnum):
+    """The buttons of a shift swap request DM; values carry the swap id."""
+
+    ACCEPT = "swap_accept"
+    DECLINE = "swap_decline"
+
+
 class Callback(StrEnum):
     ESCALATE_MODAL = "escalate_modal"
     DECLARE_MODAL = "declare_incident_modal"

@@ -255,6 +255,8 @@ def _paged_text(event: AlertEvent, detail: Paged, name: str) -> str:
             return f"📣 Calling the channel with @here ({where})"
         case Via.EMAIL:
             return f"✉️ Paging {escape(name)} by email ({where})"
+        case Via.GROUP:
+            return f"📣 Paging the user group @{escape(event.actor or '')} ({where})"
     return f"📟 Paging <@{event.actor}> ({where})"
 
 
@@ -266,16 +268,7 @@ def paging_text(event: AlertEvent, detail: Paged | PageFailed | PageSkipped | Es
         case Paged():
             return _paged_text(event, detail, name)
         case PageFailed(error=error, status=status):
-            match event.via:
-                case Via.SMS:
-                    return (f"⚠️ SMS to {escape(name)} failed: {status or 'refused'} ({error}). "
-                            "The escalation goes on.")
-                case Via.CHANNEL:
-                    return f"⚠️ The @here post failed ({error}). The escalation goes on."
-                case Via.EMAIL:
-                    return (f"⚠️ Email to {escape(name)} failed: {status or 'refused'} ({error}). "
-                            "The escalation goes on.")
-            return f"⚠️ Slack DM to {escape(name)} failed ({error}). The escalation goes on."
+            return _failed_text(event, name, error, status)
         case PageSkipped(step=step, target=target, reason=reason):
             return f"⚠️ Step {step}: could not page {target}: {escape(reason)}."
         case NotEscalated():
@@ -284,6 +277,19 @@ def paging_text(event: AlertEvent, detail: Paged | PageFailed | PageSkipped | Es
             return _escalated_text(event, detail, names)
         case never:
             assert_never(never)
+
+
+def _failed_text(event: AlertEvent, name: str, error: str | None, status: str | None) -> str:
+    match event.via:
+        case Via.SMS:
+            return f"⚠️ SMS to {escape(name)} failed: {status or 'refused'} ({error}). The escalation goes on."
+        case Via.CHANNEL:
+            return f"⚠️ The @here post failed ({error}). The escalation goes on."
+        case Via.EMAIL:
+            return f"⚠️ Email to {escape(name)} failed: {status or 'refused'} ({error}). The escalation goes on."
+        case Via.GROUP:
+            return f"⚠️ Paging the user group @{escape(event.actor or '')} failed ({error}). The escalation goes on."
+    return f"⚠️ Slack DM to {escape(name)} failed ({error}). The escalation goes on."
 
 
 def _escalated_text(event: AlertEvent, d: Escalated, names: Mapping[str, str]) -> str:

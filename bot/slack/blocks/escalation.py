@@ -64,6 +64,20 @@ def channel_page(msg: AlertMessage, *, waited: timedelta, permalink: str | None,
     return text, blocks
 
 
+def group_page(msg: AlertMessage, page: PageRecord, *, usergroup_id: str) -> tuple[str, list[Block]]:
+    """The mention of a paged user group (``slack:@handle``), posted in the alert's thread."""
+    g = msg.group
+    what = f"{SEVERITY_MARK.get(g.severity, '')} *{escape(clip(g.title, 150))}*"
+    text = f"📣 <!subteam^{usergroup_id}> you are paged for {what} ({_step(page)}). Can someone take it?"
+    blocks: list[Block] = [
+        SectionBlock(text=MarkdownTextObject(text=text)),
+        ActionsBlock(block_id=f"group_page_actions:{g.id}", elements=[
+            ButtonElement(text="Acknowledge", action_id=AlertAction.ACKNOWLEDGE, value=str(g.id), style="primary"),
+        ]),
+    ]
+    return text, blocks
+
+
 def escalate_modal(group: AlertGroup, *, next_step: str | None, teams: Sequence[str]) -> View:
     """Submitting with nothing picked runs the next step; a person or a team is paged instead."""
     if next_step:

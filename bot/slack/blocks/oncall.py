@@ -136,6 +136,7 @@ HELP = """*`/oncall`* — who is on call for every team, until when, and who is 
 *`/oncall take [TEAM] 2h|until 18:00 [reason]`* — take the pager yourself
 *`/oncall overrides [TEAM]`* — current and upcoming overrides, with their IDs
 *`/oncall cancel ID`* — withdraw an override (or end it now if it has begun)
+*`/oncall swap [TEAM] @person DAY`* — ask someone to trade your shift that day for their nearest one
 *`/oncall page TEAM message`* — page a team's on-call through its escalation policy
 *`/oncall silence MATCHERS DURATION`* — keep matching alerts quiet for a while
 *`/oncall report [7d|30d]`* — the on-call summary

@@ -16,7 +16,7 @@ from slack_bolt.async_app import AsyncAck, AsyncBoltContext, AsyncRespond
 
 from bot.slack.commands import Reply, SlashContext, SubcommandHandler, reply_args
 from bot.slack.deps import deps
-from bot.slack.listeners import oncall_checks, oncall_paging, oncall_report, oncall_schedule
+from bot.slack.listeners import oncall_checks, oncall_paging, oncall_report, oncall_schedule, oncall_swap
 from bot.slack.listeners.shapes import COMMAND_NOT_UNDERSTOOD, SlashCommand, read
 
 log = logging.getLogger(__name__)
@@ -28,6 +28,7 @@ SUBCOMMANDS: dict[str, SubcommandHandler] = {
     "override": oncall_schedule.override,
     "take": oncall_schedule.take,
     "cancel": oncall_schedule.cancel,
+    "swap": oncall_swap.swap,
     "page": oncall_paging.page,
     "silence": oncall_paging.silence,
     "report": oncall_report.report,

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import transaction
 from bot.oncall import overrides as ov
+from bot.oncall.handle import sync_handle
 from bot.oncall.models import OverrideRow
 from bot.oncall.report_text import span_text
 from bot.oncall.timeparse import WEEKDAYS, SpanError, SpanSyntaxError, parse_span
@@ -239,9 +240,10 @@ async def _people_of_override(d: SlackDeps, override_id: int, now: datetime) -> 
 
 async def _announce(d: SlackDeps, session: AsyncSession, change: ov.OverrideChange, *, actor: str, now: datetime,
                     event: str) -> None:
-    """Channel post and DMs, enqueued in the transaction that made the change."""
+    """Channel post and DMs, and the sync of the team's user group, enqueued in the transaction that made the change."""
     team = change.team
     key = f"oncall-override:{change.row.id}:{event}"
+    await sync_handle(session, team, why=f"override:{change.row.id}:{event}", now=now)
     post = override_announcement(change, actor=actor, zone=team_zone(d.config, team), now=now)
     await enqueue(session, key=f"{key}:channel", kind=OutboxKind.CHANNEL_POST, now=now,
                   payload=post.post(channel=team.channel, what="override"))
