@@ -64,7 +64,7 @@ ClockTime = Annotated[time, BeforeValidator(clock_time)]
 SlackUserId = Annotated[str, Field(pattern=r"^[UW][A-Z0-9]{2,}$")]
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
-TARGET = re.compile(r"^(slack|sms|email):(primary|backup|channel|[UW][A-Z0-9]{2,})$")
+TARGET = re.compile(r"^(slack|sms|email|call):(primary|backup|channel|[UW][A-Z0-9]{2,})$")
 EMAIL_TARGET = re.compile(r"^email:(?P<address>[^:\s]*@[^:\s]*)$")  # email:<address>, a team list
 
 

@@ -127,11 +127,11 @@ class EscalationStep(Model):
             if (found := EMAIL_TARGET.match(target)) is not None:
                 checked.append(f"email:{email_address(found['address'])}")
                 continue
-            if not TARGET.match(target) or target in ("sms:channel", "email:channel"):
+            if not TARGET.match(target) or target in ("sms:channel", "email:channel", "call:channel"):
                 raise ValueError(
                     f"unknown target {target!r}; use slack:primary, slack:backup, slack:<USERID>, "
-                    "slack:channel, sms:primary, sms:backup, sms:<USERID>, email:primary, email:backup, "
-                    "email:<USERID> or email:<address>"
+                    "slack:channel, sms:primary, sms:backup, sms:<USERID>, call:primary, call:backup, "
+                    "call:<USERID>, email:primary, email:backup, email:<USERID> or email:<address>"
                 )
             checked.append(target)
         return checked
@@ -334,6 +334,9 @@ class Config(Model):
                     elif medium == "email" and not people[who].email:
                         problems.append(f"teams.{i}.escalation.{j}.notify: {target} but {people[who].name} "
                                         "has no email under people")
+                    elif medium == "call" and not people[who].phone:
+                        problems.append(f"teams.{i}.escalation.{j}.notify: {target} but {people[who].name} "
+                                        "has no phone under people")
         return problems
 
     def _unknown_teams(self) -> list[str]:

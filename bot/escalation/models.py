@@ -37,6 +37,7 @@ class Via(StrEnum):
     SMS = "sms"
     CHANNEL = "channel"
     EMAIL = "email"
+    CALL = "call"  # a Twilio voice call
 
 
 class PageStatus(StrEnum):

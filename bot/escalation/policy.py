@@ -127,7 +127,7 @@ def describe_target(target: str) -> str:
     medium, _, who = target.partition(":")
     if who == "channel":
         return "@here in the team channel"
-    how = {"sms": "SMS to", "email": "email to"}.get(medium, "Slack DM to")
+    how = {"sms": "SMS to", "email": "email to", "call": "phone call to"}.get(medium, "Slack DM to")
     if "@" in who:
         return f"{how} {who}"
     return f"{how} <@{who}>" if _USER.match(who) else f"{how} the {who}"

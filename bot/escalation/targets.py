@@ -1,6 +1,6 @@
 """Who a step's target means right now: the dispatch table of target handlers.
 
-Each handler answers for one target kind — ``slack:primary``, ``sms:backup``, ``slack:<USERID>``… —
+Each handler answers for one target kind — ``slack:primary``, ``sms:backup``, ``call:<USERID>``… —
 with a small :class:`TargetResult`: the recipients to page, or why nobody could be (a skip the
 thread shows, so a step that pages nobody is never silent). Primary and backup are looked up at
 step time, so an override taken mid-escalation is honoured by the next step.
@@ -21,6 +21,8 @@ from bot.oncall.shifts import OnCall
 from bot.oncall.who import on_call
 
 SMS_NOT_SET_UP = "SMS is not set up (TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER are not all set)"
+CALLS_NOT_SET_UP = ("phone calls are not set up (TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_FROM_NUMBER "
+                    "and PUBLIC_URL are not all set)")
 EMAIL_NOT_SET_UP = "email is not set up (SMTP_URL and EMAIL_FROM are not both set)"
 
 
@@ -39,7 +41,7 @@ class TargetResult:
 
 @dataclass
 class StepContext:
-    """What a handler may look at: the team, the people, who is on call, and whether SMS and email work."""
+    """What a handler may look at: the team, the people, who is on call, and whether SMS, calls and email work."""
 
     session: AsyncSession
     config: Config
@@ -48,6 +50,7 @@ class StepContext:
     at: datetime
     sms_enabled: bool
     email_enabled: bool = False
+    calls_enabled: bool = False  # Twilio is set up and PUBLIC_URL says where it fetches a call's words
     known: dict[str, OnCall] = field(default_factory=dict, repr=False)  # team -> who is on call, shared
 
     async def on_call(self) -> OnCall:
@@ -82,6 +85,15 @@ def _sms(ctx: StepContext, person: str) -> TargetResult:
     return TargetResult((Recipient(person, Via.SMS),))
 
 
+def _call(ctx: StepContext, person: str) -> TargetResult:
+    if not ctx.calls_enabled:
+        return TargetResult(skipped=CALLS_NOT_SET_UP)
+    found = ctx.config.person(person)
+    if found is None or not found.phone:
+        return TargetResult(skipped=f"{ctx.name(person)} has no phone number in the config")
+    return TargetResult((Recipient(person, Via.CALL),))
+
+
 def _email(ctx: StepContext, person: str) -> TargetResult:
     if not ctx.email_enabled:
         return TargetResult(skipped=EMAIL_NOT_SET_UP)
@@ -107,6 +119,15 @@ async def slack_user(ctx: StepContext, person: str) -> TargetResult:
 
 async def sms_user(ctx: StepContext, person: str) -> TargetResult:
     return _sms(ctx, person)
+
+
+async def call_role(ctx: StepContext, role: str) -> TargetResult:
+    person = await _role(ctx, role)
+    return _call(ctx, person) if person else TargetResult(skipped=f"nobody is on call as {role} for {ctx.team}")
+
+
+async def call_user(ctx: StepContext, person: str) -> TargetResult:
+    return _call(ctx, person)
 
 
 async def email_role(ctx: StepContext, role: str) -> TargetResult:
@@ -137,6 +158,9 @@ HANDLERS: dict[str, TargetHandler] = {
     "sms:primary": sms_role,
     "sms:backup": sms_role,
     "sms:user": sms_user,
+    "call:primary": call_role,
+    "call:backup": call_role,
+    "call:user": call_user,
     "email:primary": email_role,
     "email:backup": email_role,
     "email:user": email_user,

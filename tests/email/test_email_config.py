@@ -36,8 +36,8 @@ severities:
     ("email:channel", "unknown target 'email:channel'"),
     ("email:not-an-address@", "'not-an-address@' is not an email address"),
     ("fax:primary", "unknown target 'fax:primary'; use slack:primary, slack:backup, slack:<USERID>, slack:channel, "
-                    "sms:primary, sms:backup, sms:<USERID>, email:primary, email:backup, email:<USERID> or "
-                    "email:<address>"),
+                    "sms:primary, sms:backup, sms:<USERID>, call:primary, call:backup, call:<USERID>, "
+                    "email:primary, email:backup, email:<USERID> or email:<address>"),
 ])
 def test_a_bad_email_target_is_named(target: str, message: str) -> None:
     text = config_text().replace("notify: [slack:channel]", f"notify: [{target}]")

@@ -43,6 +43,7 @@ from bot.alerts.events import (
 from bot.alerts.incoming import AlertStatus
 from bot.alerts.models import Alert, AlertEvent, AlertGroup
 from bot.durations import format_duration
+from bot.escalation.call_text import call_outcome
 from bot.escalation.models import Via
 from bot.severity import Severity
 from bot.slack.blocks.common import actor_text, clip, escape, slack_date
@@ -254,18 +255,11 @@ def paging_text(event: AlertEvent, detail: Paged | PageFailed | PageSkipped | Es
                     return f"📣 Calling the channel with @here ({_where(step, round_, by)})"
                 case Via.EMAIL:
                     return f"✉️ Paging {escape(name)} by email ({_where(step, round_, by)})"
+                case Via.CALL:
+                    return f"📞 Calling {escape(name)} ({_where(step, round_, by)})"
             return f"📟 Paging <@{event.actor}> ({_where(step, round_, by)})"
         case PageFailed(error=error, status=status):
-            match event.via:
-                case Via.SMS:
-                    return (f"⚠️ SMS to {escape(name)} failed: {status or 'refused'} ({error}). "
-                            "The escalation goes on.")
-                case Via.CHANNEL:
-                    return f"⚠️ The @here post failed ({error}). The escalation goes on."
-                case Via.EMAIL:
-                    return (f"⚠️ Email to {escape(name)} failed: {status or 'refused'} ({error}). "
-                            "The escalation goes on.")
-            return f"⚠️ Slack DM to {escape(name)} failed ({error}). The escalation goes on."
+            return _failed_text(event.via, escape(name), error, status)
         case PageSkipped(step=step, target=target, reason=reason):
             return f"⚠️ Step {step}: could not page {target}: {escape(reason)}."
         case NotEscalated():
@@ -274,6 +268,20 @@ def paging_text(event: AlertEvent, detail: Paged | PageFailed | PageSkipped | Es
             return _escalated_text(event, detail, names)
         case never:
             assert_never(never)
+
+
+def _failed_text(via: str | None, name: str, error: str | None, status: str | None) -> str:
+    """A page that reached nobody; ``name`` is escaped already."""
+    match via:
+        case Via.SMS:
+            return f"⚠️ SMS to {name} failed: {status or 'refused'} ({error}). The escalation goes on."
+        case Via.CHANNEL:
+            return f"⚠️ The @here post failed ({error}). The escalation goes on."
+        case Via.EMAIL:
+            return f"⚠️ Email to {name} failed: {status or 'refused'} ({error}). The escalation goes on."
+        case Via.CALL:
+            return f"{call_outcome(name, status, error)} The escalation goes on."
+    return f"⚠️ Slack DM to {name} failed ({error}). The escalation goes on."
 
 
 def _escalated_text(event: AlertEvent, d: Escalated, names: Mapping[str, str]) -> str:
