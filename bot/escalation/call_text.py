@@ -62,5 +62,7 @@ def call_outcome(name: str, status: str | None, error: str | None) -> str:
             return f"📞 {name}'s line was busy."
         case "canceled":
             return f"📞 The call to {name} was canceled."
+        case "failed":  # Twilio could not connect it; its code, when it gave one
+            return f"⚠️ The call to {name} failed" + (f" ({error})." if error and error != status else ".")
         case _:
             return f"⚠️ The call to {name} failed: {status or 'refused'} ({error})."
