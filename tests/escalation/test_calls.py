@@ -12,13 +12,15 @@ import pytest
 from sqlalchemy import select
 
 from bot.alerts.models import AlertEvent, AlertGroup
+from bot.config import ConfigError, parse_config
+from bot.escalation.policy import describe_target
 from bot.sandbox.slack import SlackStandIn
 from bot.sandbox.twilio import TwilioStandIn
 from bot.slack.ids import AlertAction
-from tests.escalation.calling import INTRO, PROMPT, call_alice, call_config, call_page
+from tests.escalation.calling import INTRO, PROMPT, call_alice, call_config, call_config_text, call_page
 from tests.escalation.conftest import twilio_settings
 from tests.escalation.paging import BOT_NUMBER, PHONES, PUBLIC_URL, fire, sent, thread_texts
-from tests.support.factories import ALICE, BOB
+from tests.support.factories import ALICE, BOB, TOKENS, config_text
 from tests.support.harness import Harness, start_harness
 from tests.support.visible import visible_text
 
@@ -193,3 +195,28 @@ async def test_without_twilio_a_call_step_is_skipped_visibly(slack: SlackStandIn
                 "TWILIO_AUTH_TOKEN, TWILIO_FROM_NUMBER and PUBLIC_URL are not all set).") in thread_texts(h, msg)
         async with h.bot.services.sessions() as s:
             assert await s.scalar(select(AlertGroup.status)) == "firing"
+
+
+def config_problems(text: str) -> list[str]:
+    with pytest.raises(ConfigError) as err:
+        parse_config(text, env=TOKENS)
+    return [str(p) for p in err.value.problems]
+
+
+def test_call_targets_load_and_are_described() -> None:
+    text = call_config_text().replace("notify: [slack:channel]", "notify: [call:backup, call:U0CAROL01]")
+    team = parse_config(text, env=TOKENS).team("platform")
+    assert team is not None
+    assert [step.notify for step in team.escalation][1::2] == [["call:primary"], ["call:backup", "call:U0CAROL01"]]
+    assert describe_target("call:primary") == "phone call to the primary"
+
+
+@pytest.mark.parametrize("target, message", [
+    ("call:U0DAVE001", "line 29: teams.0.escalation.3.notify: call:U0DAVE001 but Dave has no phone under people"),
+    ("call:channel", "line 29: teams.0.escalation.3.notify: unknown target 'call:channel'"),
+    ("call:ops@example.com", "line 29: teams.0.escalation.3.notify: unknown target "
+                             "'call:ops@example.com'"),
+])
+def test_a_call_target_that_cannot_ring_is_a_config_error(target: str, message: str) -> None:
+    [problem] = config_problems(config_text().replace("notify: [slack:channel]", f"notify: [{target}]"))
+    assert problem.startswith(message), problem
