@@ -7,6 +7,7 @@ The policy: 0m DM Alice (page 1) · 5m call Alice (page 2) · 10m SMS Bob, DM Bo
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
@@ -88,10 +89,12 @@ async def test_a_crash_while_calling_places_the_call_once(crash_at: str, placed_
     assert call.url == f"{PUBLIC_URL}/twilio/voice?page={page_id}"
 
 
-async def test_a_retried_call_finds_its_own_call_not_another_pages(caller: Harness, twilio: TwilioStandIn) -> None:
+async def test_a_retried_call_finds_its_own_call_not_another_pages(caller: Harness, twilio: TwilioStandIn,
+                                                                   caplog: pytest.LogCaptureFixture) -> None:
     """Two alerts call Alice at the same minute; the second page's record is lost (as if the bot died
     after Twilio took it). Its retry finds its own call among both, places none, and never takes the
     first page's call for its own; a page whose call never went out is placed."""
+    caplog.set_level(logging.DEBUG, logger="bot")
     await fire(caller)
     await fire(caller, am_alert("DiskFull", fingerprint="fp-disk", summary="disk 97% full"), group_key="disk")
     caller.clock.advance(timedelta(minutes=5))
@@ -117,3 +120,6 @@ async def test_a_retried_call_finds_its_own_call_not_another_pages(caller: Harne
                               created_at=lost.created_at, send_attempts=1)
     placed = await notifier.send(PageDelivery(page=never_placed, alert=alert, phone=PHONES[ALICE], retried=True))
     assert len(twilio.calls) == 3 and placed.ref == twilio.calls[-1].sid
+    ours = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("bot."))
+    assert "was placed before an interruption; not calling again" in ours
+    assert not any(number in ours for number in PHONES.values())  # page ids and Twilio's codes only
