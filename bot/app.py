@@ -55,6 +55,7 @@ from bot.web import health
 from bot.web import heartbeats as heartbeat_routes
 from bot.web import status_page as status_page_routes
 from bot.web import twilio as twilio_routes
+from bot.web import twilio_voice as voice_routes
 from bot.web.keys import MONITORS, PAGING, SCHEDULER, SERVICES, SLACK, STATE, WebState
 from bot.web.middleware import database_unavailable_middleware, latency_middleware
 from bot.web.probes import Prober
@@ -174,6 +175,7 @@ def create_bot(settings: Settings, config: Config, *, clock: Clock | None = None
     health.add_routes(app)
     calendar_routes.add_routes(app)
     twilio_routes.add_routes(app)
+    voice_routes.add_routes(app)
     heartbeat_routes.add_routes(app)
     status_page_routes.add_routes(app)
     api_routes.add_routes(app)

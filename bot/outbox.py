@@ -42,6 +42,7 @@ class OutboxKind(StrEnum):
     PAGE_SMS = "page_sms"                          # a page by SMS
     PAGE_CHANNEL = "page_channel"                  # an @here call for help in the team channel
     PAGE_EMAIL = "page_email"                      # a page by email
+    PAGE_CALL = "page_call"                        # a page by phone call (Twilio voice)
     ALERT_EMAIL = "alert_email"                    # an alert's copy by email (no page), or its resolved follow-up
     DIGEST_EMAIL = "digest_email"                  # the weekly summary or the daily digest by email
     HANDLE_SYNC = "handle_sync"                    # make a team's Slack user group hold its on-call
@@ -49,7 +50,7 @@ class OutboxKind(StrEnum):
 
     @classmethod
     def page(cls, via: str) -> OutboxKind:
-        """The kind of a page sent by ``via`` (``slack``, ``sms``, ``channel``, ``email`` or ``group``)."""
+        """The kind of a page sent by ``via`` (``slack``, ``sms``, ``call``, ``channel``, ``email`` or ``group``)."""
         return cls(f"page_{via}")
 
 
@@ -224,7 +225,7 @@ def payload_type(kind: OutboxKind) -> type[OutboxPayload]:
         case OutboxKind.INCIDENT_POSTMORTEM:
             return PostmortemDraft
         case (OutboxKind.PAGE_SLACK | OutboxKind.PAGE_SMS | OutboxKind.PAGE_CHANNEL | OutboxKind.PAGE_EMAIL
-              | OutboxKind.PAGE_GROUP):
+              | OutboxKind.PAGE_GROUP | OutboxKind.PAGE_CALL):
             return PageSend
         case OutboxKind.ALERT_EMAIL:
             return AlertEmail

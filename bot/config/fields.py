@@ -64,7 +64,7 @@ ClockTime = Annotated[time, BeforeValidator(clock_time)]
 SlackUserId = Annotated[str, Field(pattern=r"^[UW][A-Z0-9]{2,}$")]
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
-TARGET = re.compile(r"^(slack|sms|email|person):(primary|backup|channel|[UW][A-Z0-9]{2,})$")
+TARGET = re.compile(r"^(slack|sms|email|person|call):(primary|backup|channel|[UW][A-Z0-9]{2,})$")
 # A Slack user group's mention handle, as Slack allows it: lower-case letters, digits, - and _, at most 21.
 HANDLE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,20}$")
 GROUP_TARGET = re.compile(r"^slack:@(?P<handle>.*)$")  # slack:@<usergroup-handle>

@@ -15,7 +15,7 @@ class NotifyRule(Model):
     """One line of a person's own rules: reach them by ``via`` this long after a step targets them."""
 
     after: Duration = timedelta(0)
-    via: Literal["slack", "sms", "email"]
+    via: Literal["slack", "sms", "call", "email"]
 
 
 class QuietHours(Model):
@@ -47,8 +47,8 @@ class Person(Model):
         if afters != sorted(afters):
             raise ValueError("notify: rules must be in order of their 'after' offsets")
         for rule in self.notify:
-            if rule.via == "sms" and not self.phone:
-                raise ValueError(f"notify: via sms needs a phone for {self.name}")
+            if rule.via in ("sms", "call") and not self.phone:
+                raise ValueError(f"notify: via {rule.via} needs a phone for {self.name}")
             if rule.via == "email" and not self.email:
                 raise ValueError(f"notify: via email needs an email for {self.name}")
         if self.quiet is not None and self.quiet.start == self.quiet.end:

@@ -121,10 +121,11 @@ class EscalationStep(Model):
                                      "letters, digits, - and _, at most 21 characters), e.g. slack:@platform-oncall")
                 checked.append(target)
                 continue
-            if not TARGET.match(target) or target in ("sms:channel", "email:channel", "person:channel"):
+            if not TARGET.match(target) or target in ("sms:channel", "email:channel", "person:channel", "call:channel"):
                 raise ValueError(
                     f"unknown target {target!r}; use slack:primary, slack:backup, slack:<USERID>, "
-                    "slack:channel, slack:@<usergroup-handle>, sms:primary, sms:backup, sms:<USERID>, "
+                    "slack:channel, slack:@<usergroup-handle>, sms:primary, sms:backup, sms:<USERID>, call:primary, "
+                    "call:backup, call:<USERID>, "
                     "email:primary, email:backup, email:<USERID>, email:<address>, person:primary, person:backup "
                     "or person:<USERID>"
                 )
@@ -337,6 +338,9 @@ class Config(Model):
                     elif medium == "email" and not people[who].email:
                         problems.append(f"teams.{i}.escalation.{j}.notify: {target} but {people[who].name} "
                                         "has no email under people")
+                    elif medium == "call" and not people[who].phone:
+                        problems.append(f"teams.{i}.escalation.{j}.notify: {target} but {people[who].name} "
+                                        "has no phone under people")
         return problems
 
     def _unknown_teams(self) -> list[str]:

@@ -31,12 +31,13 @@ from bot.severity import Severity
 
 @dataclass(frozen=True)
 class Paging:
-    """What the engine needs besides the session: config, schedules, and whether SMS and email can be sent."""
+    """What the engine needs besides the session: config, schedules, and whether SMS, calls and email can be sent."""
 
     config: Config
     schedules: Schedules
     sms_enabled: bool
     email_enabled: bool = False
+    calls_enabled: bool = False
 
 
 @dataclass
@@ -170,7 +171,8 @@ async def _run_step(session: AsyncSession, esc: Escalation, group: AlertGroup, p
             await reply_in_thread(session, group, event, now)
     ctx = StepContext(session=session, config=paging.config, schedules=paging.schedules,
                       team=esc.team or "", at=now, sms_enabled=paging.sms_enabled,
-                      email_enabled=paging.email_enabled, severity=group.severity,
+                      email_enabled=paging.email_enabled, calls_enabled=paging.calls_enabled,
+                      severity=group.severity,
                       known={} if on_call_cache is None else on_call_cache)
     pages, skipped, seen = [], [], set()
     for target in policy.steps[at.step].notify:

@@ -38,6 +38,7 @@ class Via(StrEnum):
     CHANNEL = "channel"
     EMAIL = "email"
     GROUP = "group"  # a Slack user group: its mention in the alert's thread (address = its handle)
+    CALL = "call"  # a Twilio voice call
 
 
 class PageStatus(StrEnum):

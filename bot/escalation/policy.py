@@ -129,7 +129,7 @@ def describe_target(target: str) -> str:
         return "@here in the team channel"
     if medium == "slack" and who.startswith("@"):
         return f"Slack DM to each of {who} and a mention in the thread"
-    how = {"sms": "SMS to", "email": "email to"}.get(medium, "Slack DM to")
+    how = {"sms": "SMS to", "email": "email to", "call": "phone call to"}.get(medium, "Slack DM to")
     if "@" in who:
         return f"{how} {who}"
     return f"{how} <@{who}>" if _USER.match(who) else f"{how} the {who}"

@@ -1,6 +1,6 @@
 """Who a step's target means right now: the dispatch table of target handlers.
 
-Each handler answers for one target kind — ``slack:primary``, ``sms:backup``, ``slack:<USERID>``… —
+Each handler answers for one target kind — ``slack:primary``, ``sms:backup``, ``call:<USERID>``… —
 with a small :class:`TargetResult`: the recipients to page, or why nobody could be (a skip the
 thread shows, so a step that pages nobody is never silent). Primary and backup are looked up at
 step time, so an override taken mid-escalation is honoured by the next step.
@@ -24,6 +24,8 @@ from bot.oncall.who import on_call, person_zone
 from bot.severity import Severity
 
 SMS_NOT_SET_UP = "SMS is not set up (TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER are not all set)"
+CALLS_NOT_SET_UP = ("phone calls are not set up (TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_FROM_NUMBER "
+                    "and PUBLIC_URL are not all set)")
 EMAIL_NOT_SET_UP = "email is not set up (SMTP_URL and EMAIL_FROM are not both set)"
 
 
@@ -44,7 +46,7 @@ class TargetResult:
 
 @dataclass
 class StepContext:
-    """What a handler may look at: the team, the people, who is on call, and whether SMS and email work."""
+    """What a handler may look at: the team, the people, who is on call, and whether SMS, calls and email work."""
 
     session: AsyncSession
     config: Config
@@ -54,6 +56,7 @@ class StepContext:
     sms_enabled: bool
     email_enabled: bool = False
     severity: Severity = Severity.CRITICAL  # the alert's: quiet hours hold only the less severe
+    calls_enabled: bool = False  # Twilio is set up and PUBLIC_URL says where it fetches a call's words
     known: dict[str, OnCall] = field(default_factory=dict, repr=False)  # team -> who is on call, shared
 
     async def on_call(self, team: str | None = None) -> OnCall:
@@ -90,6 +93,15 @@ def _sms(ctx: StepContext, person: str) -> TargetResult:
     return TargetResult((Recipient(person, Via.SMS),))
 
 
+def _call(ctx: StepContext, person: str) -> TargetResult:
+    if not ctx.calls_enabled:
+        return TargetResult(skipped=CALLS_NOT_SET_UP)
+    found = ctx.config.person(person)
+    if found is None or not found.phone:
+        return TargetResult(skipped=f"{ctx.name(person)} has no phone number in the config")
+    return TargetResult((Recipient(person, Via.CALL),))
+
+
 def _email(ctx: StepContext, person: str) -> TargetResult:
     if not ctx.email_enabled:
         return TargetResult(skipped=EMAIL_NOT_SET_UP)
@@ -115,6 +127,15 @@ async def slack_user(ctx: StepContext, person: str) -> TargetResult:
 
 async def sms_user(ctx: StepContext, person: str) -> TargetResult:
     return _sms(ctx, person)
+
+
+async def call_role(ctx: StepContext, role: str) -> TargetResult:
+    person = await _role(ctx, role)
+    return _call(ctx, person) if person else TargetResult(skipped=f"nobody is on call as {role} for {ctx.team}")
+
+
+async def call_user(ctx: StepContext, person: str) -> TargetResult:
+    return _call(ctx, person)
 
 
 async def email_role(ctx: StepContext, role: str) -> TargetResult:
@@ -144,11 +165,11 @@ async def person_user(ctx: StepContext, person: str) -> TargetResult:
 
 def _person(ctx: StepContext, person: str) -> TargetResult:
     """``person:<…>``: the person's own ``notify:`` rules (a Slack DM without any), each channel at its
-    offset; under their quiet hours an SMS for a less severe alert waits until the quiet ends."""
+    offset; under their quiet hours an SMS or call for a less severe alert waits until the quiet ends."""
     found = ctx.config.person(person)
     rules = [(r.after, Via(r.via)) for r in found.notify] if found and found.notify else [(timedelta(0), Via.SLACK)]
     reach = {Via.SLACK: lambda: _slack(person), Via.SMS: lambda: _sms(ctx, person),
-             Via.EMAIL: lambda: _email(ctx, person)}
+             Via.CALL: lambda: _call(ctx, person), Via.EMAIL: lambda: _email(ctx, person)}
     recipients: list[Recipient] = []
     skipped: list[str] = []
     for after, via in rules:
@@ -156,7 +177,8 @@ def _person(ctx: StepContext, person: str) -> TargetResult:
         if one.skipped:
             skipped.append(one.skipped)
         held = None
-        if via == Via.SMS and found is not None and found.quiet is not None and found.quiet.holds(ctx.severity):
+        if (via in (Via.SMS, Via.CALL) and found is not None and found.quiet is not None
+                and found.quiet.holds(ctx.severity)):
             held = quiet_until(found.quiet, person_zone(ctx.config, person), ctx.at + after)
         for r in one.recipients:
             recipients.append(replace(r, after=(held - ctx.at) if held else after, held_until=held))
@@ -190,6 +212,9 @@ HANDLERS: dict[str, TargetHandler] = {
     "sms:primary": sms_role,
     "sms:backup": sms_role,
     "sms:user": sms_user,
+    "call:primary": call_role,
+    "call:backup": call_role,
+    "call:user": call_user,
     "email:primary": email_role,
     "email:backup": email_role,
     "email:user": email_user,

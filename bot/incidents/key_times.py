@@ -96,7 +96,8 @@ async def people_paged(session: AsyncSession, incident_id: int,
     groups = {g.id: g for g in await linked_groups(session, incident_id)}
     pages = []
     for event in await alert_events(session, list(groups), frozenset({EventKind.PAGED})):
-        how: Literal["slack", "sms"] = "sms" if event.via == "sms" else "slack"
+        how: Literal["slack", "sms", "call"] = ("sms" if event.via == "sms" else "call" if event.via == "call"
+                                                else "slack")
         paged = detail_as(Paged, event.kind, event.detail)
         pages.append(PersonPaged(who=_name(names, event.actor), how=how, at=event.at,
                                  step=paged.step, alert=groups[event.group_id].title))

@@ -101,7 +101,7 @@ class Durations:
 @dataclass(frozen=True, kw_only=True)
 class PersonPaged:
     who: str
-    how: Literal["slack", "sms"]
+    how: Literal["slack", "sms", "call"]
     at: datetime
     step: int | None = None  # 1-based escalation step; None for a manual page (Escalate, /oncall page)
     alert: str | None = None  # title of the alert the page was for

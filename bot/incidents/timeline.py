@@ -184,7 +184,7 @@ def describe_alert_event(event: AlertEvent, title: str, person: Person, quote: Q
             return f"Alert resolved: {quote(title)}"
         case Paged(step=step):
             who = person(event.actor) if event.actor else "someone"
-            how = {"sms": "SMS", "email": "email", "channel": "a channel post"}.get(event.via or "", "Slack")
+            how = {"sms": "SMS", "email": "email", "call": "phone call", "channel": "a channel post"}.get(event.via or "", "Slack")
             return f"Paged {who} by {how}{_step(step)} for {quote(title)}"
         case Escalated(step=step):
             return f"Escalated {quote(title)}{_step(step)}"

@@ -95,7 +95,7 @@ def _who(actor: str | None, via: str | None, names: Mapping[str, str]) -> str:
     if not actor:
         return "someone"
     name = names.get(actor, actor)
-    return f"{name} ({via})" if via in ("sms", "email") else name
+    return f"{name} ({'phone call' if via == 'call' else via})" if via in ("sms", "email", "call") else name
 
 
 def status_words(alert: CurrentAlert, zone: ZoneInfo, names: Mapping[str, str], now: datetime) -> str:

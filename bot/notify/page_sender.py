@@ -1,4 +1,5 @@
-"""Sending pages: the outbox handlers behind ``page_slack``, ``page_sms`` and ``page_channel``.
+"""Sending pages: the outbox handlers behind ``page_slack``, ``page_sms``, ``page_call``, ``page_channel``
+and ``page_email``.
 
 Each page row was written together with its outbox intent when a step was claimed. Sending is
 made idempotent here, per page id: before calling a provider, the page's ``send_attempts`` is
@@ -7,8 +8,8 @@ earlier attempt may have reached the provider before a crash, and has the notifi
 message before sending again. A page for an alert acknowledged or resolved in the meantime is
 cancelled, not sent.
 
-Notifiers (:class:`Notifier`) know one medium each — Slack (DMs and ``@here`` posts) and Twilio
-SMS. They raise :class:`PageRefused` for a final "no" (a Twilio 4xx, a Slack ``user_not_found``),
+Notifiers (:class:`Notifier`) know one medium each — Slack (DMs and ``@here`` posts), Twilio SMS and
+calls, email. They raise :class:`PageRefused` for a final "no" (a Twilio 4xx, a Slack ``user_not_found``),
 which is recorded on the alert and in its thread while the policy goes on; anything transient is
 left to the dispatcher's retries.
 """
@@ -150,7 +151,7 @@ class PageSender:
 
     async def _sent(self, page: PageRecord, sent: Sent) -> None:
         # An email's Message-ID is rebuilt from the page id whenever it is needed; nothing to keep.
-        ref = ({"twilio_sid": sent.ref} if page.via == Via.SMS else {} if page.via == Via.EMAIL
+        ref = ({"twilio_sid": sent.ref} if page.via in (Via.SMS, Via.CALL) else {} if page.via == Via.EMAIL
                else {"slack_ref": sent.ref})
         async with transaction(self._sessions) as s:
             # One statement; Twilio's status callback may have come first (and said "failed"):

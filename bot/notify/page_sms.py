@@ -80,6 +80,11 @@ class SmsNotifier:
         self._client = Client(s.twilio_account_sid, s.twilio_auth_token, http_client=self._http)
         self._client.api.base_url = s.twilio_api_url.rstrip("/")
 
+    @property
+    def client(self) -> Client | None:
+        """Twilio's REST client once started (None while Twilio is not set up), shared with calls."""
+        return self._client
+
     async def close(self) -> None:
         if self._http is not None:
             await self._http.close()

@@ -16,6 +16,7 @@ from bot.escalation.runner import EscalationRunner
 from bot.inflight import finish
 from bot.notify.dispatch import Dispatcher, RenderContext
 from bot.notify.once import OwnPosts
+from bot.notify.page_call import CallNotifier
 from bot.notify.page_group import GroupNotifier
 from bot.notify.page_sender import Notifier, PageSender
 from bot.notify.page_slack import SlackNotifier
@@ -41,7 +42,7 @@ class PagingService:
         return await self.runner.run_due()
 
     async def start(self, *, background: bool = True) -> None:
-        """Open the Twilio client and, unless tests drive it with ``drain()``, start the runner."""
+        """Open the Twilio client (SMS and calls share it) and, unless tests drive it with ``drain()``, start the runner."""
         await self.sms.start()
         if background:
             self._task = asyncio.create_task(self.runner.run(), name="escalation")
@@ -56,18 +57,21 @@ class PagingService:
 
 def build_paging(svc: Services, dispatcher: Dispatcher, slack: SlackClient, render: RenderContext,
                  email: Notifier) -> PagingService:
-    """Wire escalation into the services: runner, outbox handlers ``page_slack|page_sms|page_channel|page_email|page_group``."""
+    """Wire escalation into the services: runner, outbox handlers
+    ``page_slack|page_sms|page_call|page_channel|page_email|page_group``."""
     paging = Paging(config=svc.config, schedules=svc.schedules, sms_enabled=svc.settings.twilio_configured,
-                    email_enabled=svc.settings.email_configured)
+                    email_enabled=svc.settings.email_configured,
+                    calls_enabled=svc.settings.twilio_configured and bool(svc.settings.public_url))
     runner = EscalationRunner(sessions=svc.sessions, clock=svc.clock, paging=paging, notify=dispatcher.wake,
                               registry=svc.metrics.registry)
     own = OwnPosts(slack, dispatcher.channel_ids)
     notifier = SlackNotifier(own, svc.clock, render)
     groups = GroupNotifier(own, UserGroups(slack), render, config=svc.config, sessions=svc.sessions, wake=svc.wake)
     sms = SmsNotifier(svc.settings)
+    call = CallNotifier(svc.settings, sms, svc.sessions)
     sender = PageSender(sessions=svc.sessions, clock=svc.clock, config=svc.config, metrics=svc.metrics,
                         notifiers={Via.SLACK: notifier, Via.CHANNEL: notifier, Via.SMS: sms, Via.EMAIL: email,
-                                   Via.GROUP: groups},
+                                   Via.GROUP: groups, Via.CALL: call},
                         wake=dispatcher.wake)
     sender.register(dispatcher)
     return PagingService(paging=paging, runner=runner, sms=sms)

@@ -1,4 +1,4 @@
-"""A local stand-in of Twilio's Programmable Messaging API, plus Twilio's side of the webhooks.
+"""A local stand-in of Twilio's Programmable Messaging and Voice APIs, plus Twilio's side of the webhooks.
 
 The real ``twilio`` client works against it unchanged once its API domain points here::
 
@@ -9,6 +9,8 @@ The real ``twilio`` client works against it unchanged once its API domain points
 
 :meth:`TwilioStandIn.deliver` and :meth:`TwilioStandIn.reply` then play Twilio calling the bot:
 status callbacks and inbound SMS, signed with ``X-Twilio-Signature`` exactly as Twilio signs.
+Calls (``Calls.json``, the TwiML fetched from the bot, key presses, how a call ends) are
+:class:`~bot.sandbox.twilio_calls.VoiceStandIn`'s, reached as ``twilio.voice`` or the shortcuts below.
 Phone numbers are never logged here; error messages that contain them do so because Twilio's do.
 """
 
@@ -29,6 +31,7 @@ from twilio.request_validator import RequestValidator
 from bot.clock import Clock, SystemClock
 from bot.sandbox.http_server import ChangeSignal, SandboxServer
 from bot.sandbox.sms_format import parse_twilio_date, rfc2822, sms_segments, twiml_messages
+from bot.sandbox.twilio_calls import CallTurn, SandboxCall, VoiceStandIn
 
 T = TypeVar("T")
 JSON = dict[str, Any]
@@ -136,6 +139,9 @@ class TwilioStandIn(SandboxServer):
         self._validator = RequestValidator(auth_token)
         self.messages: list[SandboxSms] = []
         self.inbound: list[SandboxSms] = []
+        self.voice = VoiceStandIn(account_sid=account_sid, auth_token=auth_token, clock=self._clock,
+                                  authenticate=self._authenticate, changed=self._signal.changed,
+                                  from_numbers=self.from_numbers)
 
     def build_app(self) -> web.Application:
         app = web.Application()
@@ -143,7 +149,23 @@ class TwilioStandIn(SandboxServer):
         app.router.add_post(f"{base}.json", self._handle_create)
         app.router.add_get(f"{base}.json", self._handle_list)
         app.router.add_get(f"{base}/{{sid}}.json", self._handle_fetch)
+        self.voice.add_routes(app)
         return app
+
+    # --- calls (see bot.sandbox.twilio_calls) --------------------------------------------------
+
+    @property
+    def calls(self) -> list[SandboxCall]:
+        return self.voice.calls
+
+    async def answer(self, call: SandboxCall, answered_by: str = "human") -> CallTurn:
+        return await self.voice.answer(call, answered_by)
+
+    async def press(self, call: SandboxCall, digits: str) -> CallTurn:
+        return await self.voice.press(call, digits)
+
+    async def outcome(self, call: SandboxCall, status: str) -> CallTurn:
+        return await self.voice.outcome(call, status)
 
     @property
     def api_url(self) -> str:

@@ -9,6 +9,7 @@ import pytest
 from bot.clock import ManualClock
 from bot.sandbox.slack import SlackStandIn
 from bot.sandbox.twilio import TwilioStandIn
+from tests.escalation.calling import call_config
 from tests.escalation.paging import BOT_NUMBER, PUBLIC_URL
 from tests.support.harness import Harness, start_harness
 
@@ -32,3 +33,11 @@ async def pager(slack: SlackStandIn, clock: ManualClock, db_url: str, twilio: Tw
         yield h
 
 
+@pytest.fixture
+async def caller(slack: SlackStandIn, clock: ManualClock, db_url: str, twilio: TwilioStandIn) -> AsyncIterator[Harness]:
+    """The bot with Twilio set up and a phone call at step 2 (``tests.escalation.calling``); the
+    stand-in reaches the bot's PUBLIC_URL where the bot listens."""
+    async with start_harness(slack=slack, clock=clock, db_url=db_url, config=call_config(),
+                             settings=twilio_settings(twilio)) as h:
+        twilio.voice.reach(PUBLIC_URL, h.url)
+        yield h

@@ -118,7 +118,7 @@ async def test_quiet_hours_hold_a_less_severe_alerts_sms_but_never_a_critical_on
 @pytest.mark.parametrize(("rules", "message"), [
     ("notify: [{after: 2m, via: sms}, {after: 0m, via: slack}]", "rules must be in order of their 'after' offsets"),
     ("notify: [{after: 0m, via: email}]", "via email needs an email for Dave"),
-    ("notify: [{after: 0m, via: fax}]", "Input should be 'slack', 'sms' or 'email'"),
+    ("notify: [{after: 0m, via: fax}]", "Input should be 'slack', 'sms', 'call' or 'email'"),
     ('quiet: {start: "22:00", end: "22:00"}', "quiet: start and end are the same time"),
 ])
 def test_bad_rules_are_named_with_their_line(rules: str, message: str) -> None:

@@ -33,7 +33,7 @@ def test_every_outbox_kind_has_a_payload_model() -> None:
         OutboxKind.INCIDENT_NUDGE: "IncidentRef", OutboxKind.INCIDENT_POSTMORTEM_REMINDER: "IncidentRef",
         OutboxKind.PAGE_SLACK: "PageSend", OutboxKind.PAGE_SMS: "PageSend", OutboxKind.PAGE_CHANNEL: "PageSend",
         OutboxKind.PAGE_EMAIL: "PageSend", OutboxKind.ALERT_EMAIL: "AlertEmail", OutboxKind.DIGEST_EMAIL: "DigestEmail",
-        OutboxKind.HANDLE_SYNC: "HandleSync", OutboxKind.PAGE_GROUP: "PageSend",
+        OutboxKind.HANDLE_SYNC: "HandleSync", OutboxKind.PAGE_GROUP: "PageSend", OutboxKind.PAGE_CALL: "PageSend",
     }
 
 

@@ -439,13 +439,16 @@ STATUS_PAGES = ["1", "2", "0", "", "x", "99999999999999999999", "1" * 30, "-1"]
 def twilio_requests() -> st.SearchStrategy[Request]:
     @st.composite
     def build(draw: st.DrawFn) -> Request:
-        if draw(st.booleans()):
+        kind = draw(st.integers(0, 3))
+        if kind == 3:
+            path, form = draw(voice_request())
+        elif kind in (0, 2):
             path = "/twilio/sms"
             form = {"ToCountry": "US", "From": draw(st.sampled_from([PHONE, PHONE, "+15550000002", "+15559999999"])),
                     "To": "+15550009999", "Body": draw(st.sampled_from(SMS_BODIES)), "NumSegments": "1",
                     "MessageSid": f"SM{draw(st.integers(0, 10**6)):032d}", "AccountSid": "AC" + "0" * 32,
                     "ApiVersion": "2010-04-01"}
-        else:
+        elif kind == 1:
             path = f"/twilio/status?{urlencode({'page': draw(st.sampled_from(STATUS_PAGES))})}"
             form = {"MessageSid": "SM" + "1" * 32, "AccountSid": "AC" + "0" * 32,
                     "MessageStatus": draw(st.sampled_from(["delivered", "failed", "undelivered", "sent", "queued"])),
@@ -462,9 +465,26 @@ def twilio_requests() -> st.SearchStrategy[Request]:
     return build()
 
 
+def voice_request() -> st.SearchStrategy[tuple[str, dict[str, str]]]:
+    """A call's TwiML fetch, its key press or its status callback, about any page (or none)."""
+    @st.composite
+    def build(draw: st.DrawFn) -> tuple[str, dict[str, str]]:
+        page = draw(st.sampled_from(STATUS_PAGES))
+        path = draw(st.sampled_from(["/twilio/voice?page={}", "/twilio/voice?page={}&step=gather",
+                                     "/twilio/voice/status?page={}", "/twilio/voice?step=gather&page={}"]))
+        form = {"CallSid": f"CA{draw(st.integers(0, 10**6)):032d}", "AccountSid": "AC" + "0" * 32,
+                "From": "+15550009999", "To": PHONE,
+                "CallStatus": draw(st.sampled_from(["in-progress", "completed", "no-answer", "busy", "failed", ""])),
+                "AnsweredBy": draw(st.sampled_from(["human", "machine_start", "fax", "unknown", ""])),
+                "Digits": draw(st.sampled_from(["1", "2", "3", "9", "", "11", "#", "١"]))}
+        return path.format(urlencode({"p": page})[2:]), form
+
+    return build()
+
+
 @pytest.mark.parametrize("seed", SEEDS)
 def test_twilio_webhooks(seed: int, db_url: str, clock: ManualClock, caplog: pytest.LogCaptureFixture) -> None:
-    """SMS replies and delivery status callbacks, re-signed with Twilio's RequestValidator."""
+    """SMS replies, delivery status callbacks and the voice webhooks, re-signed with Twilio's RequestValidator."""
     with fuzz_bot(db_url, clock, caplog) as bot:
         fuzz(bot, seed, twilio_requests(), examples=1200)
 

@@ -43,6 +43,7 @@ from bot.alerts.events import (
 from bot.alerts.incoming import AlertStatus
 from bot.alerts.models import Alert, AlertEvent, AlertGroup
 from bot.durations import format_duration
+from bot.escalation.call_text import call_outcome
 from bot.escalation.models import Via
 from bot.severity import Severity
 from bot.slack.blocks.common import actor_text, clip, escape, slack_date
@@ -245,7 +246,7 @@ def _paged_text(event: AlertEvent, detail: Paged, name: str) -> str:
     where = _where(detail.step, detail.round, detail.by)
     if detail.goes_at is not None:  # a person's later channel, by their own rules
         when = slack_date(detail.goes_at, "{time}", ZoneInfo("UTC"))
-        how = {"sms": "by SMS", "email": "by email"}.get(str(event.via), "on Slack")
+        how = {"sms": "by SMS", "email": "by email", "call": "by phone"}.get(str(event.via), "on Slack")
         why = " (after their quiet hours)" if detail.quiet else ""
         return f"⏳ Will page {escape(name)} {how} at {when}{why} unless acknowledged by then ({where})"
     match event.via:
@@ -257,6 +258,8 @@ def _paged_text(event: AlertEvent, detail: Paged, name: str) -> str:
             return f"✉️ Paging {escape(name)} by email ({where})"
         case Via.GROUP:
             return f"📣 Paging the user group @{escape(event.actor or '')} ({where})"
+        case Via.CALL:
+            return f"📞 Calling {escape(name)} ({where})"
     return f"📟 Paging <@{event.actor}> ({where})"
 
 
@@ -289,6 +292,8 @@ def _failed_text(event: AlertEvent, name: str, error: str | None, status: str | 
             return f"⚠️ Email to {escape(name)} failed: {status or 'refused'} ({error}). The escalation goes on."
         case Via.GROUP:
             return f"⚠️ Paging the user group @{escape(event.actor or '')} failed ({error}). The escalation goes on."
+        case Via.CALL:
+            return f"{call_outcome(escape(name), status, error)} The escalation goes on."
     return f"⚠️ Slack DM to {escape(name)} failed ({error}). The escalation goes on."
 
 

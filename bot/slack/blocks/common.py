@@ -8,6 +8,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 SLACK_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+VIA_WORDS = {"sms": "SMS", "email": "email", "call": "phone call"}  # how someone answered, outside Slack
 
 
 def clip(text: str, limit: int) -> str:
@@ -30,11 +31,12 @@ def absolute(when: datetime, zone: ZoneInfo) -> str:
 
 
 def actor_text(actor: str | None, via: str | None, names: Mapping[str, str]) -> str:
-    """``<@U123>`` for a Slack click, ``Alice (SMS)`` for a text reply, the source's name otherwise."""
+    """``<@U123>`` for a Slack click, ``Alice (SMS)`` for a text reply, ``Alice (phone call)`` for a key
+    pressed on a call, the source's name otherwise."""
     if not actor:
         return "someone"
     if SLACK_ID.match(actor):
-        if via in ("sms", "email"):
-            return f"{names.get(actor, actor)} ({'SMS' if via == 'sms' else 'email'})"
+        if via in VIA_WORDS:
+            return f"{names.get(actor, actor)} ({VIA_WORDS[via]})"
         return f"<@{actor}>"
     return escape(f"{actor} (email)" if via == "email" else actor)  # a team address's link, or a source

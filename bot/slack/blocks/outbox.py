@@ -11,6 +11,7 @@ WHAT: dict[str, str] = {
     OutboxKind.PAGE_SMS: "a page by SMS",
     OutboxKind.PAGE_CHANNEL: "the @here call for help",
     OutboxKind.PAGE_EMAIL: "a page by email",
+    OutboxKind.PAGE_CALL: "a page by phone call",
     OutboxKind.ALERT_EMAIL: "an email about this alert",
 }
 
