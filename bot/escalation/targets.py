@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Config
 from bot.escalation.models import Via
+from bot.escalation.sms_hygiene import opted_out
 from bot.oncall.schedule import Schedules
 from bot.oncall.shifts import OnCall
 from bot.oncall.who import on_call
@@ -35,6 +36,17 @@ class Recipient:
 class TargetResult:
     recipients: tuple[Recipient, ...] = ()
     skipped: str | None = None  # why nobody was paged for this target
+    opted_out: str | None = None  # skipped because this person replied STOP: see :func:`opted_out_reason`
+
+
+VIA_WORDS = {Via.SLACK: "Slack", Via.EMAIL: "email", Via.SMS: "SMS", Via.CHANNEL: "the channel"}
+
+
+def opted_out_reason(name: str, reached: list[Via]) -> str:
+    """Why an SMS target was skipped for someone who replied STOP, and how the step reaches them instead."""
+    how = f"reached by {' and '.join(VIA_WORDS[v] for v in reached)} only" if reached else \
+        "this step does not reach them otherwise"
+    return f"{name} replied STOP to SMS; {how} — they can send START to receive pages again"
 
 
 @dataclass
@@ -73,12 +85,14 @@ def _slack(person: str) -> TargetResult:
     return TargetResult((Recipient(person, Via.SLACK),))
 
 
-def _sms(ctx: StepContext, person: str) -> TargetResult:
+async def _sms(ctx: StepContext, person: str) -> TargetResult:
     if not ctx.sms_enabled:
         return TargetResult(skipped=SMS_NOT_SET_UP)
     found = ctx.config.person(person)
     if found is None or not found.phone:
         return TargetResult(skipped=f"{ctx.name(person)} has no phone number in the config")
+    if await opted_out(ctx.session, found.phone):  # Twilio would refuse it (21610): say so, reach them otherwise
+        return TargetResult(skipped=opted_out_reason(found.name, []), opted_out=person)
     return TargetResult((Recipient(person, Via.SMS),))
 
 
@@ -98,7 +112,7 @@ async def slack_role(ctx: StepContext, role: str) -> TargetResult:
 
 async def sms_role(ctx: StepContext, role: str) -> TargetResult:
     person = await _role(ctx, role)
-    return _sms(ctx, person) if person else TargetResult(skipped=f"nobody is on call as {role} for {ctx.team}")
+    return await _sms(ctx, person) if person else TargetResult(skipped=f"nobody is on call as {role} for {ctx.team}")
 
 
 async def slack_user(ctx: StepContext, person: str) -> TargetResult:
@@ -106,7 +120,7 @@ async def slack_user(ctx: StepContext, person: str) -> TargetResult:
 
 
 async def sms_user(ctx: StepContext, person: str) -> TargetResult:
-    return _sms(ctx, person)
+    return await _sms(ctx, person)
 
 
 async def email_role(ctx: StepContext, role: str) -> TargetResult:
