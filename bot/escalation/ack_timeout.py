@@ -71,7 +71,9 @@ async def reopen_unresolved(session: AsyncSession, group_id: int, now: datetime)
     await session.execute(update(Alert).where(Alert.group_id == group_id, Alert.status == AlertStatus.ACKNOWLEDGED)
                           .values(status=AlertStatus.FIRING))
     group = await session.get_one(AlertGroup, group_id, populate_existing=True)
-    esc = await escalation_for(session, group_id)
+    # Locked (waiting for it): another replica may be running this escalation's old step right now,
+    # seeing the alert still acknowledged; the restart must come after that, not be overwritten by it.
+    esc = await escalation_for(session, group_id, lock=True)
     restart = esc is not None and bool(esc.policy.get("steps")) and esc.status != RunStatus.UNOWNED
     await record(session, group, AckTimedOut(by=by, via=via, acknowledged_at=acked_at,
                                              seconds=int((deadline - acked_at).total_seconds()), restarted=restart),

@@ -73,8 +73,8 @@ def _escalates(config: Config, severity: str) -> bool:
 
 async def escalation_for(session: AsyncSession, group_id: int, *, lock: bool = False) -> Escalation | None:
     query = select(Escalation).where(Escalation.group_id == group_id)
-    if lock and on_postgres(session):
-        query = query.with_for_update()
+    if lock and on_postgres(session):  # waits for whoever holds it, then reads the row as they left it
+        query = query.with_for_update().execution_options(populate_existing=True)
     return (await session.scalars(query)).first()
 
 
