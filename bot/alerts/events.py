@@ -148,9 +148,11 @@ class PageFailed(EventDetail):
 
 
 class PageSkipped(EventDetail):
+    """``step``/``round`` are 1-based; both None for a page someone asked for by name."""
+
     KIND = EventKind.PAGE_SKIPPED
-    step: int
-    round: int
+    step: int | None = None
+    round: int | None = None
     target: str
     reason: str
 

@@ -260,6 +260,7 @@ async def page_person(session: AsyncSession, group_id: int, person: str, paging:
     skipped: list[str] = []
     if found is not None and found.phone and paging.sms_enabled and await opted_out(session, found.phone):
         skipped.append(opted_out_reason(found.name, [Via.SLACK]))
+        await record(session, group, PageSkipped(target=f"sms:{person}", reason=skipped[-1]), now)
     elif found is not None and found.phone and paging.sms_enabled:
         pages.append(await create_page(session, group, Recipient(person, Via.SMS), now, step=None, round_=None,
                                        requested_by=by))

@@ -9,6 +9,9 @@ The real ``twilio`` client works against it unchanged once its API domain points
 
 :meth:`TwilioStandIn.deliver` and :meth:`TwilioStandIn.reply` then play Twilio calling the bot:
 status callbacks and inbound SMS, signed with ``X-Twilio-Signature`` exactly as Twilio signs.
+Like Twilio's default opt-out handling, an inbound ``STOP`` (or a synonym) is confirmed by
+"Twilio" itself and blocks messages to that number (error 21610) until it sends ``START``; the
+webhook is called either way.
 Phone numbers are never logged here; error messages that contain them do so because Twilio's do.
 """
 
@@ -39,6 +42,13 @@ DEFAULT_FROM = "+15005550006"  # Twilio's magic "valid From" test number
 API_VERSION = "2010-04-01"
 BODY_MAX = 1600
 _E164 = re.compile(r"^\+[1-9]\d{1,14}$")
+# Twilio's default keywords (the whole message, any case) and its standard confirmations.
+OPT_OUT_WORDS = frozenset({"stop", "stopall", "unsubscribe", "cancel", "end", "quit"})
+OPT_IN_WORDS = frozenset({"start", "yes", "unstop"})
+OPT_OUT_REPLY = ("You have successfully been unsubscribed. You will not receive any more messages from this "
+                 "number. Reply START to resubscribe.")
+OPT_IN_REPLY = ("You have successfully been re-subscribed to messages from this number. Reply HELP for help. "
+                "Reply STOP to unsubscribe. Msg&Data Rates May Apply.")
 _REFUSALS = {
     21211: "Invalid 'To' Phone Number: {to}",
     21408: "Permission to send an SMS has not been enabled for the region indicated by the 'To' number: {to}.",
@@ -136,6 +146,7 @@ class TwilioStandIn(SandboxServer):
         self._validator = RequestValidator(auth_token)
         self.messages: list[SandboxSms] = []
         self.inbound: list[SandboxSms] = []
+        self.opted_out: set[str] = set()  # numbers that replied STOP: the API refuses them (21610)
 
     def build_app(self) -> web.Application:
         app = web.Application()
@@ -194,6 +205,8 @@ class TwilioStandIn(SandboxServer):
         callback = form.get("StatusCallback")
         if callback and not callback.startswith(("http://", "https://")):
             return _error(400, 21609, "Invalid StatusCallback")
+        if to in self.opted_out:
+            return _error(400, 21610, _REFUSALS[21610])
         if to in self.failing_numbers:
             code = self.failing_numbers[to]
             return _error(400, code, _REFUSALS.get(code, "Message could not be sent").format(to=to))
@@ -324,6 +337,23 @@ class TwilioStandIn(SandboxServer):
         return await self._post_signed(connect_url=connect_url or sms.status_callback,
                                        signed_url=sms.status_callback, params=params)
 
+    async def _opt_out_keyword(self, inbound: SandboxSms) -> None:
+        """What Twilio does with STOP / START before the webhook: block or unblock the number, and confirm."""
+        word = inbound.body.strip().lower()
+        if word in OPT_OUT_WORDS:
+            self.opted_out.add(inbound.from_)
+            text = OPT_OUT_REPLY
+        elif word in OPT_IN_WORDS:
+            self.opted_out.discard(inbound.from_)
+            text = OPT_IN_REPLY
+        else:
+            return
+        segments, encoding = sms_segments(text)
+        await self._add(SandboxSms(sid="SM" + secrets.token_hex(16), account_sid=self.account_sid, to=inbound.from_,
+                                   from_=inbound.to, body=text, status="sent", direction="outbound-reply",
+                                   date_created=self._clock.now(), date_sent=self._clock.now(),
+                                   segments=segments, encoding=encoding))
+
     async def reply(
         self, bot_sms_url: str, *, from_: str, body: str, public_url: str | None = None, to: str | None = None
     ) -> WebhookResult:
@@ -341,6 +371,7 @@ class TwilioStandIn(SandboxServer):
                          body=body, status="received", direction="inbound", date_created=self._clock.now(),
                          segments=segments, encoding=encoding)
         await self._add(sms)
+        await self._opt_out_keyword(sms)
         params = {
             "ToCountry": "US", "ToState": "", "SmsMessageSid": sms.sid, "NumMedia": "0", "ToCity": "",
             "FromZip": "", "SmsSid": sms.sid, "FromState": "", "SmsStatus": "received", "FromCity": "",

@@ -279,7 +279,8 @@ def paging_text(event: AlertEvent, detail: Paged | PageFailed | PageSkipped | Es
                             "The escalation goes on.")
             return f"⚠️ Slack DM to {escape(name)} failed ({error}). The escalation goes on."
         case PageSkipped(step=step, target=target, reason=reason):
-            return f"⚠️ Step {step}: could not page {target}: {escape(reason)}."
+            lead = f"Step {step}: could not" if step is not None else "Could not"
+            return f"⚠️ {lead} page {target}: {escape(reason)}."
         case NotEscalated():
             return "ℹ️ No team owns this alert, so nobody is paged. Add a route for it in the config to page a team."
         case Escalated():
