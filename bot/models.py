@@ -5,6 +5,7 @@ from bot.alerts.emails import EmailThread
 from bot.alerts.models import Alert, AlertEvent, AlertGroup, AlertStorm, ChannelPause, Silence
 from bot.db import Base
 from bot.escalation.models import Escalation, PageRecord
+from bot.escalation.sms_hygiene import SmsOptOut, SmsReplyCount
 from bot.idempotency import SeenRequest
 from bot.incidents.models import (
     ActionItem,
@@ -20,5 +21,5 @@ from bot.outbox import KnownChannel, OutboxMessage
 from bot.reports.models import WeeklySummaryRecord
 
 __all__ = ["ActionItem", "Alert", "AlertEvent", "AlertGroup", "AlertStorm", "Base", "ChannelPause", "CheckOutage", "EmailThread", "SigningKey", "CheckRollup", "MonitorState", "Escalation", "PageRecord", "ChecklistTick", "Incident", "IncidentAlert",
-           "IncidentRole", "TimelineEntry", "HandoffRow", "KnownChannel", "OutboxMessage", "OverrideRow", "SeenRequest", "Silence",
+           "IncidentRole", "TimelineEntry", "HandoffRow", "KnownChannel", "OutboxMessage", "OverrideRow", "SeenRequest", "Silence", "SmsOptOut", "SmsReplyCount",
            "WeeklySummaryRecord"]

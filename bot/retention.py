@@ -13,6 +13,8 @@
   of a problem and stays as long as its alert (``alerts``).
 - Checks: an outage that is over is kept as long as ``alerts``; the hourly probe rollups
   (latency p50/p95, probe counts) for :data:`~bot.monitors.models.ROLLUPS_KEPT`.
+- The hourly counts of informational SMS answers per number, for a day. (Who replied STOP is kept
+  until they reply START.)
 
 Nothing open is ever pruned: a firing or acknowledged alert, an unresolved incident, a pending
 outbox row. The job deletes in batches of :data:`BATCH` rows, one short transaction each, and
@@ -40,6 +42,7 @@ from bot.clock import Clock
 from bot.config import Retention
 from bot.db import create_engine, migrate, session_factory, transaction
 from bot.escalation.models import Escalation, PageRecord
+from bot.escalation.sms_hygiene import COUNTS_KEPT, SmsReplyCount
 from bot.idempotency import SeenRequest
 from bot.incidents.models import (
     ActionItem,
@@ -125,6 +128,7 @@ class Pruner:
         # Checks: an outage over for as long as a resolved alert is kept; the hourly rollups after a month.
         await self._rows(report, CheckOutage.id, and_(CheckOutage.ended_at.is_not(None), CheckOutage.ended_at < old))
         await self._rows(report, CheckRollup.hour, CheckRollup.hour < now - ROLLUPS_KEPT)
+        await self._rows(report, SmsReplyCount.hour, SmsReplyCount.hour < now - COUNTS_KEPT)
         return report
 
     async def _rows(self, report: PruneReport, key: InstrumentedAttribute[object], where: ColumnElement[bool]) -> None:

@@ -7,12 +7,14 @@ import subprocess
 import sys
 import textwrap
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import yaml
 
 from bot.config import Config, ConfigError, load_config, parse_config
+from bot.severity import Severity
 from tests.support.factories import TOKENS, config_text
 
 ROOT = Path(__file__).parent.parent
@@ -228,3 +230,14 @@ def test_check_config_command(tmp_path: Path) -> None:
     assert missing.returncode == 1 and "file not found" in missing.stdout
     # the hint points at an example that exists
     assert "hint: create it (the README's Configuration section has an example)" in missing.stdout
+
+
+def test_ack_timeout_is_a_duration_of_at_least_a_minute() -> None:
+    config = parse_config(config_text("severities:\n  critical: {escalate: true, ack_timeout: 30m}\n"), env=TOKENS)
+    assert config.severities[Severity.CRITICAL].ack_timeout == timedelta(minutes=30)
+    assert config.severities[Severity.HIGH].ack_timeout is None  # not given: an acknowledgement holds
+    assert problems(config_text("severities:\n  critical: {escalate: true, ack_timeout: 30s}\n")) == [
+        "line 43: severities.critical.ack_timeout: ack_timeout must be at least 1m: it is how long an "
+        "acknowledgement holds before the alert fires again (e.g. 30m)"]
+    found = problems(config_text("severities:\n  high:\n    escalate: true\n    ack_timeout: soon\n"))
+    assert len(found) == 1 and found[0].startswith("line 45: severities.high.ack_timeout: cannot read 'soon'"), found

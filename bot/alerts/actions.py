@@ -2,10 +2,16 @@
 
 Each function is safe under concurrency: the state change is a conditional UPDATE, so two people
 clicking Acknowledge at once, or one person clicking twice, yields exactly one acknowledgement.
+
+Acknowledging under a severity with ``ack_timeout`` sets ``ack_timeout_at``, the deadline at which
+the escalation runner fires the alert again (``bot.escalation.ack_timeout``); every acknowledgement
+sets it afresh, and resolving or taking the acknowledgement back clears it. So each acknowledging
+path is handed the config's ``severities``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -25,12 +31,17 @@ from bot.alerts.events import (
 )
 from bot.alerts.incoming import AlertStatus
 from bot.alerts.models import Alert, AlertEvent, AlertGroup, Silence
+from bot.config import SeverityPolicy
 from bot.outbox import OutboxKind, ThreadReply, enqueue
+from bot.severity import Severity
+
+# The config's ``severities``: what acknowledging needs to know (each severity's ``ack_timeout``).
+Severities = Mapping[Severity, SeverityPolicy]
 
 # Events that also get a short reply in the alert message's thread.
 THREAD_EVENTS = frozenset({
     EventKind.ACKNOWLEDGED, EventKind.UNACKNOWLEDGED, EventKind.RESOLVED, EventKind.SNOOZED,
-    EventKind.SILENCED_SIMILAR, EventKind.REOPENED,
+    EventKind.SILENCED_SIMILAR, EventKind.REOPENED, EventKind.ACK_TIMED_OUT,
     # escalation (bot.escalation)
     EventKind.PAGED, EventKind.PAGE_FAILED, EventKind.PAGE_SKIPPED, EventKind.NOT_ESCALATED,
 })
@@ -80,6 +91,13 @@ async def reply_in_thread(session: AsyncSession, group: AlertGroup, event: Alert
                       payload=ThreadReply(event_id=event.id), now=now)
 
 
+def ack_deadline(severities: Severities, severity: Severity, now: datetime) -> datetime | None:
+    """When an acknowledgement given ``now`` runs out: None if the severity has no ``ack_timeout``."""
+    policy = severities.get(severity)
+    timeout = policy.ack_timeout if policy is not None else None
+    return now + timeout if timeout is not None else None
+
+
 def touch(group: AlertGroup, now: datetime) -> None:
     """Mark the group changed so its Slack message is edited."""
     group.version += 1
@@ -96,12 +114,13 @@ async def _set_members(session: AsyncSession, group: AlertGroup, status: AlertSt
 
 
 async def acknowledge_group(session: AsyncSession, group: AlertGroup, now: datetime, *, actor: str,
-                            via: str) -> None:
+                            via: str, severities: Severities) -> None:
     group.status = AlertStatus.ACKNOWLEDGED
     group.acknowledged_at = now
     group.acknowledged_by = actor
     group.acknowledged_via = via
     group.snoozed_until = None
+    group.ack_timeout_at = ack_deadline(severities, group.severity, now)
     touch(group, now)
     await _set_members(session, group, AlertStatus.ACKNOWLEDGED, now)
     await record(session, group, Acknowledged(), now, actor=actor, via=via)
@@ -113,6 +132,7 @@ async def resolve_group(session: AsyncSession, group: AlertGroup, now: datetime,
     group.resolved_by = actor
     group.resolved_via = via
     group.snoozed_until = None
+    group.ack_timeout_at = None
     touch(group, now)
     await _set_members(session, group, AlertStatus.RESOLVED, now)
     await record(session, group, Resolved(), now, actor=actor, via=via)
@@ -146,7 +166,8 @@ def _already(group: AlertGroup) -> Unchanged:
     return Unchanged.ALREADY_ACKNOWLEDGED
 
 
-async def acknowledge(session: AsyncSession, group_id: int, *, actor: str, via: str, now: datetime) -> ActionOutcome:
+async def acknowledge(session: AsyncSession, group_id: int, *, actor: str, via: str, now: datetime,
+                      severities: Severities) -> ActionOutcome:
     group = await _claim(session, group_id, (AlertStatus.FIRING,), {
         "status": AlertStatus.ACKNOWLEDGED, "acknowledged_at": now, "acknowledged_by": actor,
         "acknowledged_via": via, "snoozed_until": None,
@@ -154,6 +175,7 @@ async def acknowledge(session: AsyncSession, group_id: int, *, actor: str, via: 
     if group is None:
         group = await _load(session, group_id)
         return ActionOutcome(group, _already(group))
+    group.ack_timeout_at = ack_deadline(severities, group.severity, now)  # the row is ours until commit
     await _set_members(session, group, AlertStatus.ACKNOWLEDGED, now)
     await record(session, group, Acknowledged(), now, actor=actor, via=via)
     return ActionOutcome(group)
@@ -163,6 +185,7 @@ async def unacknowledge(session: AsyncSession, group_id: int, *, actor: str, via
                         now: datetime) -> ActionOutcome:
     group = await _claim(session, group_id, (AlertStatus.ACKNOWLEDGED,), {
         "status": AlertStatus.FIRING, "acknowledged_at": None, "acknowledged_by": None, "acknowledged_via": None,
+        "ack_timeout_at": None,
     }, now)
     if group is None:
         group = await _load(session, group_id)
@@ -176,7 +199,7 @@ async def unacknowledge(session: AsyncSession, group_id: int, *, actor: str, via
 async def resolve(session: AsyncSession, group_id: int, *, actor: str, via: str, now: datetime) -> ActionOutcome:
     group = await _claim(session, group_id, (AlertStatus.FIRING, AlertStatus.ACKNOWLEDGED), {
         "status": AlertStatus.RESOLVED, "resolved_at": now, "resolved_by": actor, "resolved_via": via,
-        "snoozed_until": None,
+        "snoozed_until": None, "ack_timeout_at": None,
     }, now)
     if group is None:
         return ActionOutcome(await _load(session, group_id), Unchanged.ALREADY_RESOLVED)

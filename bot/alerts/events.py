@@ -31,6 +31,7 @@ class EventKind(StrEnum):
     SNOOZED = "snoozed"
     SILENCED_SIMILAR = "silenced_similar"
     REOPENED = "reopened"                  # a snooze ended on a still-firing alert
+    ACK_TIMED_OUT = "ack_timed_out"        # acknowledged, not resolved within ack_timeout: firing again
     ESCALATED = "escalated"                # a later step, or someone asked for more help
     PAGED = "paged"
     PAGE_FAILED = "page_failed"
@@ -103,6 +104,18 @@ class Reopened(EventDetail):
     KIND = EventKind.REOPENED
 
 
+class AckTimedOut(EventDetail):
+    """``by``/``via`` acknowledged it at ``acknowledged_at`` and did not resolve it within ``seconds``
+    (the severity's ``ack_timeout``); ``restarted``: its escalation policy starts again from step 1."""
+
+    KIND = EventKind.ACK_TIMED_OUT
+    by: str | None = None
+    via: str | None = None
+    acknowledged_at: IsoDatetime
+    seconds: int
+    restarted: bool = False
+
+
 class Escalated(EventDetail):
     """A policy step after the first (``step``/``round``), a hand-over to ``team`` or a request for
     ``person``; ``by`` is who asked (None: the policy's timer)."""
@@ -137,9 +150,11 @@ class PageFailed(EventDetail):
 
 
 class PageSkipped(EventDetail):
+    """``step``/``round`` are 1-based; both None for a page someone asked for by name."""
+
     KIND = EventKind.PAGE_SKIPPED
-    step: int
-    round: int
+    step: int | None = None
+    round: int | None = None
     target: str
     reason: str
 
@@ -150,7 +165,7 @@ class NotEscalated(EventDetail):
 
 
 AnyEventDetail = (Received | Repeated | AlertResolved | Silenced | Acknowledged | Unacknowledged | Resolved
-                  | Snoozed | SilencedSimilar | Reopened | Escalated | Paged | PageFailed | PageSkipped
+                  | Snoozed | SilencedSimilar | Reopened | AckTimedOut | Escalated | Paged | PageFailed | PageSkipped
                   | NotEscalated)
 
 DETAIL_TYPES: dict[EventKind, type[AnyEventDetail]] = {cls.KIND: cls for cls in get_args(AnyEventDetail)}

@@ -239,7 +239,8 @@ class _Batch:
             # A PagerDuty-style "acknowledge" event carries no alert content: it only acknowledges.
             if existing is not None and existing.group.status == AlertStatus.FIRING:
                 await self.session.flush()
-                await acknowledge_group(self.session, existing.group, now, actor=self.source, via="source")
+                await acknowledge_group(self.session, existing.group, now, actor=self.source, via="source",
+                                        severities=self.config.severities)
                 tally.changed(existing.group)
             return existing
 

@@ -21,6 +21,7 @@ from bot.severity import Severity
 
 OPEN = text(f"status != '{AlertStatus.RESOLVED}'")
 SNOOZED = text("snoozed_until IS NOT NULL")
+ACK_TIMING = text("ack_timeout_at IS NOT NULL")
 UNSYNCED = text("version > posted_version")  # the Slack message is behind: the dispatcher's work
 
 
@@ -44,6 +45,8 @@ class AlertGroup(Base):
     resolved_by: Mapped[str | None] = mapped_column(String(128))
     resolved_via: Mapped[str | None] = mapped_column(String(32))
     snoozed_until: Mapped[datetime | None]
+    # Set while acknowledged under a severity with ``ack_timeout``: then it fires again, unless resolved.
+    ack_timeout_at: Mapped[datetime | None]
     silence_id: Mapped[int | None] = mapped_column(ForeignKey("silences.id"))
     playbook: Mapped[str | None] = mapped_column(String(64))
     # The Slack message: version counts changes, posted_version what Slack shows.
@@ -66,6 +69,7 @@ class AlertGroup(Base):
         # Partial indexes hold only the few rows the loops look for, so an idle pass over 10,000
         # open alerts reads an empty index instead of the table.
         Index("ix_alert_groups_snoozed", "snoozed_until", sqlite_where=SNOOZED, postgresql_where=SNOOZED),
+        Index("ix_alert_groups_ack_timeout", "ack_timeout_at", sqlite_where=ACK_TIMING, postgresql_where=ACK_TIMING),
         Index("ix_alert_groups_unsynced", "id", sqlite_where=UNSYNCED, postgresql_where=UNSYNCED),
         Index("ix_alert_groups_created", "created_at"),
         Index("ix_alert_groups_message", "slack_channel_id", "slack_ts"),

@@ -196,7 +196,17 @@ def own_integration(team: str | None) -> Integration:
 class SeverityPolicy(Model):
     escalate: bool = False
     ack_within: Duration | None = None
+    # An alert acknowledged and not resolved within this fires again, its policy from step 1.
+    ack_timeout: Duration | None = None
     email: list[EmailAddress] = []  # a copy of each new alert of this severity by email, paging nobody
+
+    @field_validator("ack_timeout")
+    @classmethod
+    def _long_enough(cls, v: timedelta | None) -> timedelta | None:
+        if v is not None and v < timedelta(minutes=1):
+            raise ValueError("ack_timeout must be at least 1m: it is how long an acknowledgement holds before "
+                             "the alert fires again (e.g. 30m)")
+        return v
 
 
 class IncidentSeverity(Model):

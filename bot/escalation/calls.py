@@ -78,8 +78,11 @@ async def press(session: AsyncSession, about: CallAbout, key: KeyPress, *, pagin
             return f"Could not escalate: {exc}. {GOODBYE}"
         paged = list(dict.fromkeys(names.get(p.person, p.person) if p.person else "the channel" for p in report.pages))
         return f"Escalated: step {report.step} is paging {' and '.join(paged) or 'nobody'}. {GOODBYE}"
-    op = actions.acknowledge if key == KeyPress.ACK else actions.resolve
-    outcome = await op(session, group_id, actor=person, via="call", now=now)
+    if key == KeyPress.ACK:
+        outcome = await actions.acknowledge(session, group_id, actor=person, via="call", now=now,
+                                            severities=paging.config.severities)
+    else:
+        outcome = await actions.resolve(session, group_id, actor=person, via="call", now=now)
     if not outcome.changed:
         g = outcome.group
         by = g.resolved_by if g.status == AlertStatus.RESOLVED else g.acknowledged_by

@@ -23,7 +23,8 @@ from bot.escalation.models import Escalation, PageRecord, RunStatus, Via, on_pos
 from bot.escalation.pages import create_page
 from bot.escalation.policy import Policy, Position
 from bot.escalation.silences import is_active, matching_silence, quiet, silences_in_force
-from bot.escalation.targets import Recipient, StepContext, resolve
+from bot.escalation.sms_hygiene import opted_out
+from bot.escalation.targets import Recipient, StepContext, TargetResult, opted_out_reason, resolve
 from bot.oncall.schedule import Schedules
 from bot.oncall.shifts import OnCall
 from bot.severity import Severity
@@ -73,8 +74,8 @@ def _escalates(config: Config, severity: str) -> bool:
 
 async def escalation_for(session: AsyncSession, group_id: int, *, lock: bool = False) -> Escalation | None:
     query = select(Escalation).where(Escalation.group_id == group_id)
-    if lock and on_postgres(session):
-        query = query.with_for_update()
+    if lock and on_postgres(session):  # waits for whoever holds it, then reads the row as they left it
+        query = query.with_for_update().execution_options(populate_existing=True)
     return (await session.scalars(query)).first()
 
 
@@ -175,12 +176,12 @@ async def _run_step(session: AsyncSession, esc: Escalation, group: AlertGroup, p
                       severity=group.severity,
                       known={} if on_call_cache is None else on_call_cache)
     pages, skipped, seen = [], [], set()
-    for target in policy.steps[at.step].notify:
-        result = await resolve(ctx, target)
+    results = [(target, await resolve(ctx, target)) for target in policy.steps[at.step].notify]
+    for target, result in results:
         if result.skipped:
-            skipped.append(result.skipped)
-            await record(session, group, PageSkipped(step=step, round=round_, target=target, reason=result.skipped),
-                         now)
+            reason = _skip_reason(ctx, result, results)
+            skipped.append(reason)
+            await record(session, group, PageSkipped(step=step, round=round_, target=target, reason=reason), now)
         for recipient in result.recipients:
             if recipient in seen:  # sms:primary and sms:<same person> in one step: one page
                 continue
@@ -189,6 +190,15 @@ async def _run_step(session: AsyncSession, esc: Escalation, group: AlertGroup, p
                                            requested_by=by))
     _advance(esc, policy, at, now)
     return StepReport(step, round_, tuple(pages), tuple(skipped))
+
+
+def _skip_reason(ctx: StepContext, result: TargetResult, results: list[tuple[str, TargetResult]]) -> str:
+    """The skip's reason; for someone who replied STOP, also how the rest of the step reaches them."""
+    person = result.opted_out
+    if person is None or result.skipped is None:
+        return result.skipped or ""
+    reached = list(dict.fromkeys(r.via for _, other in results for r in other.recipients if r.person == person))
+    return opted_out_reason(ctx.name(person), reached)
 
 
 def _advance(esc: Escalation, policy: Policy, at: Position, now: datetime) -> None:
@@ -250,7 +260,10 @@ async def page_person(session: AsyncSession, group_id: int, person: str, paging:
                                requested_by=by)]
     found = paging.config.person(person)
     skipped: list[str] = []
-    if found is not None and found.phone and paging.sms_enabled:
+    if found is not None and found.phone and paging.sms_enabled and await opted_out(session, found.phone):
+        skipped.append(opted_out_reason(found.name, [Via.SLACK]))
+        await record(session, group, PageSkipped(target=f"sms:{person}", reason=skipped[-1]), now)
+    elif found is not None and found.phone and paging.sms_enabled:
         pages.append(await create_page(session, group, Recipient(person, Via.SMS), now, step=None, round_=None,
                                        requested_by=by))
     elif found is not None and found.phone:

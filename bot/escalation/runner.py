@@ -1,6 +1,7 @@
 """The due-step runner: sleeps until the earliest deadline in the database, then runs what is due.
 
-Deadlines are rows (``escalations.next_at``, and ``alert_groups.snoozed_until`` for snoozes), so a
+Deadlines are rows (``escalations.next_at``, ``alert_groups.snoozed_until`` for snoozes and
+``alert_groups.ack_timeout_at`` for acknowledgements that run out), so a
 restart or a crash loses none of them. The runner sleeps exactly until the earliest one, or until
 woken (new deadlines written in this process call :meth:`EscalationRunner.wake`), or at most
 ``poll_seconds`` (deadlines another replica wrote) — not a slow fixed poll, and near zero CPU
@@ -31,6 +32,7 @@ from bot.alerts.incoming import AlertStatus
 from bot.alerts.models import AlertGroup
 from bot.clock import Clock, max_sleep
 from bot.db import skip_locked, transaction
+from bot.escalation.ack_timeout import due_ack_timeouts, next_ack_timeout, reopen_unresolved
 from bot.escalation.engine import Paging, SharedLookups, reopen_snoozed, run_due_step
 from bot.escalation.models import Escalation
 from bot.heartbeat import Heartbeat
@@ -87,10 +89,10 @@ class EscalationRunner:
                     await asyncio.wait_for(self._wake.wait(), delay)
 
     async def run_due(self) -> int:
-        """Run every step and snooze end that is due now; returns how many were handled."""
+        """Run every step, snooze end and acknowledgement timeout that is due now; returns how many were handled."""
         async with self._lock:
             total = 0
-            while n := await self._reopen_snoozes() + await self._run_steps():
+            while n := await self._reopen_snoozes() + await self._reopen_acks() + await self._run_steps():
                 self.heartbeat.tick()
                 total += n
                 self._notify()  # after each commit, so pages go out while a storm keeps us busy
@@ -104,7 +106,8 @@ class EscalationRunner:
                                     .where(AlertGroup.snoozed_until.is_not(None),
                                            AlertGroup.status == AlertStatus.FIRING)
                                     .order_by(AlertGroup.snoozed_until).limit(1))
-        return min((d for d in (step, snooze) if d is not None), default=None)
+            ack = await next_ack_timeout(s)
+        return min((d for d in (step, snooze, ack) if d is not None), default=None)
 
     async def _seconds_to_next(self, handled: int) -> float:
         deadline = await self.next_deadline()
@@ -163,4 +166,12 @@ class EscalationRunner:
                      .order_by(AlertGroup.snoozed_until).limit(BATCH))
             ids = list(await s.scalars(skip_locked(query, s)))
             reopened = [gid for gid in ids if await reopen_snoozed(s, gid, now)]
+        return len(reopened)
+
+    async def _reopen_acks(self) -> int:
+        """Acknowledged alerts whose ``ack_timeout`` ran out fire again; their policies restart."""
+        now = self._clock.now()
+        async with transaction(self._sessions) as s:
+            ids = await due_ack_timeouts(s, now, BATCH)
+            reopened = [gid for gid in ids if await reopen_unresolved(s, gid, now)]
         return len(reopened)

@@ -5,6 +5,10 @@ Accepted, in any case and with any punctuation or spacing: ``41 A``, ``a 41``, `
 (``41 17 a``), ``ACK ALL``, and an action alone (``a``) which applies when the sender has exactly
 one open page. ``help`` or ``?`` asks for the list of open codes. Anything else is not understood,
 and nothing is changed.
+
+Before any of that, :func:`keyword` recognises Twilio's reserved keywords, which Twilio acts on
+itself (a message that is exactly one of them, in any case): ``STOP`` and its synonyms opt the
+number out of every SMS from ours, ``START`` opts it back in, ``HELP``/``INFO`` ask for help.
 """
 
 from __future__ import annotations
@@ -32,6 +36,26 @@ WORDS = {
 }
 _TOKEN = re.compile(r"\d+|[a-z]+|\?")
 MAX_CODE_DIGITS = 9  # far above any code, far below what int() refuses (4,300 digits)
+
+
+class Keyword(StrEnum):
+    STOP = "stop"
+    START = "start"
+    HELP = "help"
+
+
+# Twilio's default opt-out, opt-in and help keywords. It honours them only as the whole message
+# ("STOP PLEASE" is not an opt-out), case-insensitive, surrounding whitespace ignored.
+KEYWORDS = {
+    **dict.fromkeys(("stop", "stopall", "unsubscribe", "cancel", "end", "quit"), Keyword.STOP),
+    **dict.fromkeys(("start", "yes", "unstop"), Keyword.START),
+    **dict.fromkeys(("help", "info"), Keyword.HELP),
+}
+
+
+def keyword(text: str) -> Keyword | None:
+    """The Twilio keyword the whole message is, if it is one."""
+    return KEYWORDS.get(text.strip().lower())
 
 
 @dataclass(frozen=True)

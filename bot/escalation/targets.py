@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config import Config
 from bot.escalation.models import Via
 from bot.escalation.quiet import quiet_until
+from bot.escalation.sms_hygiene import opted_out
 from bot.oncall.handle import members_of
 from bot.oncall.schedule import Schedules
 from bot.oncall.shifts import OnCall
@@ -42,6 +43,17 @@ class Recipient:
 class TargetResult:
     recipients: tuple[Recipient, ...] = ()
     skipped: str | None = None  # why nobody was paged for this target
+    opted_out: str | None = None  # skipped because this person replied STOP: see :func:`opted_out_reason`
+
+
+VIA_WORDS = {Via.SLACK: "Slack", Via.EMAIL: "email", Via.SMS: "SMS", Via.CHANNEL: "the channel"}
+
+
+def opted_out_reason(name: str, reached: list[Via]) -> str:
+    """Why an SMS target was skipped for someone who replied STOP, and how the step reaches them instead."""
+    how = f"reached by {' and '.join(VIA_WORDS[v] for v in reached)} only" if reached else \
+        "this step does not reach them otherwise"
+    return f"{name} replied STOP to SMS; {how} — they can send START to receive pages again"
 
 
 @dataclass
@@ -84,12 +96,14 @@ def _slack(person: str) -> TargetResult:
     return TargetResult((Recipient(person, Via.SLACK),))
 
 
-def _sms(ctx: StepContext, person: str) -> TargetResult:
+async def _sms(ctx: StepContext, person: str) -> TargetResult:
     if not ctx.sms_enabled:
         return TargetResult(skipped=SMS_NOT_SET_UP)
     found = ctx.config.person(person)
     if found is None or not found.phone:
         return TargetResult(skipped=f"{ctx.name(person)} has no phone number in the config")
+    if await opted_out(ctx.session, found.phone):  # Twilio would refuse it (21610): say so, reach them otherwise
+        return TargetResult(skipped=opted_out_reason(found.name, []), opted_out=person)
     return TargetResult((Recipient(person, Via.SMS),))
 
 
@@ -118,7 +132,7 @@ async def slack_role(ctx: StepContext, role: str) -> TargetResult:
 
 async def sms_role(ctx: StepContext, role: str) -> TargetResult:
     person = await _role(ctx, role)
-    return _sms(ctx, person) if person else TargetResult(skipped=f"nobody is on call as {role} for {ctx.team}")
+    return await _sms(ctx, person) if person else TargetResult(skipped=f"nobody is on call as {role} for {ctx.team}")
 
 
 async def slack_user(ctx: StepContext, person: str) -> TargetResult:
@@ -126,7 +140,7 @@ async def slack_user(ctx: StepContext, person: str) -> TargetResult:
 
 
 async def sms_user(ctx: StepContext, person: str) -> TargetResult:
-    return _sms(ctx, person)
+    return await _sms(ctx, person)
 
 
 async def call_role(ctx: StepContext, role: str) -> TargetResult:
@@ -156,24 +170,25 @@ async def email_address(ctx: StepContext, address: str) -> TargetResult:
 
 async def person_role(ctx: StepContext, role: str) -> TargetResult:
     person = await _role(ctx, role)
-    return _person(ctx, person) if person else TargetResult(skipped=f"nobody is on call as {role} for {ctx.team}")
+    return await _person(ctx, person) if person else TargetResult(
+        skipped=f"nobody is on call as {role} for {ctx.team}")
 
 
 async def person_user(ctx: StepContext, person: str) -> TargetResult:
-    return _person(ctx, person)
+    return await _person(ctx, person)
 
 
-def _person(ctx: StepContext, person: str) -> TargetResult:
+async def _person(ctx: StepContext, person: str) -> TargetResult:
     """``person:<…>``: the person's own ``notify:`` rules (a Slack DM without any), each channel at its
     offset; under their quiet hours an SMS or call for a less severe alert waits until the quiet ends."""
     found = ctx.config.person(person)
     rules = [(r.after, Via(r.via)) for r in found.notify] if found and found.notify else [(timedelta(0), Via.SLACK)]
-    reach = {Via.SLACK: lambda: _slack(person), Via.SMS: lambda: _sms(ctx, person),
-             Via.CALL: lambda: _call(ctx, person), Via.EMAIL: lambda: _email(ctx, person)}
+    reach = {Via.SLACK: lambda: _slack(person), Via.CALL: lambda: _call(ctx, person),
+             Via.EMAIL: lambda: _email(ctx, person)}
     recipients: list[Recipient] = []
     skipped: list[str] = []
     for after, via in rules:
-        one = reach[via]()
+        one = await _sms(ctx, person) if via == Via.SMS else reach[via]()
         if one.skipped:
             skipped.append(one.skipped)
         held = None

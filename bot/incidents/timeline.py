@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.alerts.events import (
     Acknowledged,
+    AckTimedOut,
     AlertResolved,
     Escalated,
     EventKind,
@@ -65,7 +66,7 @@ ALERT_EVENT_KINDS: dict[EventKind, str] = {
     EventKind.RECEIVED: "alert", EventKind.ACKNOWLEDGED: "ack", EventKind.UNACKNOWLEDGED: "ack",
     EventKind.RESOLVED: "alert resolved", EventKind.ALERT_RESOLVED: "alert resolved", EventKind.PAGED: "page",
     EventKind.ESCALATED: "escalation", EventKind.PAGE_FAILED: "page", EventKind.SNOOZED: "alert",
-    EventKind.SILENCED_SIMILAR: "alert",
+    EventKind.SILENCED_SIMILAR: "alert", EventKind.ACK_TIMED_OUT: "ack",
 }
 
 Person = Callable[[str], str]
@@ -194,6 +195,8 @@ def describe_alert_event(event: AlertEvent, title: str, person: Person, quote: Q
             return f"Page to {who} failed{why} ({quote(title)})"
         case Snoozed():
             return f"Snoozed alert {quote(title)}"
+        case AckTimedOut():
+            return f"Acknowledged and not resolved in time; firing again: {quote(title)}"
         case SilencedSimilar() | Repeated() | Silenced() | Reopened() | PageSkipped() | NotEscalated():
             return f"{event.kind.replace('_', ' ').capitalize()}: {quote(title)}"
         case never:

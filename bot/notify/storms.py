@@ -33,7 +33,8 @@ BATCH = 20
 # resolutions are counted in the storm message instead, so that acknowledging 2,000 alerts at once
 # does not queue 2,000 replies behind Slack's rate limit.
 STORM_THREAD_EVENTS = frozenset({EventKind.PAGED, EventKind.PAGE_FAILED, EventKind.PAGE_SKIPPED,
-                                 EventKind.NOT_ESCALATED})
+                                 EventKind.NOT_ESCALATED,
+                                 EventKind.ACK_TIMED_OUT})  # says why a folded alert is paging again
 
 
 async def fold(sessions: async_sessionmaker[AsyncSession], *, channel: str, group_ids: list[int], now: datetime,

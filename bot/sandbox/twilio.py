@@ -11,6 +11,9 @@ The real ``twilio`` client works against it unchanged once its API domain points
 status callbacks and inbound SMS, signed with ``X-Twilio-Signature`` exactly as Twilio signs.
 Calls (``Calls.json``, the TwiML fetched from the bot, key presses, how a call ends) are
 :class:`~bot.sandbox.twilio_calls.VoiceStandIn`'s, reached as ``twilio.voice`` or the shortcuts below.
+Like Twilio's default opt-out handling, an inbound ``STOP`` (or a synonym) is confirmed by
+"Twilio" itself and blocks messages to that number (error 21610) until it sends ``START``; the
+webhook is called either way.
 Phone numbers are never logged here; error messages that contain them do so because Twilio's do.
 """
 
@@ -32,6 +35,7 @@ from bot.clock import Clock, SystemClock
 from bot.sandbox.http_server import ChangeSignal, SandboxServer
 from bot.sandbox.sms_format import parse_twilio_date, rfc2822, sms_segments, twiml_messages
 from bot.sandbox.twilio_calls import CallTurn, SandboxCall, VoiceStandIn
+from bot.sandbox.twilio_optout import opt_out_keyword
 
 T = TypeVar("T")
 JSON = dict[str, Any]
@@ -142,6 +146,7 @@ class TwilioStandIn(SandboxServer):
         self.voice = VoiceStandIn(account_sid=account_sid, auth_token=auth_token, clock=self._clock,
                                   authenticate=self._authenticate, changed=self._signal.changed,
                                   from_numbers=self.from_numbers)
+        self.opted_out: set[str] = set()  # numbers that replied STOP: the API refuses them (21610)
 
     def build_app(self) -> web.Application:
         app = web.Application()
@@ -216,6 +221,8 @@ class TwilioStandIn(SandboxServer):
         callback = form.get("StatusCallback")
         if callback and not callback.startswith(("http://", "https://")):
             return _error(400, 21609, "Invalid StatusCallback")
+        if to in self.opted_out:
+            return _error(400, 21610, _REFUSALS[21610])
         if to in self.failing_numbers:
             code = self.failing_numbers[to]
             return _error(400, code, _REFUSALS.get(code, "Message could not be sent").format(to=to))
@@ -346,6 +353,17 @@ class TwilioStandIn(SandboxServer):
         return await self._post_signed(connect_url=connect_url or sms.status_callback,
                                        signed_url=sms.status_callback, params=params)
 
+    async def _opt_out_keyword(self, inbound: SandboxSms) -> None:
+        """What Twilio does with STOP / START before the webhook: block or unblock the number, and confirm."""
+        text = opt_out_keyword(inbound.body, inbound.from_, self.opted_out)
+        if text is None:
+            return
+        segments, encoding = sms_segments(text)
+        await self._add(SandboxSms(sid="SM" + secrets.token_hex(16), account_sid=self.account_sid, to=inbound.from_,
+                                   from_=inbound.to, body=text, status="sent", direction="outbound-reply",
+                                   date_created=self._clock.now(), date_sent=self._clock.now(),
+                                   segments=segments, encoding=encoding))
+
     async def reply(
         self, bot_sms_url: str, *, from_: str, body: str, public_url: str | None = None, to: str | None = None
     ) -> WebhookResult:
@@ -363,6 +381,7 @@ class TwilioStandIn(SandboxServer):
                          body=body, status="received", direction="inbound", date_created=self._clock.now(),
                          segments=segments, encoding=encoding)
         await self._add(sms)
+        await self._opt_out_keyword(sms)
         params = {
             "ToCountry": "US", "ToState": "", "SmsMessageSid": sms.sid, "NumMedia": "0", "ToCity": "",
             "FromZip": "", "SmsSid": sms.sid, "FromState": "", "SmsStatus": "received", "FromCity": "",

@@ -101,10 +101,13 @@ async def act(request: web.Request) -> web.Response:
     claim = _claim(request, now)
     if isinstance(claim, web.Response):
         return claim
-    action = acknowledge if claim.action == LinkAction.ACK else resolve
     try:
         async with transaction(svc.sessions) as s:
-            outcome = await action(s, claim.group_id, actor=claim.actor, via="email", now=now)
+            if claim.action == LinkAction.ACK:
+                outcome = await acknowledge(s, claim.group_id, actor=claim.actor, via="email", now=now,
+                                            severities=svc.config.severities)
+            else:
+                outcome = await resolve(s, claim.group_id, actor=claim.actor, via="email", now=now)
             title = outcome.group.title
     except AlertNotFound:
         return _page(404, heading="Alert not found", message=f"Alert #{claim.group_id} is no longer stored.")

@@ -3,6 +3,13 @@
 Both are verified with Twilio's ``RequestValidator`` over ``PUBLIC_URL`` + the path (and query)
 Twilio was configured with; anything unsigned or mis-signed gets a 403 naming the problem and
 changes nothing. Replies are answered with TwiML, which Twilio sends back to the phone.
+
+Twilio's keywords: ``STOP`` (and its synonyms) and ``START`` are recorded and answered with an
+empty ``<Response/>``, because Twilio itself confirms them to the phone (and blocks or unblocks
+the number); a second confirmation from the bot would be noise, or refused. ``HELP``/``INFO`` is
+answered with the bot's own help (the reply forms and the sender's open codes), which Twilio's
+standard help text cannot know. Informational answers are limited per number and hour; see
+:mod:`bot.escalation.sms_hygiene`.
 """
 
 from __future__ import annotations
@@ -16,9 +23,10 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from bot.db import record_id, transaction
 from bot.escalation.models import PageStatus
-from bot.escalation.pages import open_codes, record_delivery_status
-from bot.escalation.replies import answer_reply, list_codes
-from bot.escalation.sms_reply import NotUnderstood, parse_reply
+from bot.escalation.pages import OpenCode, open_codes, record_delivery_status
+from bot.escalation.replies import answer_reply, help_text, list_codes
+from bot.escalation.sms_hygiene import may_inform, opt_in, opt_out
+from bot.escalation.sms_reply import Keyword, NotUnderstood, keyword, parse_reply
 from bot.escalation.sms_text import to_gsm7
 from bot.idempotency import first_time
 from bot.services import Services
@@ -76,18 +84,22 @@ async def sms_reply(request: web.Request) -> web.Response:
     form = await verified_form(request, svc)
     if isinstance(form, web.Response):
         return form
-    sender = form.get("From", "")
+    sender, body = form.get("From", ""), form.get("Body", "")
+    word = keyword(body)
+    if word in (Keyword.STOP, Keyword.START):
+        return await _opt(svc, sender, word)
     person = next((p for p in svc.config.people if p.phone and p.phone == sender), None)
     if person is None:
         log.info("SMS reply from a number that is not in the config")  # never the number itself
-        return twiml(UNKNOWN_SENDER)
+        return await _inform(svc, sender, UNKNOWN_SENDER)
+    if word == Keyword.HELP:
+        return await _inform(svc, sender, help_text(await _codes(svc, person.slack_id)))
     try:
-        command = parse_reply(form.get("Body", ""))
+        command = parse_reply(body)
     except NotUnderstood as exc:
-        async with svc.sessions() as s:
-            codes = await open_codes(s, person.slack_id)
+        codes = await _codes(svc, person.slack_id)
         listed = list_codes(codes) if codes else "You have no open pages."
-        return twiml(f"{exc} Nothing was changed. {listed} {HOW_TO}")
+        return await _inform(svc, sender, f"{exc} Nothing was changed. {listed} {HOW_TO}")
     now = svc.clock.now()
     sid = form.get("MessageSid")
     async with transaction(svc.sessions) as s:
@@ -95,8 +107,34 @@ async def sms_reply(request: web.Request) -> web.Response:
             return twiml(None)  # the same SMS delivered twice: acted on already, answered already
         answer = await answer_reply(s, person=person.slack_id, command=command, paging=request.app[PAGING],
                                     names=svc.names, now=now)
+        text = answer.text if answer.acted or await may_inform(s, sender, now) else None
     svc.wake()
-    return twiml(answer)
+    return twiml(text)
+
+
+async def _codes(svc: Services, person: str) -> list[OpenCode]:
+    async with svc.sessions() as s:
+        return await open_codes(s, person)
+
+
+async def _inform(svc: Services, sender: str, text: str) -> web.Response:
+    """An answer that changes nothing: sent only while the number has informational answers left this hour."""
+    async with transaction(svc.sessions) as s:
+        allowed = await may_inform(s, sender, svc.clock.now())
+    return twiml(text if allowed else None)
+
+
+async def _opt(svc: Services, sender: str, word: Keyword) -> web.Response:
+    """STOP or START: recorded for the number; Twilio itself confirms it to the phone, so no TwiML reply."""
+    async with transaction(svc.sessions) as s:
+        if word == Keyword.STOP:
+            await opt_out(s, sender, svc.clock.now())
+        else:
+            await opt_in(s, sender)
+    known = any(p.phone == sender for p in svc.config.people)
+    log.info("SMS %s recorded for %s", word.upper(), "a person in the config" if known else
+             "a number that is not in the config")
+    return twiml(None)
 
 
 async def delivery_status(request: web.Request) -> web.Response:

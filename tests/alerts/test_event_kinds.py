@@ -18,6 +18,7 @@ from bot.alerts.actions import THREAD_EVENTS
 from bot.alerts.events import (
     DETAIL_TYPES,
     Acknowledged,
+    AckTimedOut,
     AlertResolved,
     AnyEventDetail,
     Escalated,
@@ -66,6 +67,8 @@ SAMPLES: dict[EventKind, tuple[AnyEventDetail, str | None, str | None]] = {
     EventKind.PAGE_SKIPPED: (PageSkipped(step=2, round=1, target="sms:backup",
                                          reason="Dave has no phone number in the config"), None, None),
     EventKind.NOT_ESCALATED: (NotEscalated(reason="no_team"), None, None),
+    EventKind.ACK_TIMED_OUT: (AckTimedOut(by=ALICE, via="slack", acknowledged_at=T0, seconds=1800, restarted=True),
+                              None, None),
 }
 
 THREAD_REPLIES = {
@@ -83,6 +86,8 @@ THREAD_REPLIES = {
     EventKind.PAGE_SKIPPED: "⚠️ Step 2: could not page sms:backup: Dave has no phone number in the config.",
     EventKind.NOT_ESCALATED: ("ℹ️ No team owns this alert, so nobody is paged. Add a route for it in the config "
                               "to page a team."),
+    EventKind.ACK_TIMED_OUT: ("⏰ Acknowledged 30m ago by <@U0ALICE01> and not resolved: firing again, paging from "
+                              "step 1."),
 }
 
 TIMELINE_LINES = {
@@ -96,6 +101,7 @@ TIMELINE_LINES = {
     EventKind.PAGE_FAILED: "Page to Alice failed: '30003' ('Disk full')",
     EventKind.SNOOZED: "Snoozed alert 'Disk full'",
     EventKind.SILENCED_SIMILAR: "Silenced similar: 'Disk full'",
+    EventKind.ACK_TIMED_OUT: "Acknowledged and not resolved in time; firing again: 'Disk full'",
 }
 
 

@@ -105,7 +105,7 @@ async def test_a_thread_reply_whose_answer_was_lost_is_found_in_the_thread_not_p
         alert = await warning_alert(h)
         slack.drop_response_next("chat.postMessage", matching=to("C", thread=True))
         async with transaction(h.bot.services.sessions) as s:
-            await actions.acknowledge(s, 1, actor=ALICE, via="slack", now=clock.now())
+            await actions.acknowledge(s, 1, actor=ALICE, via="slack", now=clock.now(), severities=h.config.severities)
         await h.drain()
         replies = slack.thread("platform-alerts", alert.ts)[1:]
         assert [r.text for r in replies] == ["👀 Acknowledged by <@U0ALICE01> after 0s."]

@@ -29,7 +29,8 @@ async def test_home_shows_who_is_on_call_your_next_shift_and_your_open_alerts(ha
     await fire(harness, "HighErrorRate", "fp-1", "api")
     await fire(harness, "PaymentsDown", "fp-2", "payments")  # routed to payments, which nobody is on call for
     async with transaction(harness.bot.services.sessions) as s:
-        await actions.acknowledge(s, 2, actor=DAVE, via="slack", now=harness.clock.now())
+        await actions.acknowledge(s, 2, actor=DAVE, via="slack", now=harness.clock.now(),
+                                  severities=harness.config.severities)
     await harness.drain()
 
     alice = visible_text(await open_home(harness, ALICE))  # on call for platform now

@@ -33,7 +33,7 @@ async def open_alerts(h: Harness) -> None:
                                                          group_key=f'{{}}:{{alertname="{name}"}}'))
         assert status == 202
     async with transaction(h.bot.services.sessions) as s:
-        await actions.acknowledge(s, 2, actor=ALICE, via="slack", now=h.clock.now())
+        await actions.acknowledge(s, 2, actor=ALICE, via="slack", now=h.clock.now(), severities=h.config.severities)
         await actions.resolve(s, 3, actor=ALICE, via="slack", now=h.clock.now())
     await h.drain()
 

@@ -16,6 +16,7 @@ from twilio.rest import Client
 from bot.clock import ManualClock
 from bot.sandbox.sms_format import sms_segments, twiml_messages
 from bot.sandbox.twilio import TwilioStandIn
+from bot.sandbox.twilio_optout import OPT_IN_REPLY, OPT_OUT_REPLY
 
 BOT_NUMBER = "+15005550006"
 ALICE = "+15550000001"
@@ -192,6 +193,26 @@ async def test_inbound_reply_gets_twiml_answer(twilio: TwilioStandIn, client: Cl
         ("outbound-api", PAGE), ("outbound-reply", "Acked 41: 41 A")]
     unsigned_for_public = await twilio.reply(local + "/twilio/sms", from_=ALICE, body="41 A")
     assert unsigned_for_public.status == 403  # signed over the local URL, the bot checks the public one
+
+
+async def test_stop_blocks_the_number_like_twilio_and_start_unblocks_it(
+    twilio: TwilioStandIn, client: Client, bot: tuple[Bot, str]
+) -> None:
+    receiver, local = bot
+    await twilio.reply(local + "/twilio/sms", from_=ALICE, body=" Stop ", to=BOT_NUMBER,
+                       public_url="https://watch.example.com/twilio/sms")
+    assert receiver.params[-1]["Body"] == " Stop "  # the webhook is called too
+    with pytest.raises(TwilioRestException) as refused:
+        await client.messages.create_async(to=ALICE, from_=BOT_NUMBER, body=PAGE)
+    assert (refused.value.status, refused.value.code) == (400, 21610)
+    await twilio.reply(local + "/twilio/sms", from_=ALICE, body="START", to=BOT_NUMBER,
+                       public_url="https://watch.example.com/twilio/sms")
+    await client.messages.create_async(to=ALICE, from_=BOT_NUMBER, body=PAGE)
+    confirmations = [m.body for m in twilio.sent_to(ALICE) if m.body in (OPT_OUT_REPLY, OPT_IN_REPLY)]
+    assert confirmations == [OPT_OUT_REPLY, OPT_IN_REPLY]
+    await twilio.reply(local + "/twilio/sms", from_=ALICE, body="stop please", to=BOT_NUMBER,
+                       public_url="https://watch.example.com/twilio/sms")
+    assert twilio.opted_out == set()  # only the whole message is a keyword
 
 
 async def test_wait_for_sms_wakes_on_arrival(twilio: TwilioStandIn, client: Client) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import assert_never
 from zoneinfo import ZoneInfo
 
@@ -25,6 +25,7 @@ from slack_sdk.models.blocks import (
 
 from bot.alerts.events import (
     Acknowledged,
+    AckTimedOut,
     AlertResolved,
     Escalated,
     NotEscalated,
@@ -42,7 +43,7 @@ from bot.alerts.events import (
 )
 from bot.alerts.incoming import AlertStatus
 from bot.alerts.models import Alert, AlertEvent, AlertGroup
-from bot.durations import format_duration
+from bot.durations import format_config_duration, format_duration
 from bot.escalation.call_text import call_outcome
 from bot.escalation.models import Via
 from bot.severity import Severity
@@ -73,7 +74,10 @@ def status_line(msg: AlertMessage) -> str:
         return f"✅ *Resolved* by {who} after {format_duration(g.resolved_at - g.created_at)}"
     if g.status == AlertStatus.ACKNOWLEDGED and g.acknowledged_at:
         who = actor_text(g.acknowledged_by, g.acknowledged_via, msg.names)
-        return f"👀 *Acknowledged* by {who} after {format_duration(g.acknowledged_at - g.created_at)}"
+        line = f"👀 *Acknowledged* by {who} after {format_duration(g.acknowledged_at - g.created_at)}"
+        if g.ack_timeout_at:
+            line += f" · back to firing at {slack_date(g.ack_timeout_at, '{time}', msg.zone)} unless resolved"
+        return line
     if msg.silenced_until:
         return f"🔕 *Silenced* until {slack_date(msg.silenced_until, '{date_short_pretty} {time}', msg.zone)}"
     if g.snoozed_until:
@@ -228,12 +232,20 @@ def thread_text(event: AlertEvent, group: AlertGroup, names: Mapping[str, str], 
                     f"{slack_date(until, '{date_short_pretty} {time}', zone)}; they are recorded, not notified.")
         case Reopened():
             return "🚨 The snooze ended and the alert is still firing."
+        case AckTimedOut() as timed_out:
+            return ack_timed_out_text(timed_out, names)
         case Paged() | PageFailed() | PageSkipped() | Escalated() | NotEscalated() as detail:
             return paging_text(event, detail, names)
         case Received() | Repeated() | AlertResolved() | Silenced():  # not replied in the thread
             return escape(event.kind)
         case never:
             assert_never(never)
+
+
+def ack_timed_out_text(d: AckTimedOut, names: Mapping[str, str]) -> str:
+    then = ", paging from step 1" if d.restarted else ""
+    return (f"⏰ Acknowledged {format_config_duration(timedelta(seconds=d.seconds))} ago by "
+            f"{actor_text(d.by, d.via, names)} and not resolved: firing again{then}.")
 
 
 def _where(step: int | None, round_: int | None, by: str | None) -> str:
@@ -273,7 +285,8 @@ def paging_text(event: AlertEvent, detail: Paged | PageFailed | PageSkipped | Es
         case PageFailed(error=error, status=status):
             return _failed_text(event, name, error, status)
         case PageSkipped(step=step, target=target, reason=reason):
-            return f"⚠️ Step {step}: could not page {target}: {escape(reason)}."
+            lead = f"Step {step}: could not" if step is not None else "Could not"
+            return f"⚠️ {lead} page {target}: {escape(reason)}."
         case NotEscalated():
             return "ℹ️ No team owns this alert, so nobody is paged. Add a route for it in the config to page a team."
         case Escalated():

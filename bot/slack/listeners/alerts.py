@@ -60,6 +60,9 @@ async def run(d: SlackDeps, respond: AsyncRespond, group_id: int | None, op: str
             now = d.clock.now()
             if op == "silence":
                 outcome, _ = await actions.silence_similar(s, group_id, actor=user, now=now, **kw)
+            elif op == "acknowledge":
+                outcome = await actions.acknowledge(s, group_id, actor=user, via="slack", now=now,
+                                                    severities=d.config.severities)
             else:
                 outcome = await getattr(actions, op)(s, group_id, actor=user, via="slack", now=now, **kw)
     except actions.AlertNotFound as exc:
@@ -113,7 +116,8 @@ async def on_storm_ack_all(ack: AsyncAck, body: dict[str, Any], respond: AsyncRe
     acked = 0
     for gid in firing:  # one short transaction each, so clicks and webhooks interleave
         async with transaction(d.sessions) as s:
-            acked += (await actions.acknowledge(s, gid, actor=user, via="slack", now=d.clock.now())).changed
+            acked += (await actions.acknowledge(s, gid, actor=user, via="slack", now=d.clock.now(),
+                                                severities=d.config.severities)).changed
     d.wake()
     await answer(respond, f"Acknowledged {acked} firing alert(s) of this storm.")
 

@@ -34,9 +34,12 @@ async def act_on_alert(d: SlackDeps, event: dict[str, Any]) -> None:
                                                          AlertGroup.slack_ts == item.ts))
     if gid is None:
         return
-    op = actions.acknowledge if name in REACTION_ACK else actions.resolve
     async with transaction(d.sessions) as s:
-        await op(s, gid, actor=reaction.user, via="slack", now=d.clock.now())
+        if name in REACTION_ACK:
+            await actions.acknowledge(s, gid, actor=reaction.user, via="slack", now=d.clock.now(),
+                                      severities=d.config.severities)
+        else:
+            await actions.resolve(s, gid, actor=reaction.user, via="slack", now=d.clock.now())
     d.wake()
 
 
