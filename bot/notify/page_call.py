@@ -19,17 +19,15 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-import aiohttp
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest import Client
 
 from bot.config import Settings
 from bot.delivery import DeliveryError
 from bot.escalation.models import PageRecord
 from bot.notify.page_sender import PageDelivery, PageRefused, Sent
-from bot.notify.page_sms import SmsNotifier
+from bot.notify.page_sms import SmsNotifier, twilio_answers
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +64,7 @@ class CallNotifier:
         if not delivery.phone:
             raise PageRefused("no_phone")
         base, page_id = self._settings.base_public_url, delivery.page.id
-        try:
+        with twilio_answers(lambda code: self._unavailable(delivery, code)):
             if delivery.retried:
                 found = await self._find(client, delivery)
                 if found is not None:
@@ -75,15 +73,6 @@ class CallNotifier:
                 to=delivery.phone, from_=self._settings.twilio_from_number, url=voice_url(base, page_id),
                 status_callback=f"{base}/twilio/voice/status?page={page_id}", status_callback_event=STATUS_EVENTS,
                 machine_detection="Enable")
-        except TwilioRestException as exc:
-            code = str(exc.code or exc.status)
-            if exc.status == 429 or exc.status >= 500:
-                raise self._unavailable(delivery, f"twilio_{code}") from None
-            raise PageRefused(code) from None
-        except TwilioException:  # the list call's "Unable to fetch page" (any HTTP error while looking)
-            raise self._unavailable(delivery, "twilio_lookup_failed") from None
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise self._unavailable(delivery, f"connection_error:{type(exc).__name__}") from None
         return Sent(str(call.sid), call.status)
 
     @staticmethod

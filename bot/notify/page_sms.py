@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import base64
 import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 import aiohttp
@@ -59,6 +61,24 @@ class _TimedHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
                                      timeout=timeout or self.timeout, allow_redirects=allow_redirects)
 
 
+@contextmanager
+def twilio_answers(unavailable: Callable[[str], DeliveryError]) -> Iterator[None]:
+    """What Twilio's answer means for a page, for SMS and calls alike: busy or down (429, 5xx, no
+    connection, a failed look-up) is ``unavailable(code)``, retried by the outbox; any other 4xx is a
+    final :class:`PageRefused` with Twilio's code. Never the exception's text: it quotes numbers."""
+    try:
+        yield
+    except TwilioRestException as exc:
+        code = str(exc.code or exc.status)
+        if exc.status == 429 or exc.status >= 500:
+            raise unavailable(f"twilio_{code}") from None
+        raise PageRefused(code) from None
+    except TwilioException:  # the list call's "Unable to fetch page" (any HTTP error while looking)
+        raise unavailable("twilio_lookup_failed") from None
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        raise unavailable(f"connection_error:{type(exc).__name__}") from None
+
+
 def page_body(delivery: PageDelivery) -> str:
     group, lead = delivery.group, delivery.alert.lead
     return page_text(severity=group.severity, title=group.title, service=lead.service if lead else None,
@@ -96,7 +116,7 @@ class SmsNotifier:
         if not delivery.phone:
             raise PageRefused("no_phone")
         body = page_body(delivery)
-        try:
+        with twilio_answers(lambda code: self._unavailable(delivery, code)):
             if delivery.retried:
                 found = await self._find(delivery, body)
                 if found is not None:
@@ -104,15 +124,6 @@ class SmsNotifier:
             msg = await self._client.messages.create_async(
                 to=delivery.phone, from_=self._settings.twilio_from_number, body=body,
                 status_callback=f"{self._settings.base_public_url}/twilio/status?page={delivery.page.id}")
-        except TwilioRestException as exc:
-            code = str(exc.code or exc.status)
-            if exc.status == 429 or exc.status >= 500:
-                raise self._unavailable(delivery, f"twilio_{code}") from None
-            raise PageRefused(code) from None
-        except TwilioException:  # the list call's "Unable to fetch page" (any HTTP error while looking)
-            raise self._unavailable(delivery, "twilio_lookup_failed") from None
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise self._unavailable(delivery, f"connection_error:{type(exc).__name__}") from None
         return Sent(str(msg.sid), msg.status)
 
     @staticmethod
