@@ -22,7 +22,7 @@ from bot.inflight import Inflight
 from bot.services import Services
 from bot.slack.deps import SlackDeps, provide
 from bot.slack.envelope import envelope_problem
-from bot.slack.ids import AlertAction, Callback, Command, IncidentAction, IncidentModal, SwapAction
+from bot.slack.ids import AlertAction, Callback, Command, IncidentAction, IncidentModal, MeAction, SwapAction
 from bot.slack.listeners import (
     alerts,
     escalation,
@@ -31,6 +31,7 @@ from bot.slack.listeners import (
     incident_actions,
     incident_messages,
     oncall,
+    oncall_me,
     oncall_swap,
     reactions,
 )
@@ -146,6 +147,8 @@ def register_listeners(app: Listeners) -> None:
     # shift swaps: the request DM's buttons (`/oncall swap` is in the /oncall table)
     app.action(SwapAction.ACCEPT)(oncall_swap.on_swap_button)
     app.action(SwapAction.DECLINE)(oncall_swap.on_swap_button)
+    # `/oncall me`'s test page buttons: every channel, or `oncall_me_test:<via>` for one
+    app.action(re.compile(f"^{MeAction.TEST}(:|$)"))(oncall_me.on_test_button)
     # alert messages
     app.action(AlertAction.ACKNOWLEDGE)(alerts.on_button)
     app.action(AlertAction.UNACKNOWLEDGE)(alerts.on_button)

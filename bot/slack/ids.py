@@ -34,6 +34,13 @@ class SwapAction(StrEnum):
     DECLINE = "swap_decline"
 
 
+class MeAction(StrEnum):
+    """The test page buttons of ``/oncall me``: ``oncall_me_test`` (every channel) and
+    ``oncall_me_test:<via>`` (one); the value is ``all`` or the channel."""
+
+    TEST = "oncall_me_test"
+
+
 class Callback(StrEnum):
     ESCALATE_MODAL = "escalate_modal"
     DECLARE_MODAL = "declare_incident_modal"

@@ -137,6 +137,7 @@ HELP = """*`/oncall`* — who is on call for every team, until when, and who is 
 *`/oncall overrides [TEAM]`* — current and upcoming overrides, with their IDs
 *`/oncall cancel ID`* — withdraw an override (or end it now if it has begun)
 *`/oncall swap [TEAM] @person DAY`* — ask someone to trade your shift that day for their nearest one
+*`/oncall me [test [slack|sms|call|email]]`* — how the bot reaches you (your rules, quiet hours), and a test page on each channel
 *`/oncall page TEAM message`* — page a team's on-call through its escalation policy
 *`/oncall silence MATCHERS DURATION`* — keep matching alerts quiet for a while
 *`/oncall report [7d|30d]`* — the on-call summary

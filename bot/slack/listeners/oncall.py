@@ -16,7 +16,14 @@ from slack_bolt.async_app import AsyncAck, AsyncBoltContext, AsyncRespond
 
 from bot.slack.commands import Reply, SlashContext, SubcommandHandler, reply_args
 from bot.slack.deps import deps
-from bot.slack.listeners import oncall_checks, oncall_paging, oncall_report, oncall_schedule, oncall_swap
+from bot.slack.listeners import (
+    oncall_checks,
+    oncall_me,
+    oncall_paging,
+    oncall_report,
+    oncall_schedule,
+    oncall_swap,
+)
 from bot.slack.listeners.shapes import COMMAND_NOT_UNDERSTOOD, SlashCommand, read
 
 log = logging.getLogger(__name__)
@@ -29,6 +36,7 @@ SUBCOMMANDS: dict[str, SubcommandHandler] = {
     "take": oncall_schedule.take,
     "cancel": oncall_schedule.cancel,
     "swap": oncall_swap.swap,
+    "me": oncall_me.me,
     "page": oncall_paging.page,
     "silence": oncall_paging.silence,
     "report": oncall_report.report,
