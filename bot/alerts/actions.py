@@ -59,6 +59,12 @@ class Unchanged(StrEnum):
 class ActionOutcome:
     group: AlertGroup
     unchanged: Unchanged | None = None  # None: the action changed the alert
+    renewed: bool = False  # acknowledged again while acknowledged: the ack timeout started over
+
+    @property
+    def renewal(self) -> str:
+        """What the person who acknowledged again is told besides "already acknowledged"."""
+        return " Its acknowledgement timeout starts again now." if self.renewed else ""
 
     @property
     def changed(self) -> bool:
@@ -174,11 +180,26 @@ async def acknowledge(session: AsyncSession, group_id: int, *, actor: str, via: 
     }, now)
     if group is None:
         group = await _load(session, group_id)
-        return ActionOutcome(group, _already(group))
+        renewed = await _renew(session, group, now, severities)
+        return ActionOutcome(group, _already(group), renewed=renewed)
     group.ack_timeout_at = ack_deadline(severities, group.severity, now)  # the row is ours until commit
     await _set_members(session, group, AlertStatus.ACKNOWLEDGED, now)
     await record(session, group, Acknowledged(), now, actor=actor, via=via)
     return ActionOutcome(group)
+
+
+async def _renew(session: AsyncSession, group: AlertGroup, now: datetime, severities: Severities) -> bool:
+    """Acknowledging an alert that is acknowledged already says "still on it": under an ``ack_timeout``
+    the timer starts again from now (as PagerDuty's re-acknowledge does), and the message shows the new time."""
+    deadline = ack_deadline(severities, group.severity, now)
+    if group.status != AlertStatus.ACKNOWLEDGED or deadline is None:
+        return False
+    result = await session.execute(update(AlertGroup).where(AlertGroup.id == group.id,
+                                                   AlertGroup.status == AlertStatus.ACKNOWLEDGED)
+                          .values(ack_timeout_at=deadline, version=AlertGroup.version + 1, updated_at=now)
+                          .execution_options(synchronize_session=False))
+    await session.refresh(group)
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def unacknowledge(session: AsyncSession, group_id: int, *, actor: str, via: str,

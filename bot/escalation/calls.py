@@ -86,7 +86,8 @@ async def press(session: AsyncSession, about: CallAbout, key: KeyPress, *, pagin
     if not outcome.changed:
         g = outcome.group
         by = g.resolved_by if g.status == AlertStatus.RESOLVED else g.acknowledged_by
-        return f"{already(str(outcome.unchanged).removeprefix('already '), names.get(by or '', by))} {GOODBYE}"
+        said = already(str(outcome.unchanged).removeprefix('already '), names.get(by or '', by)) + outcome.renewal
+        return f"{said} {GOODBYE}"
     await session.execute(update(PageRecord).where(PageRecord.group_id == group_id, PageRecord.person == person,
                                                    PageRecord.acked_at.is_(None)).values(acked_at=now))
     return f"{'Acknowledged' if key == KeyPress.ACK else 'Resolved'}. {GOODBYE}"

@@ -99,7 +99,7 @@ async def _apply(session: AsyncSession, code: OpenCode, action: ReplyAction, per
     if not outcome.changed:
         g = outcome.group
         by = g.resolved_by if g.status == AlertStatus.RESOLVED else g.acknowledged_by
-        return Answer(f"{name} was {outcome.unchanged}" + (f" by {names.get(by, by)}." if by else "."))
+        return Answer(f"{name} was {outcome.unchanged}" + (f" by {names.get(by, by)}." if by else ".") + outcome.renewal)
     await session.execute(update(PageRecord).where(PageRecord.group_id == code.group_id, PageRecord.person == person,
                                                    PageRecord.acked_at.is_(None)).values(acked_at=now))
     if action == ReplyAction.ACK:

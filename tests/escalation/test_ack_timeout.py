@@ -193,3 +193,22 @@ async def test_two_replicas_on_postgres_fire_it_once(slack: SlackStandIn, clock:
         assert thread_texts(a, msg).count(
             "⏰ Acknowledged 30m ago by <@U0ALICE01> and not resolved: firing again, paging from step 1.") == 1
         assert len(await timed_out_events(a)) == 1
+
+
+async def test_acknowledging_an_acknowledged_alert_again_renews_the_timer(h: Harness, twilio: TwilioStandIn) -> None:
+    """Replying A again while acknowledged says "still on it": the 30 minutes start again from then."""
+    msg = await fire(h)
+    await at_minute(h, 5)
+    [page] = pages_to(twilio, ALICE)
+    assert (await reply(h, twilio, ALICE, f"{code_of(page)} A")).message.startswith("Acknowledged")
+    await at_minute(h, 20)
+    again = await reply(h, twilio, ALICE, f"{code_of(page)} A")
+    assert again.message == (f"{code_of(page)} HighErrorRate was already acknowledged by Alice. "
+                             "Its acknowledgement timeout starts again now.")
+    await h.drain()
+    assert f"<!date^{int((T0 + timedelta(minutes=50)).timestamp())}^{{time}}|" in alert_text(h)
+    await at_minute(h, 49)
+    assert "👀 *Acknowledged*" in alert_text(h) and await timed_out_events(h) == []
+    await at_minute(h, 50)
+    assert "⏰ Acknowledged 45m ago by Alice (SMS) and not resolved: firing again, paging from step 1." in \
+        thread_texts(h, msg)

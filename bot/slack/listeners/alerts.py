@@ -47,7 +47,7 @@ def _refusal(d: SlackDeps, outcome: actions.ActionOutcome) -> str:
     if g.status == AlertStatus.ACKNOWLEDGED and g.acknowledged_by and outcome.unchanged in (
             actions.Unchanged.ALREADY_ACKNOWLEDGED, actions.Unchanged.ALREADY_RESOLVED):
         by = actor_text(g.acknowledged_by, g.acknowledged_via, d.names)
-        return f"Alert #{g.id} is {outcome.unchanged} by {by}."
+        return f"Alert #{g.id} is {outcome.unchanged} by {by}.{outcome.renewal}"
     return f"Alert #{g.id}: nothing to do, it is {outcome.unchanged}."
 
 
