@@ -3,7 +3,7 @@
 ``retention:`` in the config sets how long each kind of record is kept after it is over:
 
 - ``alerts`` (400 days): a resolved alert group, with its alerts, events, escalation, pages and
-  outbox rows; the silences, storms, overrides, handoffs and weekly summaries of that age too.
+  outbox rows; the silences, storms, overrides, shift swaps, handoffs and weekly summaries of that age too.
   400 days so the weekly summary can still compare a week with the same week a year before.
 - ``incidents`` (400 days): a resolved incident with its timeline, roles, action items, checklist
   and alert links. An alert group linked to an incident is kept as long as the incident.
@@ -53,7 +53,7 @@ from bot.incidents.models import (
     TimelineEntry,
 )
 from bot.monitors.models import ROLLUPS_KEPT, CheckOutage, CheckRollup
-from bot.oncall.models import HandoffRow, OverrideRow
+from bot.oncall.models import HandoffRow, OverrideRow, ShiftSwapRow
 from bot.outbox import OutboxMessage
 from bot.reports.models import WeeklySummaryRecord
 
@@ -121,7 +121,10 @@ class Pruner:
                                                      ~exists().where(AlertGroup.storm_id == AlertStorm.id)))
         await self._rows(report, Silence.id, and_(func.coalesce(Silence.ended_early_at, Silence.ends_at) < old,
                                                   ~exists().where(AlertGroup.silence_id == Silence.id)))
-        await self._rows(report, OverrideRow.id, OverrideRow.ends_at < old)
+        # A shift swap once both of its shifts are that old (answered or not), before the overrides it made.
+        await self._rows(report, ShiftSwapRow.id, and_(ShiftSwapRow.asker_end < old, ShiftSwapRow.other_end < old))
+        await self._rows(report, OverrideRow.id, and_(OverrideRow.ends_at < old, ~exists().where(
+            (ShiftSwapRow.asker_override_id == OverrideRow.id) | (ShiftSwapRow.other_override_id == OverrideRow.id))))
         await self._rows(report, HandoffRow.id, HandoffRow.at < old)
         await self._rows(report, WeeklySummaryRecord.id, WeeklySummaryRecord.week_end < old)
         await self._rows(report, ChannelPause.channel, ChannelPause.until < now - PAUSE_AFTER)

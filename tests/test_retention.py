@@ -27,6 +27,7 @@ from bot.escalation.models import Escalation, PageRecord
 from bot.idempotency import SeenRequest
 from bot.incidents.models import Incident, IncidentAlert, TimelineEntry
 from bot.monitors.models import LATENCY_BUCKETS_MS, CheckOutage, CheckRollup
+from bot.oncall.models import OverrideRow, ShiftSwapRow, SwapStatus
 from bot.outbox import OutboxMessage
 from bot.retention import Pruner
 from bot.slack.ids import AlertAction
@@ -189,3 +190,30 @@ def test_watchstander_prune_reports_what_it_deleted(tmp_path: Path, db_url: str)
     assert run.stdout == "pruned 3 alert_events, 1 alert_groups, 1 alerts, 1 seen_requests\n"
     again = subprocess.run([sys.executable, "-m", "bot", "prune"], env=env, capture_output=True, text=True, timeout=60)
     assert again.stdout == "nothing to prune: every record is within its retention\n"
+
+
+async def test_shift_swaps_go_once_both_shifts_are_past_retention_and_before_their_overrides(harness: Harness) -> None:
+    """A swap of 500 days ago goes with the two overrides it made; one whose later shift is recent stays,
+    and so does the override it refers to, though that override's own shift is old."""
+    h = harness
+
+    def override(start: timedelta, person: str) -> OverrideRow:
+        return OverrideRow(team="platform", person=person, starts_at=T0 + start, ends_at=T0 + start + DAY,
+                           created_by=ALICE, created_at=T0 - 600 * DAY, reason="swap")
+
+    async with h.bot.services.sessions() as s, s.begin():
+        old_a, old_b = override(-500 * DAY, ALICE), override(-498 * DAY, "U0BOB0001")
+        kept_a, kept_b = override(-450 * DAY, ALICE), override(-10 * DAY, "U0BOB0001")
+        s.add_all([old_a, old_b, kept_a, kept_b])
+        await s.flush()
+        for a, b in ((old_a, old_b), (kept_a, kept_b)):
+            s.add(ShiftSwapRow(team="platform", asker=ALICE, other="U0BOB0001", asker_start=b.starts_at,
+                               asker_end=b.ends_at, other_start=a.starts_at, other_end=a.ends_at,
+                               status=SwapStatus.ACCEPTED, created_at=T0 - 600 * DAY, decided_at=T0 - 600 * DAY,
+                               asker_override_id=a.id, other_override_id=b.id))
+    report = await pruner(h).run()
+    assert report.deleted == {"shift_swaps": 1, "oncall_overrides": 2}
+    async with h.bot.services.sessions() as s:
+        [swap] = await s.scalars(select(ShiftSwapRow))
+        assert (swap.asker_override_id, swap.other_override_id) == (kept_a.id, kept_b.id)
+        assert sorted(await s.scalars(select(OverrideRow.id))) == [kept_a.id, kept_b.id]
