@@ -139,8 +139,8 @@ def create_bot(settings: Settings, config: Config, *, clock: Clock | None = None
     handles.register(dispatcher)  # "handle_sync": each team's Slack user group holds its on-call
     register_summary_handlers(svc, dispatcher, slack)  # "summary_chart": the weekly chart, in its post's thread
     register_incident_handlers(svc, dispatcher, slack)  # outbox kinds "incident_*"
-    if (warning := email_warning(settings, config)) is not None:
-        log.warning("%s; those emails are skipped", warning)
+    for warning in start_warnings(settings, config):
+        log.warning("%s", warning)
     smtp_target = settings.smtp() if settings.email_configured else None
     smtp = SmtpSender(smtp_target) if smtp_target is not None else None
     emails = AlertEmails(settings=settings, config=config, clock=clock, env=email_env(settings), sessions=sessions,
@@ -248,6 +248,38 @@ def email_warning(settings: Settings, config: Config) -> str | None:
     if uses and not settings.email_configured:
         return f"the config sends email ({', '.join(dict.fromkeys(uses))}) but SMTP_URL and EMAIL_FROM are not set"
     return None
+
+
+def start_warnings(settings: Settings, config: Config) -> list[str]:
+    """What the config asks for that these settings cannot send, said once at start."""
+    email = email_warning(settings, config)
+    return ([f"{email}; those emails are skipped"] if email else []) + [
+        f"{w}; those pages are skipped (each alert's thread says so) and the policy goes on"
+        for w in phone_warnings(settings, config)]
+
+
+def _phone_uses(config: Config, kind: str) -> list[str]:
+    """Where the config pages by ``kind`` (``sms`` or ``call``): escalation steps and people's rules."""
+    uses = [f"teams.{t.name}.escalation" for t in config.teams
+            if any(target.startswith(f"{kind}:") for step in t.escalation for target in step.notify)]
+    uses += [f"people.{p.slack_id}.notify" for p in config.people if any(r.via == kind for r in p.notify)]
+    return uses
+
+
+def phone_warnings(settings: Settings, config: Config) -> list[str]:
+    """Why configured SMS or call pages would not go out, said once at start (like :func:`email_warning`):
+    Twilio not set up, or calls without PUBLIC_URL (where Twilio fetches a call's words)."""
+    warnings = []
+    twilio = "TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER are not all set"
+    if (sms := _phone_uses(config, "sms")) and not settings.twilio_configured:
+        warnings.append(f"the config pages by SMS ({', '.join(sms)}) but {twilio}")
+    if calls := _phone_uses(config, "call"):
+        if not settings.twilio_configured:
+            warnings.append(f"the config pages by phone call ({', '.join(calls)}) but {twilio}")
+        elif not settings.public_url:
+            warnings.append(f"the config pages by phone call ({', '.join(calls)}) but PUBLIC_URL is not set: "
+                            "Twilio fetches what a call says from the bot's public URL")
+    return warnings
 
 
 async def retire_removed_monitors(svc: Services, sink: AlertSink, watched: set[str]) -> None:

@@ -6,7 +6,9 @@ The platform policy here: 0m DM Alice · 5m call Alice · 10m SMS Bob, DM Bob ·
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -22,6 +24,7 @@ from tests.escalation.conftest import twilio_settings
 from tests.escalation.paging import BOT_NUMBER, PHONES, PUBLIC_URL, fire, sent, thread_texts
 from tests.support.factories import ALICE, BOB, TOKENS, config_text
 from tests.support.harness import Harness, start_harness
+from tests.support.process import start_bot
 from tests.support.visible import visible_text
 
 
@@ -220,3 +223,25 @@ def test_call_targets_load_and_are_described() -> None:
 def test_a_call_target_that_cannot_ring_is_a_config_error(target: str, message: str) -> None:
     [problem] = config_problems(config_text().replace("notify: [slack:channel]", f"notify: [{target}]"))
     assert problem.startswith(message), problem
+
+
+@pytest.mark.parametrize(("env", "said"), [
+    ({}, "the config pages by phone call (teams.platform.escalation) but TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN "
+         "and TWILIO_FROM_NUMBER are not all set; those pages are skipped"),
+    ({"TWILIO_ACCOUNT_SID": "AC" + "0" * 32, "TWILIO_AUTH_TOKEN": "t" * 32, "TWILIO_FROM_NUMBER": BOT_NUMBER},
+     "the config pages by phone call (teams.platform.escalation) but PUBLIC_URL is not set: Twilio fetches what "
+     "a call says from the bot's public URL; those pages are skipped"),
+])
+async def test_serve_says_at_start_why_call_pages_would_not_go_out(
+        tmp_path: Path, slack: SlackStandIn, env: dict[str, str], said: str) -> None:
+    config = tmp_path / "watchstander.yaml"
+    config.write_text(call_config_text())
+    bot = await start_bot(db_path=tmp_path / "w.db", config_path=config, slack_api_url=slack.api_url,
+                          extra_env={"PUBLIC_URL": "", **env})
+    try:
+        warnings = [json.loads(line)["message"] for line in bot.log if '"level": "warning"' in line]
+    finally:
+        await bot.stop()
+    assert any(w.startswith(said) for w in warnings), warnings
+    sms = [w for w in warnings if w.startswith("the config pages by SMS (teams.platform.escalation, teams.payments.escalation) but TWILIO_")]
+    assert len(sms) == (0 if env else 1), warnings  # the SMS step at 10m is said too, without Twilio only
