@@ -73,7 +73,9 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     from bot.oncall.cli import schedule_problems
 
     problems, warnings = schedule_problems(config, base_dir=Path(path).resolve().parent, now=datetime.now(UTC))
-    for warning in warnings:
+    from bot.config.conflicts import conflict_warnings
+
+    for warning in warnings + conflict_warnings(config, Path(path).read_text(encoding="utf-8")):
         print(f"warning: {warning}")
     if problems:
         print(f"{path}: {len(problems)} problem(s)\n  " + "\n  ".join(problems))

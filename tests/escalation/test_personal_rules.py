@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -127,3 +131,36 @@ def test_bad_rules_are_named_with_their_line(rules: str, message: str) -> None:
         parse_config(text, env=TOKENS)
     found = "\n".join(str(p) for p in err.value.problems)
     assert "line 13: people.3" in found and message in found, found
+
+
+def test_check_config_explains_rules_that_work_against_each_other(tmp_path: Path) -> None:
+    """Each rule is valid on its own; together: Alice's email comes after the policy moved on, a step pages
+    by person: and sms: at once, Dave's rules are never used, Carol's quiet hours hold nothing."""
+    text = email_config_text(escalation="""    escalation:
+      - {after: 0m,  notify: [person:primary, sms:primary]}
+      - {after: 4m,  notify: [slack:channel]}
+""").replace("email: alice@example.com, timezone: Europe/Berlin}", ALICE_RULES)
+    text = text.replace('phone: "+15550000003"}', 'phone: "+15550000003", quiet: {start: "23:00", end: "06:00"}}')
+    text = text.replace("name: Dave}", "name: Dave, notify: [{after: 0m, via: slack}]}")
+    path = tmp_path / "watchstander.yaml"
+    path.write_text(text)
+    lines = text.splitlines()
+    line = {name: next(n for n, t in enumerate(lines, 1) if f"name: {name}," in t) for name in ("Alice", "Carol", "Dave")}
+    step = next(n for n, t in enumerate(lines, 1) if "person:primary, sms:primary" in t)
+    done = subprocess.run([sys.executable, "-m", "bot", "check-config", str(path)], capture_output=True, text=True,
+                          env={**os.environ, **TOKENS}, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+    warnings = [t for t in done.stdout.splitlines() if t.startswith("warning: ")]
+    assert warnings == [
+        f"warning: line {line['Dave']}: people.3.notify: Dave's notify: rules are never used: no escalation step of "
+        "a team Dave is in targets person:primary, person:backup or person:U0DAVE001; steps with slack:, sms:, call: "
+        "or email: reach them on that channel only. Put person:primary in a step to use these rules.",
+        f"warning: line {step}: teams.0.escalation.0: step 1 of team platform has both person:primary and "
+        "sms:primary: whoever's own rules include sms is paged that way twice. Keep person:primary (their rules) or "
+        "sms:primary (that channel for everyone).",
+        f"warning: line {line['Alice'] + 1}: people.0.notify: Alice's email (after 5m) comes only when team platform's "
+        "step 2 has already run (4m after step 1): the next people are paged before Alice's email, unless someone "
+        "acknowledges. Shorten the rule or move the next step later.",
+        f"warning: line {line['Carol']}: people.2.quiet: Carol's quiet hours hold only the SMS and calls of their own "
+        "notify: rules, and they have none; sms: and call: steps that name them are never held.",
+    ], done.stdout
