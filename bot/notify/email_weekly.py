@@ -139,15 +139,15 @@ def _pages(s: WeeklySummary, names: Mapping[str, str]) -> Section:
     if not s.pages:
         return Section(heading="Pages", empty="Nobody was paged.")
     ooh = sum(p.out_of_hours for p in s.pages)
-    rows = [(names.get(p.person, p.person), str(p.pages), str(p.out_of_hours), str(p.by_sms)) for p in s.pages]
+    rows = [(names.get(p.person, p.person), str(p.pages), str(p.out_of_hours), str(p.by_phone)) for p in s.pages]
     return Section(heading=f"Pages per person: {count(s.total_pages, 'page')}, {ooh} out of hours",
-                   table=Table.of(("Person", "Pages", "Out of hours", "By SMS"), rows[:SHOWN],
+                   table=Table.of(("Person", "Pages", "Out of hours", "By phone"), rows[:SHOWN],
                                   numeric=frozenset({1, 2, 3})),
                    more=more_text(len(rows), SHOWN))
 
 
 def _escalations(s: WeeklySummary) -> Section:
-    head = "Escalations that reached SMS or step 3+"
+    head = "Escalations that reached a phone or step 3+"
     return Section(heading=f"{head}: {len(s.escalations)}" if s.escalations else head, empty="None.",
                    lines=tuple(Line(chip(e.severity), _what(e.title, None), reach(e)) for e in s.escalations[:SHOWN]),
                    more=more_text(len(s.escalations), SHOWN))

@@ -25,7 +25,7 @@ TEST_KEYS = "test/%"  # the fingerprint and group key of a test alert (POST /api
 # Test alerts prove the path works; they are not on-call load, so no figure of the summary counts them.
 REAL_GROUP = ~and_(AlertGroup.integration == OWN_INTEGRATION, AlertGroup.group_key.like(TEST_KEYS))
 REAL_ALERT = ~and_(Alert.integration == OWN_INTEGRATION, Alert.fingerprint.like(TEST_KEYS))
-PERSON_VIAS = ("slack", "sms")  # a "channel" page is an @here post, not a person
+PERSON_VIAS = ("slack", "sms", "call", "email")  # a "channel" page is an @here post, not a person
 
 
 async def severity_counts(session: AsyncSession, window: ReportWindow) -> tuple[dict[str, int], dict[str, int]]:
@@ -94,23 +94,25 @@ class EscalationReach:
     severity: str
     furthest_step: int | None
     by_sms: bool
+    by_call: bool = False
 
 
 async def far_escalations(session: AsyncSession, window: ReportWindow, *, min_step: int) -> list[EscalationReach]:
-    """Alert groups whose pages in ``window`` went out by SMS or reached step ``min_step`` or later."""
+    """Alert groups whose pages in ``window`` went out by SMS or call or reached step ``min_step`` or later."""
     step = AlertEvent.detail["step"].as_integer()  # bot.alerts.events.Paged.step
     furthest = func.max(step)
     sms = func.max(case((AlertEvent.via == "sms", 1), else_=0))
+    call = func.max(case((AlertEvent.via == "call", 1), else_=0))
     rows = await session.execute(
-        select(AlertGroup.id, AlertGroup.title, AlertGroup.severity, furthest, sms)
+        select(AlertGroup.id, AlertGroup.title, AlertGroup.severity, furthest, sms, call)
         .join(AlertGroup, AlertGroup.id == AlertEvent.group_id)
         .where(AlertEvent.kind == PAGED, AlertEvent.at >= window.start, AlertEvent.at < window.end, REAL_GROUP)
         .group_by(AlertGroup.id, AlertGroup.title, AlertGroup.severity)
-        .having(or_(furthest >= min_step, sms == 1))
+        .having(or_(furthest >= min_step, sms == 1, call == 1))
         .order_by(func.coalesce(furthest, 0).desc(), AlertGroup.id)
     )
-    return [EscalationReach(gid, title, sev, None if top is None else int(top), bool(by_sms))
-            for gid, title, sev, top, by_sms in rows]
+    return [EscalationReach(gid, title, sev, None if top is None else int(top), bool(by_sms), bool(by_call))
+            for gid, title, sev, top, by_sms, by_call in rows]
 
 
 @dataclass(frozen=True, slots=True)

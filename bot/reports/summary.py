@@ -11,10 +11,10 @@ Definitions, so that a number in the summary can be checked by hand:
   ``severities.critical.ack_within``, out of those that needed it — silenced alerts, and ones that
   resolved on their own (or are still open) before the target passed without an acknowledgement,
   are left out.
-- A *page* is one person interrupted for one alert at one moment: a step that both DMs and texts
-  someone is one page, sent by SMS. *Out of hours* is judged on the wall clock of the paged
+- A *page* is one person interrupted for one alert at one moment (by Slack DM, SMS, call or email):
+  a step that both DMs and texts someone is one page, sent *by phone* (SMS or call). *Out of hours* is judged on the wall clock of the paged
   person's zone (``people[].timezone``, else the config's) by ``summary.out_of_hours``.
-- *Escalations that reached SMS or step 3+*: alerts with a page by SMS, or at step 3 or later.
+- *Escalations that reached a phone or step 3+*: alerts with a page by SMS or call, or at step 3 or later.
 - *Noisiest*: alerts by title and service, counting each fire and each repeat notification.
 - *Flapping*: see :data:`~bot.reports.stats.FLAP_FIRES` within :data:`~bot.reports.stats.FLAP_SPAN`.
 - *Open longer than 24 h*: raised more than 24 h before the window's end and not resolved by then.
@@ -68,7 +68,7 @@ class PersonPages:
     person: str
     pages: int
     out_of_hours: int
-    by_sms: int
+    by_phone: int  # of those pages, how many went by SMS or call
     zone: str
 
 
@@ -232,15 +232,15 @@ def pages_per_person(events: list[PageEvent], config: Config) -> list[PersonPage
     interruptions: dict[tuple[str, int, datetime], bool] = {}
     for e in events:
         key = (e.person, e.group_id, e.at)
-        interruptions[key] = interruptions.get(key, False) or e.via == "sms"
+        interruptions[key] = interruptions.get(key, False) or e.via in ("sms", "call")
     tally: dict[str, list[int]] = {}
     zones = {person: person_zone(config, person) for person, _gid, _at in interruptions}
-    for (person, _gid, at), by_sms in interruptions.items():
+    for (person, _gid, at), by_phone in interruptions.items():
         counts = tally.setdefault(person, [0, 0, 0])
         counts[0] += 1
         counts[1] += is_out_of_hours(at, zones[person], config.summary.out_of_hours)
-        counts[2] += by_sms
-    rows = [PersonPages(person, n, ooh, sms, str(zones[person])) for person, (n, ooh, sms) in tally.items()]
+        counts[2] += by_phone
+    rows = [PersonPages(person, n, ooh, phone, str(zones[person])) for person, (n, ooh, phone) in tally.items()]
     return sorted(rows, key=lambda p: (-p.pages, -p.out_of_hours, p.person))
 
 

@@ -71,9 +71,9 @@ def more(total: int, shown: int) -> list[str]:
 
 
 def reach(e: EscalationReach) -> str:
-    """How far an escalation went: ``step 3, SMS``."""
+    """How far an escalation went: ``step 3, SMS``, ``step 2, SMS, call``."""
     return ", ".join(part for part in (f"step {e.furthest_step}" if e.furthest_step else "",
-                                       "SMS" if e.by_sms else "") if part)
+                                       "SMS" if e.by_sms else "", "call" if e.by_call else "") if part)
 
 
 def shifts_text(found: Sequence[Shift], names: Mapping[str, str], zone: tzinfo, now: datetime, *,

@@ -89,11 +89,11 @@ async def test_the_weekly_email_goes_to_the_listed_addresses_with_every_figure(
             "  - Time to resolve — p50 10m 00s · p90 2h 00m · 9 alerts resolved\n"
             "  - [CRITICAL] Critical acknowledged within 5m — 67% (2 of 3)\n\n") in text
     assert ("Pages per person: 8 pages, 5 out of hours\n"
-            "  Person  Pages  Out of hours  By SMS\n"
-            "  Alice       5             4       1\n"
-            "  Bob         2             1       1\n"
-            "  Carol       1             0       0\n\n") in text
-    assert ("Escalations that reached SMS or step 3+: 2\n"
+            "  Person  Pages  Out of hours  By phone\n"
+            "  Alice       5             4         1\n"
+            "  Bob         2             1         1\n"
+            "  Carol       1             0         0\n\n") in text
+    assert ("Escalations that reached a phone or step 3+: 2\n"
             "  - [HIGH] TLSCertificateExpiry — step 4\n"
             "  - [CRITICAL] PaymentsDown — step 3, SMS\n\n") in text
     assert ("Noisiest alerts (fires and repeats)\n"
@@ -282,10 +282,10 @@ Response times
   - [CRITICAL] Critical acknowledged within 5m — no critical alert needed one
 
 Pages per person: 1 page, 1 out of hours
-  Person  Pages  Out of hours  By SMS
-  Alice       1             1       0
+  Person  Pages  Out of hours  By phone
+  Alice       1             1         0
 
-Escalations that reached SMS or step 3+: 12
+Escalations that reached a phone or step 3+: 12
   - [LOW] Escalated0 — step 3
   - [LOW] Escalated1 — step 3
   - [LOW] Escalated2 — step 3

@@ -7,9 +7,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bot.db import transaction
 from bot.notify.weekly_summary import run_due_summary
 from bot.reports.chart import png_size
-from tests.reports.week import DUE, seed_week
+from tests.reports import seed
+from tests.reports.week import DUE, M, at, seed_week
+from tests.support.factories import ALICE, CAROL
 from tests.support.harness import Harness
 from tests.support.visible import visible_text
 
@@ -41,9 +44,9 @@ async def test_the_weekly_summary_shows_every_figure_of_the_week(harness: Harnes
     assert "🔴 *Critical acknowledged within 5m*\n*67%* (2 of 3)" in text
     # Pages per person, out of hours in each person's zone.
     assert "*📟 Pages per person*: 8 pages, 5 out of hours" in text
-    assert ("```\nPerson  Pages  Out of hours  By SMS\nAlice       5             4       1\n"
-            "Bob         2             1       1\nCarol       1             0       0\n```") in text
-    assert ("*⏫ Escalations that reached SMS or step 3+*: 2\n• 🟠 TLSCertificateExpiry — step 4\n"
+    assert ("```\nPerson  Pages  Out of hours  By phone\nAlice       5             4         1\n"
+            "Bob         2             1         1\nCarol       1             0         0\n```") in text
+    assert ("*⏫ Escalations that reached a phone or step 3+*: 2\n• 🟠 TLSCertificateExpiry — step 4\n"
             "• 🔴 PaymentsDown — step 3, SMS") in text
     assert ("*🔊 Noisiest alerts* (fires and repeats)\n```\nFires  Alert\n    5  SlowResponses (api)\n"
             "    4  HighErrorRate (api)\n    3  QueueBacklog (worker)\n    1  DatabaseDown (db)\n"
@@ -93,3 +96,19 @@ async def test_an_empty_week_still_reads_well(harness: Harness) -> None:
     [message] = harness.slack.messages("ops-weekly")
     assert message.text == "Weekly on-call summary: a quiet week, no alerts."
     assert not harness.slack.uploads  # nothing to chart
+
+
+async def test_calls_and_emails_are_pages_and_a_call_is_by_phone(harness: Harness) -> None:
+    """A phone call at night interrupts as an SMS does; an email page is a page too."""
+    async with transaction(harness.bot.services.sessions) as s:
+        down = await seed.alert(s, "PaymentsDown", "critical", at(18, 2), service="payments", acked_after=8 * M,
+                                acked_by=ALICE, resolved_after=60 * M)
+        seed.page(s, down, ALICE, "slack", at(18, 2), step=1)
+        seed.page(s, down, ALICE, "call", at(18, 2, 5), step=2)
+        seed.page(s, down, CAROL, "email", at(18, 2, 5), step=2)
+    harness.clock.set(DUE)
+    text = await post_summary(harness)
+    assert "*📟 Pages per person*: 3 pages, 3 out of hours" in text, text
+    assert ("```\nPerson  Pages  Out of hours  By phone\nAlice       2             2         1\n"
+            "Carol       1             1         0\n```") in text
+    assert "*⏫ Escalations that reached a phone or step 3+*: 1\n• 🔴 PaymentsDown — step 2, call" in text

@@ -119,13 +119,13 @@ def _pages(s: WeeklySummary, names: Mapping[str, str]) -> str:
         return "*📟 Pages*: nobody was paged."
     ooh = sum(p.out_of_hours for p in s.pages)
     head = f"*📟 Pages per person*: {s.total_pages} {plural(s.total_pages, 'page')}, {ooh} out of hours"
-    rows = [(clip(names.get(p.person, p.person), NAME_WIDTH), str(p.pages), str(p.out_of_hours), str(p.by_sms))
+    rows = [(clip(names.get(p.person, p.person), NAME_WIDTH), str(p.pages), str(p.out_of_hours), str(p.by_phone))
             for p in s.pages]
-    return f"{head}\n{_table(('Person', 'Pages', 'Out of hours', 'By SMS'), rows, limit=10)}"
+    return f"{head}\n{_table(('Person', 'Pages', 'Out of hours', 'By phone'), rows, limit=10)}"
 
 
 def _escalations(s: WeeklySummary) -> str:
-    head = "*⏫ Escalations that reached SMS or step 3+*"
+    head = "*⏫ Escalations that reached a phone or step 3+*"
     if not s.escalations:
         return f"{head}: none."
     lines = [f"{head}: {len(s.escalations)}"]
