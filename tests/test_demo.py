@@ -29,12 +29,14 @@ def assert_the_story(out: str, start: datetime) -> None:
     assert f"*Started*: {local:%Y-%m-%d %H:%M %Z}" in out
     # Every page, in order: Bob (primary) by Slack for the first alert, for the PagerDuty event and for the
     # checkout alert, then Bob by SMS, then Carol (backup) by SMS and Slack at step 3.
-    assert [line.strip() for line in out.splitlines() if line.startswith(("    📟 Paging", "    📱 Paging", "    ✉️ Paging"))] == [
+    assert [line.strip() for line in out.splitlines()
+            if line.startswith(("    📟 Paging", "    📱 Paging", "    ✉️ Paging", "    📞 Calling"))] == [
         "📟 Paging @Bob (step 1)"] * 3 + [
         "📱 Paging Bob by SMS (step 2)", "📱 Paging Carol by SMS (step 3)", "📟 Paging @Carol (step 3)",
         "📟 Paging @Carol (step 1)", "📟 Paging @Carol (step 1)",  # the shop check, then the backup heartbeat:
         # Carol holds the platform pager for two hours by then; payments is still Bob's, by Slack and email
-        "📟 Paging @Bob (step 1)", "✉️ Paging Bob by email (step 1)"]
+        "📟 Paging @Bob (step 1)", "✉️ Paging Bob by email (step 1)",
+        "📟 Paging @Bob (step 1)", "📞 Calling Bob (step 2)"]  # storage phones its on-call at 2m
     assert "▌ 🟠 shop-health is down" in out and "HTTP 503, expected 200. Failing since" in out
     assert "after 1m 30s of downtime" in out and "✅ *Resolved* by Watchstander after 1m 00s" in out
     assert "▌ 🔴 Heartbeat nightly-backup reported a failure" in out
@@ -75,7 +77,13 @@ def assert_the_story(out: str, start: datetime) -> None:
     assert "👀 *Acknowledged* by Bob (email) after 2m 00s" in out
     assert "● Email to Bob: Re: [CRITICAL] CardPaymentsFailing (payments)\n    RESOLVED  CardPaymentsFailing" in out
     assert "@example.com" not in out  # people by name, never by address
-    assert out.rstrip().endswith("SMS pages sent, 2 emails sent.")
+    # The storage team's call: the alert read out, key 1, and the Slack message acknowledged "(phone call)".
+    assert ("—— Bob picks up\n    🔊 Watchstander. Critical alert: VolumeReadOnly on storage. volume /srv/data "
+            "remounted read-only.\n    🔊 Press 1 to acknowledge, 2 to escalate, 3 to resolve.\n\n—— Bob presses 1\n"
+            "    🔊 Acknowledged. Goodbye.") in out
+    assert "👀 *Acknowledged* by Bob (phone call) after 2m 00s" in out
+    assert "📞 Calling Carol" not in out  # acknowledged: the backup is not called at 7m
+    assert out.rstrip().endswith("SMS pages sent, 1 phone call(s), 2 emails sent.")
     assert "Traceback" not in out
 
 

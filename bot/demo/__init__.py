@@ -30,6 +30,7 @@ from bot.config import WEEKDAYS, Config, Settings, parse_config
 from bot.db import migrate
 from bot.demo.email import EMAIL_FROM, PAYMENTS, email_seen, scene_email
 from bot.demo.monitoring import HEARTBEAT_TOKEN, scene_monitoring
+from bot.demo.phone import STORAGE, STORAGE_ROUTE, scene_phone_call
 from bot.demo.payloads import AM_TOKEN, am_alert, am_payload
 from bot.durations import format_config_duration
 from bot.oncall.who import on_call
@@ -67,7 +68,7 @@ teams:
 {{payments}}routes:
   - {{match: {{service: api}}, team: platform}}
   - {{match: {{service: payments}}, team: payments}}
-  - {{match: {{service: "~^(db|postgres)"}}, team: platform}}
+{{storage_route}}  - {{match: {{service: "~^(db|postgres)"}}, team: platform}}
 integrations:
   - {{name: prometheus, type: alertmanager, token: {AM_TOKEN}, team: platform}}
   - {{name: pd-compatible, type: pagerduty, token: {PD_KEY}}}
@@ -272,12 +273,13 @@ async def scene_incident(st: Stage) -> None:
 
 Scene = Callable[[Stage], Awaitable[None]]
 SCENES: list[Scene] = [scene_alert_lifecycle, scene_grouping_and_snooze, scene_pagerduty, scene_escalation_and_sms,
-                       scene_incident, scene_oncall, scene_monitoring, scene_email]
+                       scene_incident, scene_oncall, scene_monitoring, scene_email, scene_phone_call]
 
 
 def demo_config(start: datetime, shop_url: str = "http://127.0.0.1:9/health") -> Config:
     handoff, first_day = rotation_for(start)
-    text = (DEMO_CONFIG.replace("{payments}", PAYMENTS.lstrip("\n")).replace("{handoff}", handoff)
+    text = (DEMO_CONFIG.replace("{payments}", PAYMENTS.lstrip("\n") + STORAGE.lstrip("\n"))
+            .replace("{storage_route}", STORAGE_ROUTE).replace("{handoff}", handoff)
             .replace("{start}", first_day.isoformat()).replace("{shop_url}", shop_url))
     return parse_config(text, path="<demo>", env={})
 
@@ -314,7 +316,7 @@ async def _play(clock: ManualClock, shop: ShopStandIn, *, verbose: bool, write: 
     with tempfile.TemporaryDirectory(prefix="watchstander-demo-") as tmp:
         db_url = f"sqlite+aiosqlite:///{Path(tmp) / 'demo.db'}"
         await migrate(db_url)
-        channels = ("alerts", "incidents", "ops-weekly", "platform-alerts", "payments-alerts")
+        channels = ("alerts", "incidents", "ops-weekly", "platform-alerts", "payments-alerts", "storage-alerts")
         async with SlackStandIn(channels=channels, users=PEOPLE, trigger_ttl=None, clock=clock) as slack, \
                 TwilioStandIn(clock=clock) as twilio, SmtpStandIn() as smtp, aiohttp.ClientSession() as http:
             transcript = Transcript(slack, names, write=write, verbose=verbose)
@@ -355,5 +357,5 @@ async def _play(clock: ManualClock, shop: ShopStandIn, *, verbose: bool, write: 
                 write((drafts[-1].content or b"").decode())
             sent = sum(1 for m in twilio.messages if m.direction == "outbound-api")
             write(f"\nDemo finished: {len(slack.calls)} Slack API calls, {sent} SMS pages sent, "
-                  f"{len(smtp.messages)} emails sent.")
+                  f"{len(twilio.voice.calls)} phone call(s), {len(smtp.messages)} emails sent.")
     return 0
