@@ -30,8 +30,8 @@ from bot.config import WEEKDAYS, Config, Settings, parse_config
 from bot.db import migrate
 from bot.demo.email import EMAIL_FROM, PAYMENTS, email_seen, scene_email
 from bot.demo.monitoring import HEARTBEAT_TOKEN, scene_monitoring
-from bot.demo.phone import STORAGE, STORAGE_ROUTE, scene_phone_call
 from bot.demo.payloads import AM_TOKEN, am_alert, am_payload
+from bot.demo.phone import STORAGE, STORAGE_ROUTE, scene_phone_call
 from bot.durations import format_config_duration
 from bot.oncall.who import on_call
 from bot.sandbox.shop import ShopStandIn
@@ -278,7 +278,7 @@ SCENES: list[Scene] = [scene_alert_lifecycle, scene_grouping_and_snooze, scene_p
 
 def demo_config(start: datetime, shop_url: str = "http://127.0.0.1:9/health") -> Config:
     handoff, first_day = rotation_for(start)
-    text = (DEMO_CONFIG.replace("{payments}", PAYMENTS.lstrip("\n") + STORAGE.lstrip("\n"))
+    text = (DEMO_CONFIG.replace("{payments}", PAYMENTS + STORAGE)
             .replace("{storage_route}", STORAGE_ROUTE).replace("{handoff}", handoff)
             .replace("{start}", first_day.isoformat()).replace("{shop_url}", shop_url))
     return parse_config(text, path="<demo>", env={})

@@ -7,26 +7,17 @@ import re
 import textwrap
 from typing import TYPE_CHECKING
 
-from bot.demo.payloads import AM_TOKEN, am_alert, am_payload
+from bot.demo.payloads import AM_TOKEN, am_alert, am_payload, demo_team
 from bot.sandbox.smtp import SandboxEmail
 
 if TYPE_CHECKING:
     from bot.demo import Stage
 
 EMAIL_FROM = "Watchstander <pager@watchstander.example.com>"
-PAYMENTS = """
-  - name: payments
-    channel: payments-alerts
-    schedule:
-      rotation: weekly
-      handoff: "{handoff}"
-      start: {start}
-      primary: [U0ALICE01, U0BOB0001, U0CAROL01]
-      backup:  [U0BOB0001, U0CAROL01, U0ALICE01]
-    escalation:
-      - {after: 0m, notify: [slack:primary, email:primary]}
-      - {after: 5m, notify: [sms:primary]}
-"""
+PAYMENTS = demo_team("payments", """
+    {after: 0m, notify: [slack:primary, email:primary]}
+    {after: 5m, notify: [sms:primary]}
+""")
 SHOWN_LINES = 5  # of an email's plain-text part, in the transcript, before its links
 LINK = re.compile(r"^(Acknowledge|Resolve):\s+(\S+)$")
 

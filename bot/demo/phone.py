@@ -5,25 +5,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.demo.payloads import AM_TOKEN, am_alert, am_payload
+from bot.demo.payloads import AM_TOKEN, am_alert, am_payload, demo_team
 
 if TYPE_CHECKING:
     from bot.demo import Stage
 
-STORAGE = """
-  - name: storage
-    channel: storage-alerts
-    schedule:
-      rotation: weekly
-      handoff: "{handoff}"
-      start: {start}
-      primary: [U0ALICE01, U0BOB0001, U0CAROL01]
-      backup:  [U0BOB0001, U0CAROL01, U0ALICE01]
-    escalation:
-      - {after: 0m, notify: [slack:primary]}
-      - {after: 2m, notify: [call:primary]}
-      - {after: 7m, notify: [call:backup, slack:backup]}
-"""
+STORAGE = demo_team("storage", """
+    {after: 0m, notify: [slack:primary]}
+    {after: 2m, notify: [call:primary]}
+    {after: 7m, notify: [call:backup, slack:backup]}
+""")
 STORAGE_ROUTE = "  - {match: {service: storage}, team: storage}\n"
 
 
