@@ -43,6 +43,7 @@ class OutboxKind(StrEnum):
     PAGE_CHANNEL = "page_channel"                  # an @here call for help in the team channel
     PAGE_EMAIL = "page_email"                      # a page by email
     PAGE_CALL = "page_call"                        # a page by phone call (Twilio voice)
+    CALL_CANCEL = "call_cancel"                    # stop a page's call still ringing: its alert was settled
     ALERT_EMAIL = "alert_email"                    # an alert's copy by email (no page), or its resolved follow-up
     DIGEST_EMAIL = "digest_email"                  # the weekly summary or the daily digest by email
     HANDLE_SYNC = "handle_sync"                    # make a team's Slack user group hold its on-call
@@ -177,7 +178,8 @@ class PostmortemDraft(OutboxPayload):
 
 
 class PageSend(OutboxPayload):
-    """``page_slack``, ``page_sms``, ``page_channel``, ``page_email``: the page row to send."""
+    """``page_slack``, ``page_sms``, ``page_channel``, ``page_email``…: the page row to send; for
+    ``call_cancel``, the page whose ringing call to stop."""
 
     page_id: int
 
@@ -225,7 +227,7 @@ def payload_type(kind: OutboxKind) -> type[OutboxPayload]:
         case OutboxKind.INCIDENT_POSTMORTEM:
             return PostmortemDraft
         case (OutboxKind.PAGE_SLACK | OutboxKind.PAGE_SMS | OutboxKind.PAGE_CHANNEL | OutboxKind.PAGE_EMAIL
-              | OutboxKind.PAGE_GROUP | OutboxKind.PAGE_CALL):
+              | OutboxKind.PAGE_GROUP | OutboxKind.PAGE_CALL | OutboxKind.CALL_CANCEL):
             return PageSend
         case OutboxKind.ALERT_EMAIL:
             return AlertEmail

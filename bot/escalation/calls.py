@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.alerts import actions
@@ -25,8 +25,10 @@ from bot.alerts.models import AlertGroup
 from bot.escalation.call_text import GOODBYE, KeyPress, already, call_intro
 from bot.escalation.engine import NothingToEscalate, Paging, escalate_now
 from bot.escalation.models import PageRecord, PageStatus, Via
+from bot.outbox import OutboxKind, PageSend, enqueue
 
 UNREACHED = frozenset({"no-answer", "busy", "failed", "canceled"})  # Twilio's final statuses of a call nobody took
+RINGING = frozenset({"queued", "initiated", "ringing"})  # placed, nobody has picked up yet
 VOICEMAIL = "voicemail"
 _MACHINE = ("machine_", "fax")  # AnsweredBy: machine_start, machine_end_beep, …, fax; not human or unknown
 
@@ -107,6 +109,9 @@ async def record_call_status(session: AsyncSession, page: PageRecord, *, sid: st
     if sid:
         page.twilio_sid = sid  # known here first when Twilio calls back before the sender recorded it
     outcome = outcome_of(status, answered_by)
+    if outcome == "canceled" and page.status == PageStatus.SENT and await _settled(session, page):
+        page.delivery_status = outcome  # we stopped it (cancel_ringing): the acknowledgement says why
+        return False
     if outcome not in UNREACHED and outcome != VOICEMAIL:
         if page.status != PageStatus.FAILED:  # a voicemail's later "completed" keeps saying voicemail
             page.delivery_status = outcome
@@ -119,3 +124,22 @@ async def record_call_status(session: AsyncSession, page: PageRecord, *, sid: st
     await actions.record(session, group, PageFailed(error=error, page_id=page.id, status=outcome), now,
                          actor=page.person, via=page.via)
     return True
+
+
+async def _settled(session: AsyncSession, page: PageRecord) -> bool:
+    group = await session.get_one(AlertGroup, page.group_id)
+    return group.status != AlertStatus.FIRING
+
+
+async def cancel_ringing(session: AsyncSession, group_id: int, now: datetime) -> int:
+    """Queue the cancelling of the alert's calls that are still ringing, in the caller's transaction:
+    acknowledged or resolved, the alert needs nobody's phone to ring on. A call already answered
+    goes on (its words say who acknowledged it, see :func:`settled`). Returns how many were queued."""
+    ringing = list(await session.scalars(select(PageRecord.id).where(
+        PageRecord.group_id == group_id, PageRecord.via == Via.CALL, PageRecord.status == PageStatus.SENT,
+        PageRecord.twilio_sid.is_not(None),
+        or_(PageRecord.delivery_status.is_(None), PageRecord.delivery_status.in_(RINGING)))))
+    for page_id in ringing:
+        await enqueue(session, key=f"call-cancel:{page_id}", kind=OutboxKind.CALL_CANCEL, group_id=group_id,
+                      payload=PageSend(page_id=page_id), now=now)
+    return len(ringing)

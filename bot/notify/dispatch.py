@@ -22,9 +22,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import crashpoints
 from bot.alerts.current import CurrentAlert, load_current
+from bot.alerts.incoming import AlertStatus
 from bot.alerts.models import AlertEvent, AlertGroup, AlertStorm
 from bot.clock import Clock
 from bot.db import dialect_of, lost_to_another_transaction, skip_locked, transaction
+from bot.escalation.calls import cancel_ringing
 from bot.heartbeat import Heartbeat
 from bot.metrics import Metrics
 from bot.notify import storms
@@ -251,6 +253,8 @@ class Dispatcher:
                     sync_error=None, posted_version=version,
                 )
             )
+            if group.status != AlertStatus.FIRING:  # shown settled: a phone still ringing for it stops
+                await cancel_ringing(s, gid, self._clock.now())
 
     # --- queued notifications ------------------------------------------------------------------
 

@@ -26,8 +26,10 @@ from twilio.rest import Client
 from bot.config import Settings
 from bot.delivery import DeliveryError
 from bot.escalation.models import PageRecord
+from bot.notify.dispatch import Dispatcher
 from bot.notify.page_sender import PageDelivery, PageRefused, Sent
 from bot.notify.page_sms import SmsNotifier, twilio_answers
+from bot.outbox import OutboxKind, OutboxMessage, PageSend
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +81,26 @@ class CallNotifier:
     def _unavailable(delivery: PageDelivery, code: str) -> CallUnavailable:
         log.warning("call page #%s not placed yet, will retry: %s", delivery.page.id, code)  # no numbers
         return CallUnavailable(code)
+
+    def register(self, dispatcher: Dispatcher) -> None:
+        dispatcher.handlers[OutboxKind.CALL_CANCEL] = self.cancel
+
+    async def cancel(self, item: OutboxMessage) -> dict[str, object]:
+        """``call_cancel``: ask Twilio to stop a call that is still ringing (``Status=canceled`` leaves a
+        call someone already answered alone). Twilio then reports it ``canceled`` to the status callback."""
+        client = self._twilio.client
+        async with self._sessions() as s:
+            page = await s.get(PageRecord, PageSend.of(item).page_id)
+        if client is None or page is None or not page.twilio_sid:
+            return {"skipped": "no call to stop"}
+        try:
+            with twilio_answers(lambda code: CallUnavailable(code)):  # busy or down: the outbox tries again
+                call = await client.calls(page.twilio_sid).update_async(status="canceled")
+        except PageRefused as exc:  # e.g. 20404: the call is over and gone
+            log.info("call page #%s could not be stopped (%s); it rings out", page.id, exc.code)
+            return {"refused": exc.code}
+        log.info("call page #%s stopped ringing: its alert was settled", page.id)
+        return {"status": str(call.status)}
 
     async def _find(self, client: Client, delivery: PageDelivery) -> Sent | None:
         """After a crash between placing and recording, find the call we placed instead of calling twice."""

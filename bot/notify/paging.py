@@ -74,4 +74,5 @@ def build_paging(svc: Services, dispatcher: Dispatcher, slack: SlackClient, rend
                                    Via.GROUP: groups, Via.CALL: call},
                         wake=dispatcher.wake)
     sender.register(dispatcher)
+    call.register(dispatcher)  # "call_cancel": a call still ringing when its alert is settled stops
     return PagingService(paging=paging, runner=runner, sms=sms)

@@ -157,6 +157,7 @@ class VoiceStandIn:
         self.account_sid = account_sid
         self.calls: list[SandboxCall] = []
         self.failing_numbers: dict[str, int] = {}  # To numbers the Calls API refuses, with Twilio's code
+        self.updates: list[tuple[str, str]] = []  # (sid, Status) of every call update the bot asked for
         self._reach: dict[str, str] = {}
         self._clock = clock
         self._authenticate = authenticate
@@ -169,6 +170,7 @@ class VoiceStandIn:
         app.router.add_post(f"{base}.json", self._handle_create)
         app.router.add_get(f"{base}.json", self._handle_list)
         app.router.add_get(f"{base}/{{sid}}.json", self._handle_fetch)
+        app.router.add_post(f"{base}/{{sid}}.json", self._handle_update)
 
     def reach(self, public_url: str, actual_url: str) -> None:
         """Connect to ``actual_url`` for URLs under ``public_url`` (the bot's PUBLIC_URL, which the test
@@ -263,6 +265,25 @@ class VoiceStandIn:
         call = next((c for c in self.calls if c.sid == request.match_info["sid"]), None)
         if call is None:
             return twilio_error(404, 20404, f"The requested resource {request.path} was not found")
+        return web.json_response(call.to_twilio())
+
+    async def _handle_update(self, request: web.Request) -> web.Response:
+        """Twilio's call update with ``Status``: ``canceled`` ends a call that is queued or ringing and
+        leaves any other as it is; ``completed`` hangs up one in progress. Either end is reported to
+        the status callback, as Twilio does."""
+        if (denied := self._authenticate(request)) is not None:
+            return denied
+        call = next((c for c in self.calls if c.sid == request.match_info["sid"]), None)
+        if call is None:
+            return twilio_error(404, 20404, f"The requested resource {request.path} was not found")
+        given = (await request.post()).get("Status")
+        status = given if isinstance(given, str) else ""
+        if status not in ("canceled", "completed"):
+            return twilio_error(400, 21218, f"Invalid value for Status: {status}")
+        self.updates.append((call.sid, status))
+        if (status == "canceled" and call.status in ("queued", "ringing")) or (
+                status == "completed" and call.status == "in-progress"):
+            await self.outcome(call, status)
         return web.json_response(call.to_twilio())
 
     # --- Twilio calling the bot about a call --------------------------------------------------

@@ -112,6 +112,32 @@ async def test_a_key_for_an_alert_someone_else_acknowledged_says_so(caller: Harn
     assert ack.actor == BOB
 
 
+@pytest.mark.parametrize("action", [AlertAction.ACKNOWLEDGE, AlertAction.RESOLVE])
+async def test_a_call_still_ringing_stops_when_the_alert_is_settled_in_slack(
+        caller: Harness, twilio: TwilioStandIn, action: AlertAction) -> None:
+    call = await call_alice(caller, twilio)
+    msg = caller.slack.messages("platform-alerts")[0]
+    await caller.driver.click(msg, action, user_id=BOB)
+    await caller.drain()
+    assert twilio.voice.updates == [(call.sid, "canceled")]
+    assert call.status == "canceled" and call.callbacks == ["canceled"]
+    page = await call_page(caller)
+    assert (page.status, page.delivery_status, page.error) == ("sent", "canceled", None)
+    assert "📞 The call to Alice was canceled." not in thread_texts(caller, msg)  # not a failure: we stopped it
+    await caller.drain()
+    assert len(twilio.voice.updates) == 1  # asked once
+
+
+async def test_a_call_already_answered_is_not_cut_off_when_someone_acknowledges_in_slack(
+        caller: Harness, twilio: TwilioStandIn) -> None:
+    call = await call_alice(caller, twilio)
+    await twilio.answer(call)
+    msg = caller.slack.messages("platform-alerts")[0]
+    await caller.driver.click(msg, AlertAction.ACKNOWLEDGE, user_id=BOB)
+    await caller.drain()
+    assert twilio.voice.updates == [] and call.status == "in-progress"
+
+
 async def test_a_call_answered_after_the_alert_was_resolved_says_so_and_offers_nothing(
         caller: Harness, twilio: TwilioStandIn) -> None:
     call = await call_alice(caller, twilio)

@@ -12,6 +12,7 @@ WHAT: dict[str, str] = {
     OutboxKind.PAGE_CHANNEL: "the @here call for help",
     OutboxKind.PAGE_EMAIL: "a page by email",
     OutboxKind.PAGE_CALL: "a page by phone call",
+    OutboxKind.CALL_CANCEL: "the stop of a call still ringing",
     OutboxKind.ALERT_EMAIL: "an email about this alert",
 }
 
