@@ -34,6 +34,7 @@ def test_every_outbox_kind_has_a_payload_model() -> None:
         OutboxKind.PAGE_SLACK: "PageSend", OutboxKind.PAGE_SMS: "PageSend", OutboxKind.PAGE_CHANNEL: "PageSend",
         OutboxKind.PAGE_EMAIL: "PageSend", OutboxKind.ALERT_EMAIL: "AlertEmail", OutboxKind.DIGEST_EMAIL: "DigestEmail",
         OutboxKind.HANDLE_SYNC: "HandleSync", OutboxKind.PAGE_GROUP: "PageSend", OutboxKind.PAGE_CALL: "PageSend",
+        OutboxKind.CALL_CANCEL: "PageSend",
     }
 
 
