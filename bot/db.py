@@ -244,7 +244,7 @@ async def migrate(url: str) -> None:
     await asyncio.to_thread(_upgrade_sync, url)
 
 
-Q = TypeVar("Q", bound=Select[Any])
+Q = TypeVar("Q", bound=Select[*tuple[Any, ...]])  # a select of any columns
 
 
 def dialect_of(session: AsyncSession) -> str:

@@ -22,6 +22,7 @@ waits longer than :data:`MAX_DEFER` is failed as well, so nothing waits forever.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -45,7 +46,8 @@ from bot.slack.errors import SlackError
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(seconds=60)
-BATCH = 50
+BATCH = 100
+PARALLEL = 4  # rows sent at once (of different alerts; each alert's rows stay in order)
 MAX_ATTEMPTS = 8         # transient trouble (Slack or Twilio down, rate limits, a locked database)
 PERMANENT_ATTEMPTS = 3   # an error that will most likely repeat (a refusal, a bug)
 DEFER_AGAIN = timedelta(seconds=2)
@@ -116,31 +118,48 @@ class OutboxSender:
             self._metrics.outbox_failed.labels(kind.value)
 
     async def send_due(self) -> int:
-        """Send every row due now; returns how many were handled."""
-        ids = await self._claim(self._clock.now())
-        for item_id in ids:
-            try:
-                await self._send_one(item_id)
-            except Exception as exc:  # bookkeeping failed (the database?): the lease brings it back
-                log.error("outbox row #%s: could not record the attempt: %s", item_id, Failure.of(exc).detail)
-        await self._measure()
-        return len(ids)
+        """Send every row due now; returns how many were handled.
 
-    async def _claim(self, now: datetime) -> list[int]:
+        Rows of one alert (its thread replies, its pages) go one after another in the order they were
+        written, so its thread reads in order; different alerts' rows go side by side, at most
+        :data:`PARALLEL` at a time, so a paging storm is not sent one provider round trip at a time.
+        Rows of no alert (channel posts, DMs, incident entries) keep one lane, in order, as well."""
+        claimed = await self._claim(self._clock.now())
+        lanes: dict[int | None, list[int]] = {}
+        for item_id, group_id in claimed:
+            lanes.setdefault(group_id, []).append(item_id)
+        slots = asyncio.Semaphore(PARALLEL)
+
+        async def lane(ids: list[int]) -> None:
+            for item_id in ids:
+                async with slots:
+                    await self._send_guarded(item_id)
+
+        await asyncio.gather(*(lane(ids) for ids in lanes.values()))
+        await self._measure()
+        return len(claimed)
+
+    async def _send_guarded(self, item_id: int) -> None:
+        try:
+            await self._send_one(item_id)
+        except Exception as exc:  # bookkeeping failed (the database?): the lease brings it back
+            log.error("outbox row #%s: could not record the attempt: %s", item_id, Failure.of(exc).detail)
+
+    async def _claim(self, now: datetime) -> list[tuple[int, int | None]]:
         async with transaction(self._sessions) as s:
             query = (
-                select(OutboxMessage.id)
+                select(OutboxMessage.id, OutboxMessage.group_id)
                 .where(OutboxMessage.sent_at.is_(None), OutboxMessage.failed_at.is_(None),
                        OutboxMessage.due_at <= now,
                        or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until <= now))
                 .order_by(OutboxMessage.id).limit(BATCH)
             )
             query = skip_locked(query, s)
-            ids = list(await s.scalars(query))
-            if ids:
-                await s.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(
+            rows = [(item_id, group_id) for item_id, group_id in await s.execute(query)]
+            if rows:
+                await s.execute(update(OutboxMessage).where(OutboxMessage.id.in_([r[0] for r in rows])).values(
                     claimed_until=now + LEASE, attempts=OutboxMessage.attempts + 1))
-        return ids
+        return rows
 
     async def _send_one(self, item_id: int) -> None:
         async with self._sessions() as s:
