@@ -136,6 +136,23 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
+REPLICA_POLL_SECONDS = 2.0
+SINGLE_PROCESS_POLL_SECONDS = 15.0
+
+
+def idle_poll_seconds(sessions: async_sessionmaker[AsyncSession]) -> float:
+    """The longest a background loop with nothing due sleeps before looking again.
+
+    Each loop sleeps until its own next deadline, and whatever this process commits wakes it at
+    once; the poll is for what it cannot be told of. On PostgreSQL that is other replicas' work,
+    so every 2 s. On SQLite the process is the only writer, and the poll is only a safety net
+    (for a code path that commits work and forgets to wake the senders): every 15 s, so an idle
+    bot with thousands of open alerts costs next to nothing."""
+    engine = sessions.kw.get("bind")
+    sqlite = engine is not None and engine.dialect.name == "sqlite"
+    return SINGLE_PROCESS_POLL_SECONDS if sqlite else REPLICA_POLL_SECONDS
+
+
 _WRITERS: weakref.WeakKeyDictionary[Any, asyncio.Lock] = weakref.WeakKeyDictionary()
 
 

@@ -50,11 +50,16 @@ class Heartbeat:
         self.now = now  # tests inject a clock that has moved on
         self._last = now()  # a loop that never starts goes stale like one that stopped
         self._wall = time.time()
+        self._asleep_for = 0.0
 
-    def tick(self) -> None:
+    def tick(self, *, asleep_for: float = 0.0) -> None:
+        """A pass went round; ``asleep_for``: the loop now sleeps that long (until its next deadline),
+        and is not stale until that long plus the usual allowance has gone by without a tick."""
         self._last, self._wall = self.now(), time.time()
+        self._asleep_for = asleep_for
 
     def beat(self) -> Beat:
         ago = max(self.now() - self._last, 0.0)
+        allowance = max(STALE_INTERVALS * self.interval, MIN_STALE_SECONDS)
         return Beat(last_tick=datetime.fromtimestamp(self._wall, UTC), seconds_ago=ago,
-                    stale_after=max(STALE_INTERVALS * self.interval, MIN_STALE_SECONDS))
+                    stale_after=allowance + self._asleep_for)

@@ -41,7 +41,8 @@ log = logging.getLogger(__name__)
 
 BATCH = 100
 HOLD_SECONDS = 0.2  # longest a pass keeps the database's write lock before committing what it did
-POLL_SECONDS = 2.0
+POLL_SECONDS = 2.0  # the default poll (replicas); build_paging passes bot.db.idle_poll_seconds
+RETRY_AFTER_ERROR = 2.0  # a pass that raised (a locked database…) is tried again this soon
 RETRY_BROKEN_STEP = timedelta(seconds=30)  # a step that raised is tried again this much later
 _MIN_SLEEP = 0.01
 
@@ -59,7 +60,8 @@ class EscalationRunner:
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
         self._stopping = False
-        self.heartbeat = Heartbeat(self._poll)  # ticks per pass and per batch; /readyz reports it
+        # Ticks per pass and per batch, and says how long it then sleeps; /readyz reports it.
+        self.heartbeat = Heartbeat(max_sleep(clock, POLL_SECONDS))
         self._lateness = Histogram(
             "watchstander_escalation_step_lateness_seconds", "How late escalation steps ran after their deadline",
             registry=registry, buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 30, 300))
@@ -83,7 +85,8 @@ class EscalationRunner:
                 delay = await self._seconds_to_next(handled)
             except Exception:  # the loop must outlive a broken database moment; the rows wait
                 log.exception("escalation pass failed")
-                delay = self._poll
+                delay = min(self._poll, RETRY_AFTER_ERROR)
+            self.heartbeat.tick(asleep_for=delay)
             if not self._wake.is_set():
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), delay)

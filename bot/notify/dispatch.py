@@ -17,15 +17,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import crashpoints
 from bot.alerts.current import CurrentAlert, load_current
 from bot.alerts.incoming import AlertStatus
 from bot.alerts.models import AlertEvent, AlertGroup, AlertStorm
-from bot.clock import Clock
-from bot.db import dialect_of, lost_to_another_transaction, skip_locked, transaction
+from bot.clock import Clock, max_sleep
+from bot.db import dialect_of, idle_poll_seconds, lost_to_another_transaction, skip_locked, transaction
 from bot.escalation.calls import cancel_ringing
 from bot.heartbeat import Heartbeat
 from bot.metrics import Metrics
@@ -45,7 +45,8 @@ log = logging.getLogger(__name__)
 
 LEASE = timedelta(seconds=60)
 BATCH = 50
-POLL_SECONDS = 2.0  # only for work other replicas enqueue; in-process changes wake us at once
+POLL_SECONDS = 2.0  # the busy loop's interval, for readiness; idle, it sleeps until its next deadline
+UNEXPECTED_DUE = 0.5  # something due that the pass did not take (another replica's claim): look again then
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,8 @@ class Dispatcher:
                                    metrics=metrics, pauses=self._pauses)
         self._lock = asyncio.Lock()
         self._stopping = False
-        self.heartbeat = Heartbeat(POLL_SECONDS)  # ticks per pass; /readyz reports it
+        self.heartbeat = Heartbeat(POLL_SECONDS)  # ticks per pass, and says how long it then sleeps; /readyz reports it
+        self._poll = max_sleep(clock, idle_poll_seconds(sessions))  # at most this long asleep, see there
         self.outbox = OutboxSender(sessions=sessions, clock=clock, metrics=metrics, slack=self._slack)
         self.handlers: dict[OutboxKind, OutboxHandler] = self.outbox.handlers  # filled by the composition root
         self.handlers[OutboxKind.ALERT_THREAD] = self._send_thread_reply
@@ -137,9 +139,34 @@ class Dispatcher:
                 else:
                     log.exception("dispatcher pass failed")
             if not self._stopping:
+                delay = await self.idle_delay()
+                self.heartbeat.tick(asleep_for=delay)
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), POLL_SECONDS)
+                    await asyncio.wait_for(self._wake.wait(), delay)
             self._wake.clear()
+
+    async def idle_delay(self) -> float:
+        """Seconds until the next work falls due (a retry, a rate limit's end, a row due later, a storm
+        edit), at most the idle poll: nothing is scanned on a timer when nothing is due."""
+        if self._poll <= POLL_SECONDS:
+            return self._poll  # replicas: another's work may appear any moment
+        try:
+            found = [await self._next_group_due(), await storms.next_due(self._sessions), await self.outbox.next_due()]
+        except Exception:  # noqa: BLE001 - the database is having a moment: look again soon
+            log.warning("could not read when the next work is due; looking again shortly", exc_info=True)
+            return POLL_SECONDS
+        soonest = min((t for t in found if t is not None), default=None)
+        if soonest is None:
+            return self._poll
+        wait = (soonest - self._clock.now()).total_seconds()
+        return min(UNEXPECTED_DUE if wait <= 0 else max(wait, 0.01), self._poll)
+
+    async def _next_group_due(self) -> datetime | None:
+        """The end of the soonest backoff or pause of an alert message that is behind."""
+        async with self._sessions() as s:
+            return await s.scalar(select(func.min(AlertGroup.sync_claimed_until)).where(
+                AlertGroup.version > AlertGroup.posted_version,
+                or_(AlertGroup.slack_ts.is_not(None), AlertGroup.silence_id.is_(None))))
 
     async def flush(self) -> int:
         """Do all work that is due now; returns how many items were handled."""

@@ -28,7 +28,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import String, func, or_, select, type_coerce, update
+from sqlalchemy import String, case, func, or_, select, type_coerce, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -224,6 +224,16 @@ class OutboxSender:
             await self._slack.chat_postMessage(channel=group.slack_channel_id, thread_ts=group.slack_ts, text=note)
         except SlackError as exc:  # the log line and the metric above still say it
             log.warning("could not note the failure of outbox row #%s in its alert's thread: %s", item_id, exc)
+
+    async def next_due(self) -> datetime | None:
+        """When the first pending row is due: its ``due_at``, or the end of its claim, backoff or wait."""
+        due = case((OutboxMessage.claimed_until > OutboxMessage.due_at, OutboxMessage.claimed_until),
+                   else_=OutboxMessage.due_at).label("due")
+        soonest: datetime | None
+        async with self._sessions() as s:
+            soonest = await s.scalar(select(func.min(due)).where(OutboxMessage.sent_at.is_(None),
+                                                                 OutboxMessage.failed_at.is_(None)))
+        return soonest
 
     async def _measure(self) -> None:
         """The age of the oldest row that is due and neither sent nor failed (0 when none is)."""

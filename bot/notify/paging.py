@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
+from bot.db import idle_poll_seconds
 from bot.escalation.engine import Paging
 from bot.escalation.models import Via
 from bot.escalation.runner import EscalationRunner
@@ -63,7 +64,7 @@ def build_paging(svc: Services, dispatcher: Dispatcher, slack: SlackClient, rend
                     email_enabled=svc.settings.email_configured,
                     calls_enabled=svc.settings.twilio_configured and bool(svc.settings.public_url))
     runner = EscalationRunner(sessions=svc.sessions, clock=svc.clock, paging=paging, notify=dispatcher.wake,
-                              registry=svc.metrics.registry)
+                              registry=svc.metrics.registry, poll_seconds=idle_poll_seconds(svc.sessions))
     own = OwnPosts(slack, dispatcher.channel_ids)
     notifier = SlackNotifier(own, svc.clock, render)
     groups = GroupNotifier(own, UserGroups(slack), render, config=svc.config, sessions=svc.sessions, wake=svc.wake)

@@ -117,6 +117,17 @@ class StormClaim:
     lease: datetime
 
 
+async def next_due(sessions: async_sessionmaker[AsyncSession]) -> datetime | None:
+    """When a storm next needs its message looked at: the end of a claim, backoff or edit interval
+    of one that is behind, or the moment an open storm has been quiet long enough to end."""
+    async with sessions() as s:
+        behind = await s.scalar(select(func.min(AlertStorm.sync_claimed_until))
+                                .where(AlertStorm.version > AlertStorm.posted_version))
+        quiet_since = await s.scalar(select(func.min(AlertStorm.last_added_at)).where(AlertStorm.ended_at.is_(None)))
+    ends = quiet_since + STORM_QUIET if quiet_since is not None else None
+    return min((t for t in (behind, ends) if t is not None), default=None)
+
+
 async def claim_due(sessions: async_sessionmaker[AsyncSession], now: datetime) -> list[StormClaim]:
     """End quiet storms, then claim storms whose message is behind (never posted, or an edit is
     missing), skipping those waiting out a lease, a backoff or Slack's ``Retry-After``."""

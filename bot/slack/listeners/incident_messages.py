@@ -53,6 +53,7 @@ async def capture(d: SlackDeps, *, channel: str, message: dict[str, Any] | None,
                                      text=str(message.get("text") or ""), permalink=permalink, actor=actor,
                                      how=how, now=d.clock.now())
     if entry is not None:
+        d.wake()  # the entry is shown in the incident channel
         await d.incident_slack.tell(actor, f"🗓️ Added to the timeline of incident #{incident.id}.", channel=channel)
 
 
@@ -93,3 +94,4 @@ async def on_message(event: dict[str, Any], context: AsyncBoltContext) -> None:
         # A deleted thread parent stays behind as a "tombstone" edit of itself.
         async with transaction(d.sessions) as s:
             await message_deleted(s, channel=changed.channel, ts=changed.deleted_ts or message.ts)
+    d.wake()  # an entry that changed is shown again
