@@ -21,7 +21,7 @@ from bot.importers.model import ImportedSchedule
 from bot.importers.timeline import final_shifts, holder, merged
 from bot.oncall.schedule import Schedules
 from bot.oncall.shifts import Role, Shift
-from bot.oncall.who import on_call, shifts
+from bot.oncall.who import on_call, shifts, team_zone
 
 WINDOW = timedelta(weeks=4)
 
@@ -92,12 +92,14 @@ async def compare_rows(m: Mapped, config: Config, *, base_dir: Path, database_ur
 def compare_text(m: Mapped, config: Config, rows: Sequence[Row]) -> str:
     names = {p.slack_id: p.name for p in config.people}
     zone = ZoneInfo(config.timezone)
-    lines = [f"Who is on call at each handoff, {m.export.vendor} | Watchstander (times in {config.timezone})"]
+    lines = [f"Who is on call at each handoff, {m.export.vendor} | Watchstander (times in each team's zone)"]
     team = None
     for row in rows:
         if row.team != team:
             team = row.team
-            lines += ["", f"{team}"]
+            found = config.team(team)
+            zone = team_zone(config, found) if found else ZoneInfo(config.timezone)
+            lines += ["", f"{team} ({zone.key})"]
         mark = "  " if row.same else "≠ "
         theirs = names.get(row.vendor or "", row.vendor or "nobody")
         ours = names.get(row.watchstander or "", row.watchstander or "nobody")

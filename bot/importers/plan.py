@@ -10,8 +10,8 @@ from bot.importers.mapping import Mapped
 
 
 def mask_phone(phone: str) -> str:
-    """``+4915112345678`` → ``+49•••••••••78``: enough to recognise, not enough to dial."""
-    return phone[:3] + "•" * max(0, len(phone) - 5) + phone[-2:]
+    """``+4915112345678`` → ``+•••••••••••78``: enough to recognise, not enough to dial."""
+    return "+" + "•" * max(0, len(phone) - 3) + phone[-2:]
 
 
 def plan_text(m: Mapped) -> str:
