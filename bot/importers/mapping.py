@@ -10,13 +10,13 @@ to the database, as if made with ``/oncall override``.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.importers.calendar import calendar_bytes
+from bot.importers.inbound import integrations, routes
 from bot.importers.model import (
     Export,
     ImportedPerson,
@@ -25,6 +25,7 @@ from bot.importers.model import (
     ImportedTarget,
     Unmapped,
 )
+from bot.importers.names import slug, unique
 from bot.importers.timeline import final_shifts, handoff, merged, turn_at
 
 CALENDAR_AHEAD = timedelta(days=365)
@@ -61,22 +62,11 @@ class Mapped:
     env: dict[str, str] = field(default_factory=dict)  # variable → what it holds
     teams: list[TeamPlan] = field(default_factory=list)
     integrations: list[tuple[str, str, str]] = field(default_factory=list)  # (vendor name, ws name, where to point)
+    routes: list[tuple[str, str, str]] = field(default_factory=list)  # (rule, team, match)
     unmapped: list[Unmapped] = field(default_factory=list)
     team_of_schedule: dict[str, str] = field(default_factory=dict)
-
-
-def slug(name: str, limit: int = 40) -> str:
-    out = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:limit].strip("-")
-    return out or "team"
-
-
-def _unique(name: str, taken: set[str]) -> str:
-    candidate, n = name, 2
-    while candidate in taken:
-        candidate = f"{name}-{n}"
-        n += 1
-    taken.add(candidate)
-    return candidate
+    team_of_policy: dict[str, str] = field(default_factory=dict)
+    team_of_vendor_team: dict[str, str] = field(default_factory=dict)
 
 
 def map_export(export: Export, *, now: datetime, public_url: str) -> Mapped:
@@ -87,7 +77,8 @@ def map_export(export: Export, *, now: datetime, public_url: str) -> Mapped:
                   "people": [p for p in people if p is not None]}
     teams = _teams(export, out, now)
     out.config["teams"] = teams
-    out.config["integrations"] = _integrations(export, out, public_url)
+    out.config["routes"] = routes(export, out)
+    out.config["integrations"] = integrations(export, out, public_url)
     _overrides(export, out, now)
     for s in export.schedules:
         if s.vendor_id not in out.team_of_schedule:
@@ -136,7 +127,10 @@ def _teams(export: Export, out: Mapped, now: datetime) -> list[YamlDict]:
     for p in export.policies:
         vendor_team = export.team(p.team_ids[0]) if len(p.team_ids) == 1 else None
         base = vendor_team.name if vendor_team and policy_count[vendor_team.vendor_id] == 1 else p.name
-        names[p.vendor_id] = _unique(slug(base), taken)
+        names[p.vendor_id] = unique(slug(base), taken)
+        out.team_of_policy[p.vendor_id] = names[p.vendor_id]
+        for tid in p.team_ids[:1]:
+            out.team_of_vendor_team.setdefault(tid, names[p.vendor_id])
         first = _first_schedule(p)
         if first is not None and first not in out.team_of_schedule:
             out.team_of_schedule[first] = names[p.vendor_id]
@@ -221,12 +215,25 @@ def _schedule(s: ImportedSchedule, team: str, export: Export, out: Mapped,
         reasons.append("restricted hours (" + "; ".join(_restriction_words(s)) + ")")
     if any(layer.end is not None for layer in s.layers):
         reasons.append("a layer that ends")
-    why = ", ".join(reasons) or "a turn length Watchstander's rotations do not have"
+    if not reasons:
+        reasons.append(_other_reason(s, export))
+    why = ", ".join(reasons)
     how = (f"{why}: Watchstander has one rotation per team, so the rendered shifts are written to {team}.ics "
            f"until {until} (run the import again before then, or rebuild it as a rotation)")
     out.unmapped.append(Unmapped("schedule layers", s.name, f"{why} cannot be a Watchstander rotation; nearest "
                                  f"equivalent: the calendar {team}.ics with the same shifts until {until}"))
     return {"ical": f"{team}.ics", "timezone": s.timezone}, how
+
+
+def _other_reason(s: ImportedSchedule, export: Export) -> str:
+    layer = s.layers[0] if s.layers else None
+    if layer is None or not layer.members:
+        return "no layer with people"
+    if any((p := export.person(m)) is None or p.slack_id is None for m in layer.members):
+        return "people without a Slack user in the rotation"
+    if not layer.wall_clock:
+        return f"turns of {layer.turn.total_seconds() / 3600:g}h of elapsed time"
+    return "a first turn that starts in the future mid-turn"
 
 
 def _restriction_words(s: ImportedSchedule) -> list[str]:
@@ -273,15 +280,15 @@ def _as_rotation(s: ImportedSchedule, export: Export, now: datetime) -> tuple[Ya
 def _escalation(policy: ImportedPolicy, team: str, export: Export, out: Mapped) -> tuple[list[YamlDict], list[str]]:
     steps: list[YamlDict] = []
     words: list[str] = []
-    after = timedelta(0)
     for level, step in enumerate(policy.steps, 1):
         targets = [t for t in (_target(x, team, export, out, policy.name, level) for x in step.targets) if t]
         if targets:
-            steps.append({"after": _minutes(after), "notify": targets})
-            words.append(f"level {level} at +{_minutes(after)}: " + ", ".join(targets))
+            steps.append({"after": _minutes(step.at), "notify": targets})
+            words.append(f"level {level} at +{_minutes(step.at)}: " + ", ".join(targets))
         else:
             words.append(f"level {level}: nothing Watchstander can page (see below)")
-        after += step.delay
+        if step.note:
+            out.unmapped.append(Unmapped("policy step", f"{policy.name} level {level}", step.note))
     if policy.repeats:
         words.append(f"then the whole policy again, {min(policy.repeats, 10)} time(s)")
     return steps, words
@@ -295,44 +302,17 @@ def _target(t: ImportedTarget, team: str, export: Export, out: Mapped, policy: s
             return f"person:{p.slack_id}"
         out.unmapped.append(Unmapped("policy target", f"{where}: {t.name}", "this person has no Slack user"))
         return None
-    if t.kind == "schedule":
-        owner = out.team_of_schedule.get(t.vendor_id)
+    if t.kind in ("schedule", "team"):
+        owner = (out.team_of_schedule if t.kind == "schedule" else out.team_of_vendor_team).get(t.vendor_id)
         if owner == team:
             return "person:primary"
         if owner is not None:
             return f"slack:@{handle_of(owner)}"
-        out.unmapped.append(Unmapped("policy target", f"{where}: {t.name}", "a schedule no team is built from"))
+        out.unmapped.append(Unmapped("policy target", f"{where}: {t.name}", f"a {t.kind} no Watchstander team is "
+                                     "built from"))
         return None
     out.unmapped.append(Unmapped("policy target", f"{where}: {t.name}", f"{t.kind} targets have no equivalent"))
     return None
-
-
-def _integrations(export: Export, out: Mapped, public_url: str) -> list[YamlDict]:
-    taken: set[str] = set()
-    items: list[YamlDict] = []
-    team_of_policy = {p.vendor_id: slug_for for p, slug_for in zip(export.policies, _team_names(out), strict=False)}
-    for i in export.integrations:
-        label = f"{i.service}: {i.name}" if i.service else i.name
-        if i.watchstander_type is None:
-            out.unmapped.append(Unmapped("integration", label, f"{i.kind}: Watchstander takes no alerts this way"))
-            continue
-        name = _unique(slug(i.service or i.name, 30), taken)
-        variable = "WS_TOKEN_" + name.upper().replace("-", "_")
-        entry: YamlDict = {"name": name, "type": i.watchstander_type, "token": "${" + variable + "}"}
-        team = team_of_policy.get(i.policy_id or "")
-        if team:
-            entry["team"] = team
-        items.append(entry)
-        out.env[variable] = f"the webhook token of integration {name} (a new random secret, e.g. openssl rand -hex 24)"
-        base = public_url.rstrip("/")
-        where = (f"POST {base}/v2/enqueue with routing_key = ${variable}" if i.watchstander_type == "pagerduty"
-                 else f"POST {base}/alerts/{i.watchstander_type} with Authorization: Bearer ${variable}")
-        out.integrations.append((label, name, where))
-    return items
-
-
-def _team_names(out: Mapped) -> list[str]:
-    return [t.name for t in out.teams]
 
 
 def _overrides(export: Export, out: Mapped, now: datetime) -> None:

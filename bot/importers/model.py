@@ -77,6 +77,8 @@ class ImportedSchedule:
     team_ids: list[str] = field(default_factory=list)
     # The vendor's own rendered final schedule (people as vendor ids), when its API gave one.
     rendered: list[Shift] | None = None
+    # Opsgenie notifies everyone on call in any rotation; the others let a higher layer cover a lower one.
+    cumulative: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,8 +102,9 @@ class ImportedTarget:
 
 @dataclass(frozen=True, slots=True)
 class ImportedStep:
-    delay: timedelta  # after the previous step
+    at: timedelta  # after the alert began
     targets: list[ImportedTarget]
+    note: str = ""  # how the vendor's rule differs, e.g. "only if not closed"
 
 
 @dataclass(slots=True)
@@ -123,6 +126,18 @@ class ImportedIntegration:
     policy_id: str | None
     watchstander_type: str | None  # "pagerduty", "alertmanager", "grafana", "generic"; None: no equivalent
     service: str = ""
+    team_id: str | None = None  # the vendor team that owns it, when no policy is named
+
+
+@dataclass(frozen=True, slots=True)
+class ImportedRoute:
+    """A routing rule: alerts whose labels match go to the team of ``policy_id`` (or ``schedule_id``)."""
+
+    name: str
+    match: dict[str, str]  # label → value, or ~regex
+    policy_id: str | None
+    schedule_id: str | None = None
+    team_id: str | None = None  # whose rules these are
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +157,7 @@ class Export:
     overrides: list[ImportedOverride] = field(default_factory=list)
     policies: list[ImportedPolicy] = field(default_factory=list)
     integrations: list[ImportedIntegration] = field(default_factory=list)
+    routes: list[ImportedRoute] = field(default_factory=list)
     unmapped: list[Unmapped] = field(default_factory=list)
 
     def person(self, vendor_id: str) -> ImportedPerson | None:

@@ -168,11 +168,13 @@ _TARGET: dict[str, TargetKind] = {"schedule_reference": "schedule", "schedule": 
 def _policy(p: JsonObj, export: Export) -> ImportedPolicy:
     where = f"escalation policy {p.get('name')!r}"
     steps = []
+    at = timedelta(0)
     for rule in objects(p, "escalation_rules", where):
         targets = [ImportedTarget(_TARGET.get(text(t, "type", where), "other"), text(t, "id", where),
                                   text(t, "summary", where, default=text(t, "id", where)))
                    for t in objects(rule, "targets", where)]
-        steps.append(ImportedStep(timedelta(minutes=integer(rule, "escalation_delay_in_minutes", where)), targets))
+        steps.append(ImportedStep(at, targets))
+        at += timedelta(minutes=integer(rule, "escalation_delay_in_minutes", where))
     return ImportedPolicy(vendor_id=text(p, "id", where), name=text(p, "name", where), steps=steps,
                           repeats=integer(p, "num_loops", where, default=0),
                           team_ids=[text(t, "id", where) for t in objects(p, "teams", where)])

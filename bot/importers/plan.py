@@ -66,6 +66,10 @@ def _rest(m: Mapped) -> Iterator[str]:
     for label, name, where in m.integrations:
         yield f"  {label} → integration {name}: {where}"
     yield ""
+    yield f"Routing rules ({len(m.routes)})"
+    for rule, team, match in m.routes:
+        yield f"  {rule!r} → route {match} → team {team}"
+    yield ""
     yield f"Not carried over, or carried over differently ({len(m.unmapped)})"
     for u in m.unmapped:
         yield f"  {u.kind} {u.name!r}: {u.reason}"
