@@ -25,7 +25,7 @@ from bot.config import (
     parse_config,
     settings_from_env,
 )
-from bot.importers import pagerduty
+from bot.importers import opsgenie, pagerduty
 from bot.importers.compare import Row, compare_rows, compare_text
 from bot.importers.fetch import DirFetcher, Fetcher, HttpFetcher
 from bot.importers.jsonread import ImportFailed
@@ -52,8 +52,15 @@ def _pagerduty_headers(args: argparse.Namespace) -> dict[str, str]:
     return pagerduty.auth_headers(args.api_token)
 
 
+def _opsgenie_headers(args: argparse.Namespace) -> dict[str, str]:
+    if not args.api_key:
+        raise ImportFailed("opsgenie: give --api-key KEY (an API key with read access), or --from-dir DIR")
+    return opsgenie.auth_headers(args.api_key)
+
+
 VENDORS: dict[str, Vendor] = {
     "pagerduty": Vendor(pagerduty.VENDOR, pagerduty.BASE_URL, pagerduty.read, _pagerduty_headers),
+    "opsgenie": Vendor(opsgenie.VENDOR, opsgenie.BASE_URL, opsgenie.read, _opsgenie_headers),
 }
 
 
@@ -61,7 +68,7 @@ def run_import(args: argparse.Namespace) -> int:
     try:
         vendor = VENDORS.get(args.vendor)
         if vendor is None:
-            raise ImportFailed(f"importing from {args.vendor} is not available in this version; pagerduty is")
+            raise ImportFailed(f"importing from {args.vendor} is not available in this version; pagerduty and opsgenie are")
         try:
             settings = settings_from_env()
         except SettingsError as exc:

@@ -26,10 +26,11 @@ from bot.importers.model import (
     Unmapped,
 )
 from bot.importers.names import slug, unique
-from bot.importers.timeline import final_shifts, handoff, merged, turn_at
+from bot.importers.timeline import final_shifts, handoff, merged, overlap, turn_at
 
 CALENDAR_AHEAD = timedelta(days=365)
 _WEEK = timedelta(weeks=1)
+_FOUR_WEEKS = timedelta(weeks=4)
 _DAY = timedelta(days=1)
 _WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 YamlDict = dict[str, object]
@@ -197,6 +198,10 @@ def _schedule(s: ImportedSchedule, team: str, export: Export, out: Mapped,
     rotation = _as_rotation(s, export, now)
     if rotation is not None:
         return rotation
+    if s.cumulative and (both := overlap(s, now, now + _FOUR_WEEKS)):
+        out.unmapped.append(Unmapped("rotations", s.name, f"overlap for {both.total_seconds() / 3600:g}h in the next "
+                                     f"four weeks: {export.vendor} notifies everyone on call in any rotation; "
+                                     "Watchstander has one primary there, from the rotation listed last"))
     start = now - _DAY
     shifts = merged(final_shifts(s, start, now + CALENDAR_AHEAD))
     missing = {sh.person for sh in shifts if (p := export.person(sh.person)) is None or p.slack_id is None}

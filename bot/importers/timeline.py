@@ -117,3 +117,18 @@ def merged(shifts: Sequence[Shift]) -> list[Shift]:
 
 def holder(shifts: Sequence[Shift], at: datetime) -> str | None:
     return next((s.person for s in shifts if s.start <= at < s.end), None)
+
+
+def overlap(schedule: ImportedSchedule, start: datetime, end: datetime) -> timedelta:
+    """How long, within ``[start, end)``, two or more layers have someone at once."""
+    zone = ZoneInfo(schedule.timezone)
+    edges: list[tuple[datetime, int]] = []
+    for layer in schedule.layers:
+        for s in layer_shifts(layer, zone, start, end):
+            edges += [(max(s.start, start), 1), (min(s.end, end), -1)]
+    total, depth, since = timedelta(0), 0, start
+    for at, step in sorted(edges, key=lambda e: (e[0], e[1])):
+        if depth >= 2:
+            total += at - since
+        depth, since = depth + step, at
+    return total
