@@ -305,7 +305,8 @@ def _target(t: ImportedTarget, team: str, export: Export, out: Mapped, policy: s
         p = export.person(t.vendor_id)
         if p is not None and p.slack_id:
             return f"person:{p.slack_id}"
-        out.unmapped.append(Unmapped("policy target", f"{where}: {t.name}", "this person has no Slack user"))
+        out.unmapped.append(Unmapped("policy target", f"{where}: {p.name if p else t.name}",
+                                     "this person has no Slack user" if p else "not among the people read"))
         return None
     if t.kind in ("schedule", "team"):
         owner = (out.team_of_schedule if t.kind == "schedule" else out.team_of_vendor_team).get(t.vendor_id)

@@ -38,6 +38,7 @@ class VendorStandIn(SandboxServer):
     paging: Paging
     faults: dict[str, int] = field(default_factory=dict)  # path → HTTP status to answer with
     requests: list[str] = field(default_factory=list)
+    prefix: str = ""  # the API path's version prefix, not in the fixture's file names ("/v2")
 
     def __post_init__(self) -> None:
         super().__init__()
@@ -55,7 +56,7 @@ class VendorStandIn(SandboxServer):
         if path in self.faults:
             return web.json_response({"error": {"message": "boom"}}, status=self.faults[path],
                                      headers={"Retry-After": "0"})
-        file = self.folder / f"{path.strip('/')}.json"
+        file = self.folder / f"{path.removeprefix(self.prefix).strip('/')}.json"
         if not file.exists():
             return web.json_response({"error": {"message": "Not Found", "code": 2100}}, status=404)
         body = json.loads(file.read_text(encoding="utf-8"))
@@ -69,11 +70,19 @@ class VendorStandIn(SandboxServer):
         offset = int(request.query.get("offset", "0"))
         limit = min(int(request.query.get("limit", "25")), self.paging.size)
         page = items[offset:offset + limit]
-        return {**body, key: page, "offset": offset, "limit": limit, "more": offset + limit < len(items)}
+        more = offset + limit < len(items)
+        if self.paging.style == "offset":
+            return {**body, key: page, "offset": offset, "limit": limit, "more": more}
+        paging = {"first": f"{self.base_url}{request.path}?limit={limit}&offset=0"}
+        if more:  # Opsgenie: the next page as a whole URL
+            paging["next"] = f"{self.base_url}{request.path}?limit={limit}&offset={offset + limit}"
+        return {**body, key: page, "paging": paging}
 
 
 PAGERDUTY_LISTS = {"/users": "users", "/teams": "teams", "/schedules": "schedules",
                    "/escalation_policies": "escalation_policies", "/services": "services"}
+
+OPSGENIE_LISTS = {"/v2/users": "data", "/v2/escalations": "data", "/v2/integrations": "data"}
 
 # The Slack workspace the people are found in: everyone but the contractor.
 SLACK_PEOPLE = [
