@@ -25,7 +25,7 @@ from bot.config import (
     parse_config,
     settings_from_env,
 )
-from bot.importers import opsgenie, pagerduty
+from bot.importers import grafana_oncall, opsgenie, pagerduty
 from bot.importers.compare import Row, compare_rows, compare_text
 from bot.importers.fetch import DirFetcher, Fetcher, HttpFetcher
 from bot.importers.jsonread import ImportFailed
@@ -58,17 +58,23 @@ def _opsgenie_headers(args: argparse.Namespace) -> dict[str, str]:
     return opsgenie.auth_headers(args.api_key)
 
 
+def _grafana_headers(args: argparse.Namespace) -> dict[str, str]:
+    if not args.token or not (args.url or args.api_url):
+        raise ImportFailed("grafana-oncall: give --url URL (the OnCall API's base URL) and --token TOKEN, or "
+                           "--from-dir DIR")
+    return grafana_oncall.auth_headers(args.token)
+
+
 VENDORS: dict[str, Vendor] = {
     "pagerduty": Vendor(pagerduty.VENDOR, pagerduty.BASE_URL, pagerduty.read, _pagerduty_headers),
     "opsgenie": Vendor(opsgenie.VENDOR, opsgenie.BASE_URL, opsgenie.read, _opsgenie_headers),
+    "grafana-oncall": Vendor(grafana_oncall.VENDOR, "", grafana_oncall.read, _grafana_headers),
 }
 
 
 def run_import(args: argparse.Namespace) -> int:
     try:
-        vendor = VENDORS.get(args.vendor)
-        if vendor is None:
-            raise ImportFailed(f"importing from {args.vendor} is not available in this version; pagerduty and opsgenie are")
+        vendor = VENDORS[args.vendor]
         try:
             settings = settings_from_env()
         except SettingsError as exc:
@@ -94,7 +100,8 @@ async def _read(vendor: Vendor, args: argparse.Namespace, slack_token: str | Non
         if args.from_dir:
             fetcher = DirFetcher(Path(args.from_dir), vendor.name)
         else:
-            fetcher = HttpFetcher(session, args.api_url or vendor.base_url, vendor.headers(args), vendor.name)
+            headers = vendor.headers(args)
+            fetcher = HttpFetcher(session, args.api_url or args.url or vendor.base_url, headers, vendor.name)
         export = await vendor.read(fetcher, now)
         await find_slack_ids(session, export, token=slack_token, api_url=slack_url)
     return export

@@ -88,3 +88,9 @@ def opt_instant(d: JsonObj, key: str, where: str) -> datetime | None:
 
 def _kind(value: object) -> str:
     return "nothing" if value is None else type(value).__name__
+
+
+def strings(d: JsonObj, key: str) -> list[str]:
+    """The strings of a list field (other items skipped); a missing or non-list field is empty."""
+    value = d.get(key)
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
