@@ -40,6 +40,9 @@ class HttpFetcher:
 
     async def get(self, path: str, params: Mapping[str, str] | None = None) -> JsonObj:
         url = path if path.startswith(("http://", "https://")) else f"{self._base}/{path.lstrip('/')}"
+        if urlsplit(url).netloc != urlsplit(self._base).netloc:  # a "next" link elsewhere: keep the key here
+            raise ImportFailed(f"{self._vendor}'s next-page link points at another host ({urlsplit(url).netloc}); "
+                               "not following it with the credentials")
         shown = urlsplit(url).path
         for attempt in range(_TRIES):
             try:
@@ -94,13 +97,12 @@ class DirFetcher:
 
     async def get(self, path: str, params: Mapping[str, str] | None = None) -> JsonObj:
         params = dict(params or {})
-        if path.startswith(("http://", "https://")):  # a "next" link saved in a page
+        if path.startswith(("http://", "https://")) or "?" in path:  # a "next" link saved in a page
             parts = urlsplit(path)
             path = parts.path
             params.update({k: v[0] for k, v in parse_qs(parts.query).items()})
-        name = path.strip("/")
-        for prefix in ("api/v1/", "v2/", "api/v2/"):
-            name = name.removeprefix(prefix)
+        name = path.strip("/").split("api/v1/", 1)[-1]  # Grafana OnCall's API may sit under a path
+        name = name.removeprefix("v2/")
         if params.get("offset", "0") != "0":
             name += f".offset-{params['offset']}"
         if params.get("page", "1") != "1":

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime, timedelta
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from bot.importers.fetch import Fetcher
@@ -50,8 +49,7 @@ async def _listing(fetcher: Fetcher, path: str) -> list[JsonObj]:
         following = page.get("next")
         if not isinstance(following, str) or not following:
             return out
-        parts = urlsplit(following)  # followed on the API's own base, whatever host the link names
-        page = await fetcher.get(parts.path + (f"?{parts.query}" if parts.query else ""))
+        page = await fetcher.get(following)
     raise ImportFailed(f"GET {path}: more than {_MAX_PAGES} pages; is the API repeating itself?")
 
 

@@ -67,6 +67,14 @@ class VendorStandIn(SandboxServer):
     def _page(self, body: dict[str, object], key: str, request: web.Request) -> dict[str, object]:
         items = body[key]
         assert isinstance(items, list)
+        if self.paging.style == "page":  # Grafana OnCall: ?page=N, the next page as a whole URL
+            n = int(request.query.get("page", "1"))
+            size = self.paging.size
+            more = n * size < len(items)
+            return {**body, key: items[(n - 1) * size:n * size], "count": len(items), "page_size": size,
+                    "current_page_number": n, "total_pages": -(-len(items) // size),
+                    "next": f"{self.base_url}{request.path}?page={n + 1}" if more else None,
+                    "previous": f"{self.base_url}{request.path}?page={n - 1}" if n > 1 else None}
         offset = int(request.query.get("offset", "0"))
         limit = min(int(request.query.get("limit", "25")), self.paging.size)
         page = items[offset:offset + limit]
@@ -83,6 +91,10 @@ PAGERDUTY_LISTS = {"/users": "users", "/teams": "teams", "/schedules": "schedule
                    "/escalation_policies": "escalation_policies", "/services": "services"}
 
 OPSGENIE_LISTS = {"/v2/users": "data", "/v2/escalations": "data", "/v2/integrations": "data"}
+
+GRAFANA_LISTS = {f"/api/v1/{name}/": "results" for name in (
+    "users", "personal_notification_rules", "teams", "on_call_shifts", "schedules", "escalation_policies",
+    "escalation_chains", "routes", "integrations")}
 
 # The Slack workspace the people are found in: everyone but the contractor.
 SLACK_PEOPLE = [
