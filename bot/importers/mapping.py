@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.config import E164
+from bot.config.fields import email_address
 from bot.importers.calendar import calendar_bytes
 from bot.importers.inbound import integrations, routes
 from bot.importers.model import (
@@ -94,10 +96,17 @@ def _person(p: ImportedPerson, out: Mapped) -> YamlDict | None:
         out.unmapped.append(Unmapped("person", p.name, f"{why}; they are left out of rotations and policies"))
         return None
     entry: YamlDict = {"slack_id": p.slack_id, "name": p.name}
+    if p.phone and not E164.match(p.phone):
+        out.unmapped.append(Unmapped("phone", p.name, "is not a full international number (+country code); "
+                                     "add it by hand"))
+        p.phone = None
     if p.phone:
         entry["phone"] = p.phone
     if p.email:
-        entry["email"] = p.email
+        try:
+            entry["email"] = email_address(p.email)
+        except ValueError:
+            out.unmapped.append(Unmapped("e-mail", p.name, "is not an e-mail address Watchstander can send to"))
     if p.timezone:
         try:
             ZoneInfo(p.timezone)
@@ -108,6 +117,9 @@ def _person(p: ImportedPerson, out: Mapped) -> YamlDict | None:
     for rule in p.rules:
         if rule.via in ("sms", "call") and not p.phone:
             out.unmapped.append(Unmapped("notification rule", p.name, f"{rule.via} without a phone number"))
+            continue
+        if rule.via == "email" and "email" not in entry:
+            out.unmapped.append(Unmapped("notification rule", p.name, "e-mail without an e-mail address"))
             continue
         item: YamlDict = {"after": _minutes(rule.after), "via": rule.via}
         if item not in rules:
