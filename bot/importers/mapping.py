@@ -113,6 +113,13 @@ def _person(p: ImportedPerson, out: Mapped) -> YamlDict | None:
             entry["timezone"] = p.timezone
         except (KeyError, ValueError):
             out.unmapped.append(Unmapped("time zone", p.name, f"{p.timezone!r} is not an IANA zone name"))
+    rules = _rules(p, entry, out)
+    if rules:
+        entry["notify"] = rules
+    return entry
+
+
+def _rules(p: ImportedPerson, entry: YamlDict, out: Mapped) -> list[YamlDict]:
     rules: list[YamlDict] = []
     for rule in p.rules:
         if rule.via in ("sms", "call") and not p.phone:
@@ -124,9 +131,7 @@ def _person(p: ImportedPerson, out: Mapped) -> YamlDict | None:
         item: YamlDict = {"after": _minutes(rule.after), "via": rule.via}
         if item not in rules:
             rules.append(item)
-    if rules:
-        entry["notify"] = rules
-    return entry
+    return rules
 
 
 def _minutes(delta: timedelta) -> str:
