@@ -135,9 +135,16 @@ def _write(mapped: Mapped, path: Path, database_url: str, now: datetime) -> int:
     checked(mapped, text, folder)
     if not folder.is_dir():
         raise ImportFailed(f"--write {path}: the folder {folder} does not exist")
+    kept = []
+    for file in [*(folder / name for name in mapped.calendars), path]:
+        if file.exists():  # a hand-edited config must not be lost to a second import
+            kept.append(file.with_name(file.name + ".bak"))
+            _replace(kept[-1], file.read_bytes())
     for name, data in mapped.calendars.items():
         _replace(folder / name, data)
     _replace(path, text.encode())
+    if kept:
+        print("kept the previous " + ", ".join(str(k) for k in kept))
     added = asyncio.run(store_overrides(database_url, mapped.overrides, now))
     print(f"wrote {path}" + (f" and {', '.join(sorted(mapped.calendars))}" if mapped.calendars else ""))
     print(f"loaded {added} override(s) into the database ({len(mapped.overrides) - added} were already there)")

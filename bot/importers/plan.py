@@ -59,8 +59,9 @@ def _teams(m: Mapped) -> Iterator[str]:
 def _rest(m: Mapped) -> Iterator[str]:
     yield ""
     yield f"Overrides to load into the database ({len(m.overrides)}, current and future)"
+    names = {p.slack_id: p.name for p in m.export.people if p.slack_id}
     for o in m.overrides:
-        yield f"  {o.team}: {o.person} {o.start.isoformat()} → {o.end.isoformat()}"
+        yield f"  {o.team}: {names.get(o.person, o.person)} ({o.person}) {o.start.isoformat()} → {o.end.isoformat()}"
     yield ""
     yield "Integrations (point each sender at its new webhook)"
     for label, name, where in m.integrations:

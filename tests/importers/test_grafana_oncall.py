@@ -85,7 +85,7 @@ async def test_plan(world: World) -> None:
     assert "layer 'Business hours': 2 people, turns of 24h" in out
     assert "escalation level 2 at +15m: person:U0DMITRI1, slack:@payments-oncall" in out
     assert "escalation then the whole policy again, 5 time(s)" in out
-    assert "  data: U0KAVYA01 2027-03-27T00:00:00+00:00 → 2027-03-28T11:00:00+00:00" in out
+    assert "  data: Kavya Rao (U0KAVYA01) 2027-03-27T00:00:00+00:00 → 2027-03-28T11:00:00+00:00" in out
     assert ("Alertmanager → integration alertmanager: POST https://watchstander.example.com/alerts/alertmanager "
             "with Authorization: Bearer $WS_TOKEN_ALERTMANAGER") in out
     for line in ["phone numbers 'everyone': Grafana OnCall's API does not give them",

@@ -101,7 +101,7 @@ async def test_plan_shows_every_mapping_and_writes_nothing(world: World) -> None
             "routing_key = $WS_TOKEN_CHECKOUT") in out
     # overrides: current and future only
     assert "Overrides to load into the database (4, current and future)" in out
-    assert "platform: U0BRUNO01 2027-03-09T18:00:00+01:00 → 2027-03-11T09:00:00+01:00" in out
+    assert "platform: Bruno Costa (U0BRUNO01) 2027-03-09T18:00:00+01:00 → 2027-03-11T09:00:00+01:00" in out
     # nothing silently dropped
     for line in ["person \"Liam O'Brien\": no Slack user has the e-mail liam@contractor.example.net",
                  "policy target \"Payments Escalation level 2: Liam O'Brien\": this person has no Slack user",
@@ -148,6 +148,8 @@ async def test_write_check_config_and_the_same_primary_at_30_instants(world: Wor
 
     again = ok(await run_cli(world.api("--write", str(target)), world.env, world.tmp))
     assert "loaded 0 override(s) into the database (4 were already there)" in again
+    assert "kept the previous " in again and f"{target}.bak" in again
+    assert (world.tmp / "watchstander.yaml.bak").read_text() == target.read_text()
 
     export = await pagerduty.read(DirFetcher(FOLDER, "PagerDuty"), AT)
     for p in export.people:
@@ -262,3 +264,19 @@ async def test_bad_export_folder(world: World, tmp_path: Path) -> None:
     assert ran.code == 1 and "no such folder" in ran.err
     ran = await run_cli(["import", "pagerduty", "--plan"], world.env, world.tmp)
     assert ran.code == 1 and "give --api-token" in ran.err
+
+
+def test_compare_uses_pagerdutys_rendered_final_schedule_when_it_covers_the_window() -> None:
+    from bot.importers.compare import vendor_shifts
+    from bot.importers.model import Export, ImportedPerson, ImportedSchedule
+    from bot.oncall.shifts import Origin, Role, Shift
+
+    end = AT + timedelta(weeks=4)
+    rendered = [Shift("P1", Role.PRIMARY, AT - timedelta(hours=1), end + timedelta(hours=1), Origin.ROTATION)]
+    schedule = ImportedSchedule("S", "s", "UTC", [], rendered=rendered)
+    export = Export("PagerDuty", people=[ImportedPerson("P1", "Pat", None, None, slack_id="U0PAT0001")],
+                    schedules=[schedule])
+    mapped = map_export(export, now=AT, public_url="https://x")
+    assert [s.person for s in vendor_shifts(mapped, schedule, AT, end)] == ["U0PAT0001"]
+    schedule.rendered = rendered[:0] or [Shift("P1", Role.PRIMARY, AT, AT + timedelta(days=1), Origin.ROTATION)]
+    assert vendor_shifts(mapped, schedule, AT, end) == []  # does not cover: computed from the (no) layers
