@@ -39,6 +39,8 @@ class VendorStandIn(SandboxServer):
     faults: dict[str, int] = field(default_factory=dict)  # path → HTTP status to answer with
     requests: list[str] = field(default_factory=list)
     prefix: str = ""  # the API path's version prefix, not in the fixture's file names ("/v2")
+    flaky: dict[str, int] = field(default_factory=dict)  # path → how many more times to answer 429 first
+    garbage: set[str] = field(default_factory=set)  # paths answered 200 with a body that is not JSON
 
     def __post_init__(self) -> None:
         super().__init__()
@@ -53,6 +55,12 @@ class VendorStandIn(SandboxServer):
         self.requests.append(path)
         if request.headers.get("Authorization") != self.auth:
             return web.json_response({"error": {"message": "Unauthorized", "code": 2006}}, status=401)
+        if self.flaky.get(path, 0) > 0:
+            self.flaky[path] -= 1
+            return web.json_response({"error": {"message": "Rate Limit Exceeded"}}, status=429,
+                                     headers={"Retry-After": "0"})
+        if path in self.garbage:
+            return web.Response(text="<html>upstream timed out</html>", content_type="text/html")
         if path in self.faults:
             return web.json_response({"error": {"message": "boom"}}, status=self.faults[path],
                                      headers={"Retry-After": "0"})

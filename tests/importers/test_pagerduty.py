@@ -236,6 +236,21 @@ async def test_vendor_error_in_the_middle_writes_nothing(world: World, status: i
     assert world.vendor.requests.count("/escalation_policies") == 3  # tried again before giving up
 
 
+async def test_a_429_that_clears_is_tried_again(world: World) -> None:
+    world.vendor.flaky["/teams"] = 2
+    out = ok(await run_cli(world.api("--plan"), world.env, world.tmp))
+    assert "3 teams" in out
+    assert world.vendor.requests.count("/teams") == 3
+
+
+async def test_a_body_that_is_not_json(world: World) -> None:
+    world.vendor.garbage.add("/services")
+    ran = await run_cli(world.api("--write", str(world.tmp / "watchstander.yaml")), world.env, world.tmp)
+    assert ran.code == 1 and "Traceback" not in ran.err
+    assert "import failed: PagerDuty /services: not valid JSON" in ran.err
+    assert list(world.tmp.iterdir()) == []
+
+
 async def test_wrong_token(world: World) -> None:
     args = world.api("--plan")
     args[args.index(TOKEN)] = "wrong-token"
