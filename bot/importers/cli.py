@@ -91,6 +91,10 @@ def run_import(args: argparse.Namespace) -> int:
     except ImportFailed as exc:
         print(f"import failed: {exc}", file=sys.stderr)
         return 1
+    except (KeyError, IndexError, TypeError, ValueError) as exc:  # data the readers' checks did not foresee
+        print(f"import failed: the {args.vendor} data has something this import does not understand "
+              f"({exc.__class__.__name__}: {exc}); nothing was written", file=sys.stderr)
+        return 1
 
 
 async def _read(vendor: Vendor, args: argparse.Namespace, slack_token: str | None, slack_url: str,

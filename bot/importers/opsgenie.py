@@ -44,6 +44,7 @@ from bot.importers.model import (
     Via,
 )
 from bot.importers.opsgenie_rules import route_match
+from bot.importers.timeline import NOBODY
 
 BASE_URL = "https://api.opsgenie.com"
 VENDOR = "Opsgenie"
@@ -155,12 +156,14 @@ def _schedule(s: JsonObj, export: Export) -> ImportedSchedule:
             raise ImportFailed(f"{rwhere}: unknown rotation type {kind!r}")
         members = []
         for p in objects(r, "participants", rwhere):
-            if text(p, "type", rwhere) == "user":
+            who = text(p, "type", rwhere)
+            if who == "user":
                 members.append(text(p, "id", rwhere))
-            else:
-                export.unmapped.append(Unmapped("rotation participant", f"{r.get('name')}: {p.get('name', p.get('type'))}",
-                                                f"{p.get('type')} participants are not people; their turns stay empty"))
-                members.append(f"{p.get('type')}:{p.get('id', p.get('name'))}")
+                continue
+            members.append(NOBODY)  # the turn is kept, with nobody on call in this rotation
+            if who != "none":
+                export.unmapped.append(Unmapped("rotation participant", f"{r.get('name')}: {p.get('name', who)}",
+                                                f"a {who} is not a person; its turns have nobody on call"))
         start = instant(r, "startDate", rwhere)
         layers.append(ImportedLayer(name=text(r, "name", rwhere, default=kind), start=start,
                                     end=opt_instant(r, "endDate", rwhere), virtual_start=start,

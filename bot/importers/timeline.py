@@ -19,6 +19,7 @@ from bot.oncall.rotation import wall_clock_instant
 from bot.oncall.shifts import Origin, Role, Shift
 
 _DAY = timedelta(days=1)
+NOBODY = ""  # a member standing for an empty turn (Opsgenie's "none" participant)
 
 
 def handoff(layer: ImportedLayer, zone: ZoneInfo, k: int) -> datetime:
@@ -52,7 +53,7 @@ def layer_shifts(layer: ImportedLayer, zone: ZoneInfo, start: datetime, end: dat
         if layer.end is not None:
             b = min(b, layer.end)
         person = layer.members[k % len(layer.members)]
-        for w_start, w_end in _windows(layer.restrictions, zone, a, b):
+        for w_start, w_end in _windows(layer.restrictions, zone, a, b) if person != NOBODY else []:
             out.append(Shift(person, Role.PRIMARY, w_start, w_end, Origin.ROTATION))
         k += 1
     return out

@@ -101,3 +101,12 @@ async def test_saved_pages_are_read_by_offset_and_by_next_link(tmp_path: Path) -
     (tmp_path / "list.json").write_text("[1, 2]")
     with pytest.raises(ImportFailed, match="expected a JSON object, got list"):
         await fetcher.get("/list")
+
+
+def test_an_empty_turn_lets_the_layer_below_show() -> None:
+    from bot.importers.timeline import NOBODY
+
+    s = ImportedSchedule("S", "s", BERLIN, [weekly(["base"], "2027-03-01T09:00:00+01:00"),
+                                            weekly(["a", NOBODY], "2027-03-01T09:00:00+01:00")])
+    shifts = final_shifts(s, at("2027-03-01T08:00:00+00:00"), at("2027-03-15T08:00:00+00:00"))
+    assert [(x.person, x.start.day) for x in shifts] == [("a", 1), ("base", 8)]
