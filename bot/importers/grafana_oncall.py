@@ -10,6 +10,7 @@ to Slack; phone numbers are not in the public API. A shift's ``start`` is local 
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -34,6 +35,7 @@ from bot.importers.model import (
 )
 
 VENDOR = "Grafana OnCall"
+_SLACK_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _MAX_PAGES = 500
 
 
@@ -93,8 +95,8 @@ def _person(u: JsonObj, rules: dict[str, list[JsonObj]], export: Export) -> Impo
     person = ImportedPerson(uid, name, opt_text(u, "email", where), opt_text(u, "timezone", where))
     slack = u.get("slack")
     first = slack[0] if isinstance(slack, list) and slack else slack
-    if isinstance(first, dict) and isinstance(first.get("user_id"), str):
-        person.slack_id = first["user_id"]
+    if isinstance(first, dict) and isinstance(first.get("user_id"), str) and _SLACK_ID.match(first["user_id"]):
+        person.slack_id = first["user_id"]  # else looked up by e-mail
     after = timedelta(0)
     for r in sorted(rules.get(uid, []), key=lambda r: integer(r, "position", where, default=0)):
         if r.get("important") is True:
