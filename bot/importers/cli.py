@@ -134,6 +134,9 @@ def checked(mapped: Mapped, text: str, folder: Path) -> Config:
 
 
 def _write(mapped: Mapped, path: Path, database_url: str, now: datetime) -> int:
+    if mapped.export.people and not any(p.slack_id for p in mapped.export.people):
+        raise ImportFailed("nobody could be matched to a Slack user, so the config would page no one; set "
+                           "SLACK_BOT_TOKEN (with the users:read.email scope) and run again; nothing was written")
     text = config_yaml(mapped)
     folder = path.resolve().parent
     checked(mapped, text, folder)

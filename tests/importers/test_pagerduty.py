@@ -236,6 +236,14 @@ async def test_vendor_error_in_the_middle_writes_nothing(world: World, status: i
     assert world.vendor.requests.count("/escalation_policies") == 3  # tried again before giving up
 
 
+async def test_write_without_slack_refuses(world: World) -> None:
+    env = {k: v for k, v in world.env.items() if k != "SLACK_BOT_TOKEN"}
+    ran = await run_cli(world.api("--write", str(world.tmp / "watchstander.yaml")), env, world.tmp)
+    assert ran.code == 1
+    assert "nobody could be matched to a Slack user" in ran.err
+    assert list(world.tmp.iterdir()) == []
+
+
 async def test_a_429_that_clears_is_tried_again(world: World) -> None:
     world.vendor.flaky["/teams"] = 2
     out = ok(await run_cli(world.api("--plan"), world.env, world.tmp))
