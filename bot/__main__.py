@@ -24,6 +24,7 @@ from bot.config import (
     load_config,
     settings_from_env,
 )
+from bot.importers.args import add_import_parser
 from bot.logs import protect, setup_logging
 
 
@@ -375,6 +376,7 @@ def parser() -> argparse.ArgumentParser:
     oc.add_argument("team", nargs="?", help="one team (default: every team)")
     oc.add_argument("--at", help="ISO time, e.g. 2026-11-30T09:00 (read in the config's timezone without an offset)")
     oc.set_defaults(func=cmd_oncall)
+    add_import_parser(sub)
     return p
 
 

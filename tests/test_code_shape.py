@@ -24,7 +24,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
                         "inflight", "crashpoints", "metrics", "logs", "manifest"})),
     ("domain", frozenset({"alerts", "escalation", "oncall", "incidents", "reports", "retention", "monitors", "models",
                           "migrations"})),
-    ("edges", frozenset({"services", "notify", "slack", "web", "sandbox"})),
+    ("edges", frozenset({"services", "notify", "slack", "web", "sandbox", "importers"})),
     ("app", frozenset({"app", "demo", "__main__"})),
 )
 LAYER_OF = {package: i for i, (_, packages) in enumerate(LAYERS) for package in packages}

@@ -69,6 +69,7 @@ class SlackWebApi:
             "reactions.add": w.reactions_add,
             "users.info": w.users_info,
             "users.list": w.users_list,
+            "users.lookupByEmail": workspace.users_lookup_by_email,
             "views.open": w.views_open,
             "views.push": w.views_push,
             "views.update": w.views_update,

@@ -43,6 +43,7 @@ class SandboxUser:
     tz: str = "UTC"
     is_admin: bool = False
     is_bot: bool = False
+    email: str | None = None
 
 
 @dataclass(frozen=True)

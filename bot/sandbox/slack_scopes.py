@@ -53,7 +53,7 @@ METHOD_SCOPES: dict[str, str | None] = {
     "pins.add": "pins:write", "pins.list": "pins:read",
     "bookmarks.add": "bookmarks:write",
     "reactions.add": "reactions:write",
-    "users.info": "users:read", "users.list": "users:read",
+    "users.info": "users:read", "users.list": "users:read", "users.lookupByEmail": "users:read.email",
     "views.open": None, "views.push": None, "views.update": None, "views.publish": None,
     "files.getUploadURLExternal": "files:write", "files.completeUploadExternal": "files:write",
     "usergroups.list": "usergroups:read", "usergroups.users.list": "usergroups:read",

@@ -211,6 +211,13 @@ class SlackWorkspace:
         self.ephemerals.append(ephemeral)
         return ephemeral
 
+    def users_lookup_by_email(self, args: JSON) -> JSON:
+        email = str(args.get("email") or "").strip().lower()
+        found = next((u for u in self.users.values() if u.email and u.email.lower() == email), None)
+        if found is None:
+            raise SlackRefusal("users_not_found")
+        return {"user": self.user_to_slack(found)}
+
     # --- rendering ----------------------------------------------------------------------------
 
     def user_to_slack(self, user: SandboxUser) -> JSON:
@@ -222,6 +229,8 @@ class SlackWorkspace:
         }
         if user.is_bot:
             profile["bot_id"] = self.bot_id
+        if user.email:
+            profile["email"] = user.email
         return {
             "id": user.id, "team_id": self.team_id, "name": user.name, "deleted": False,
             "real_name": user.real_name, "tz": user.tz, "tz_label": now.tzname() or user.tz,
