@@ -79,7 +79,7 @@ def _late_rules(config: Config) -> list[Conflict]:
                 p.slack_id in roles or (roles & {"primary", "backup"} and (not members or p.slack_id in members)))]
             gap = steps[si + 1].after - step.after
             for i, p in people:
-                late = [r for r in p.notify if r.after >= gap > timedelta(0)]
+                late = [r for r in p.notify if r.after > gap > timedelta(0)]
                 if late:
                     r = late[0]
                     found.append(Conflict(("people", i, "notify"), (
