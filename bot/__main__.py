@@ -144,6 +144,12 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_migrate_db(args: argparse.Namespace) -> int:
+    from bot.migrate_db import command
+
+    return command(args.source, args.target, force=args.force)
+
+
 def cmd_backup(args: argparse.Namespace) -> int:
     import sqlite3
 
@@ -361,6 +367,11 @@ def parser() -> argparse.ArgumentParser:
     t.set_defaults(func=cmd_send_test_alert)
     m = sub.add_parser("migrate", help="apply database migrations")
     m.set_defaults(func=cmd_migrate)
+    md = sub.add_parser("migrate-db", help="copy the whole database to another one (SQLite → PostgreSQL or back)")
+    md.add_argument("--from", dest="source", required=True, metavar="URL", help="the database to copy (unchanged)")
+    md.add_argument("--to", dest="target", required=True, metavar="URL", help="the empty database to fill")
+    md.add_argument("--force", action="store_true", help="delete what the target holds instead of refusing")
+    md.set_defaults(func=cmd_migrate_db)
     b = sub.add_parser("backup", help="consistent online copy of the SQLite database")
     b.add_argument("path")
     b.set_defaults(func=cmd_backup)
