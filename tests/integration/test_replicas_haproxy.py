@@ -162,15 +162,20 @@ async def test_two_replicas_behind_haproxy_page_once_when_one_is_killed(tmp_path
         try:
             async with haproxy(tmp_path, ports) as proxy, aiohttp.ClientSession() as http:
                 await proxy.until_up("bot1", "bot2")
-                gate = asyncio.Semaphore(16)
+                gate, accepted, halfway = asyncio.Semaphore(16), [0], asyncio.Event()
 
                 async def one(n: int) -> None:
                     async with gate:
                         await send(http, proxy.url, n)
+                    accepted[0] += 1
+                    if accepted[0] == ALERTS // 2:
+                        halfway.set()
 
-                await asyncio.gather(*(one(n) for n in range(ALERTS // 2)))
-                await a.kill9()  # mid-flight: its claimed posts and pages are left for b once the claims run out
-                await asyncio.gather(*(one(n) for n in range(ALERTS // 2, ALERTS)))
+                async def kill_halfway() -> None:
+                    await halfway.wait()
+                    await a.kill9()  # with requests in flight, and its claimed posts and pages left for b
+
+                await asyncio.gather(kill_halfway(), *(one(n) for n in range(ALERTS)))
                 await proxy.until_up("bot2")  # its health checks took the dead one out
                 await until_settled(pg_url, set_clock(T0 + 2 * LEASE), b, set_clock)  # a's claims have run out
                 await until_settled(pg_url, set_clock(T0 + timedelta(minutes=6)), b, set_clock)  # the SMS step
@@ -186,3 +191,12 @@ async def test_two_replicas_behind_haproxy_page_once_when_one_is_killed(tmp_path
     assert len(dms) == ALERTS and titles(dms) == expected  # the first step's DM, once per alert
     assert len(sms) == ALERTS and titles(sms) == expected  # the SMS step, once per alert
     assert not [line for line in b.log if "Traceback" in line], b.log
+    engine = create_engine(pg_url)
+    try:
+        async with engine.connect() as conn:
+            pages = (await conn.execute(text("SELECT via, status, count(*) FROM pages GROUP BY via, status"))).all()
+            per_step = await conn.scalar(text("SELECT max(n) FROM (SELECT count(*) AS n FROM pages "
+                                              "GROUP BY group_id, step, person, via) AS each_page"))
+    finally:
+        await engine.dispose()
+    assert sorted(pages) == [("slack", "sent", ALERTS), ("sms", "sent", ALERTS)] and per_step == 1
