@@ -93,7 +93,7 @@ def database_url(text_url: str, *, role: str) -> URL:
     backend = "postgresql" if url.get_backend_name() in ("postgresql", "postgres") else url.get_backend_name()
     if backend not in DRIVERS:
         raise MigrateError(f"--{role}: {backend} is not supported; the bot runs on SQLite and PostgreSQL")
-    if url.drivername not in (backend, DRIVERS[backend]):
+    if url.drivername not in (backend, url.get_backend_name(), DRIVERS[backend]):
         raise MigrateError(f"--{role}: use the {DRIVERS[backend]} driver, not {url.drivername}")
     url = url.set(drivername=DRIVERS[backend])
     if backend == "sqlite" and (not url.database or url.database == ":memory:"):
@@ -213,7 +213,7 @@ async def _copy_all(source: AsyncConnection, target: AsyncConnection, report: Mi
     for name in tables():
         try:
             copied = await _copy_table(source, target, name)
-        except SQLAlchemyError as exc:
+        except (OSError, SQLAlchemyError, ValueError) as exc:  # ValueError: a value this version cannot read
             raise MigrateError(f"copying {name} failed, nothing was written to the target: {_reason(exc)}") from None
         expected, found = await _rows(source, name), await _rows(target, name)
         if not expected == found == copied:
@@ -230,6 +230,18 @@ async def _open_target(target: AsyncConnection, url: URL, force: bool) -> None:
                            "databases. Point --to at an empty database, or add --force to delete what it holds")
     for name in reversed(tables()):
         await target.execute(delete(Base.metadata.tables[name]))
+
+
+async def _copy(source_engine: AsyncEngine, target_engine: AsyncEngine, target_url: URL, force: bool,
+                report: MigrationReport, progress: Callable[[str], object]) -> None:
+    async with source_engine.connect() as source, target_engine.connect() as target:
+        await _snapshot(source)
+        await _open_target(target, target_url, force)
+        await _copy_all(source, target, report, progress)
+        if target.dialect.name == "postgresql":
+            await _reset_sequences(target)
+        await target.commit()
+        await source.rollback()
 
 
 async def migrate_database(source_text: str, target_text: str, *, force: bool = False,
@@ -251,14 +263,10 @@ async def migrate_database(source_text: str, target_text: str, *, force: bool = 
             await migrate(target_url.render_as_string(hide_password=False))
         except (OSError, SQLAlchemyError) as exc:
             raise MigrateError(f"--to: migrating {report.target} failed: {_reason(exc)}") from None
-        async with source_engine.connect() as source, target_engine.connect() as target:
-            await _snapshot(source)
-            await _open_target(target, target_url, force)
-            await _copy_all(source, target, report, progress)
-            if target.dialect.name == "postgresql":
-                await _reset_sequences(target)
-            await target.commit()
-            await source.rollback()
+        try:
+            await _copy(source_engine, target_engine, target_url, force, report, progress)
+        except (OSError, SQLAlchemyError) as exc:
+            raise MigrateError(f"the copy failed, nothing was written to the target: {_reason(exc)}") from None
     finally:
         await source_engine.dispose()
         await target_engine.dispose()
@@ -271,7 +279,8 @@ def next_steps(report: MigrationReport, target_text: str) -> Sequence[str]:
     several = target.get_backend_name() == "postgresql"
     return [
         "Next:",
-        f"  1. Set DATABASE_URL={shown(target)} for the bot" + (" (the same value on every replica)." if several else "."),
+        f"  1. Set DATABASE_URL={shown(target)} for the bot" + (" (*** is the password)" if target.password else "")
+        + (" — the same value on every replica." if several else "."),
         "  2. Start it: watchstander serve" + (" — as many replicas as you like, behind a load balancer that "
                                                "checks /readyz." if several else "."),
         f"  3. Keep {report.source} as it is until the bot runs well on the new database; it is your way back.",

@@ -140,6 +140,32 @@ async def test_a_target_that_holds_data_is_refused_unless_forced(tmp_path: Path,
     assert "  alert_groups                  30 rows" in forced.stdout  # replaced, not added to
 
 
+@pytest.mark.postgres
+async def test_a_row_postgresql_refuses_stops_the_copy_and_leaves_the_target_empty(
+        tmp_path: Path, migrated_db: Path, pg_url: str) -> None:
+    """SQLite does not enforce VARCHAR lengths; PostgreSQL does. The copy names the table and writes nothing."""
+    source = tmp_path / "w.db"
+    shutil.copy(migrated_db, source)
+    engine = create_engine(sqlite_url(source))
+    try:
+        await seed_year(session_factory(engine), T0, alerts=20)
+    finally:
+        await engine.dispose()
+    with sqlite3.connect(source) as conn:
+        conn.execute("INSERT INTO known_channels (name, channel_id, learned_at) VALUES (?, 'C1', '2026-11-24 13:00:00')",
+                     ("x" * 200,))
+    result = await migrate_db("--from", sqlite_url(source), "--to", pg_url)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "migrate-db: copying known_channels failed, nothing was written to the target: " in result.stderr
+    assert "value too long for type character varying(128)" in result.stderr
+    engine = create_engine(pg_url)
+    try:
+        async with session_factory(engine)() as s:
+            assert await s.scalar(select(func.count()).select_from(Base.metadata.tables["incidents"])) == 0  # copied before
+    finally:
+        await engine.dispose()
+
+
 async def test_bad_urls_are_explained_without_a_traceback(tmp_path: Path, migrated_db: Path) -> None:
     source = tmp_path / "w.db"
     shutil.copy(migrated_db, source)
