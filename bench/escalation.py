@@ -16,6 +16,11 @@ a child process, so the bot's CPU is its own, and measures:
    meanwhile, as in production, and how long after the step each went out is reported too.
 
     python bench/escalation.py [--alerts 10000] [--spread 3600] [--window 180] [--idle 30] [--teams 20]
+                               [--database-url postgresql+asyncpg://…/empty_db] [--replicas 2]
+
+``--database-url`` runs on that (empty) database instead of a fresh SQLite file; ``--replicas N``
+runs N bots on it in this process (sharing its core: it shows the claims between replicas at work,
+not their added capacity).
 
 Targets: p99 lateness < 1 s; idle CPU near zero. ``--spread 600 --window 600`` is a storm
 (17 steps/s): the runner stays on time, the senders fall behind.
@@ -172,11 +177,13 @@ async def lateness(db_url: str, until: datetime) -> list[float]:
 
 
 async def run_bot(settings: Settings, config_text_: str, *, idle: float, until: datetime,
-                  drain_limit: float = 300.0) -> dict[str, Any]:
-    bot = create_bot(settings, parse_config(config_text_, env={}))
-    runner = web.AppRunner(bot.web, access_log=None)
-    await runner.setup()  # starts the escalation runner and the dispatcher, as `serve` does
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
+                  drain_limit: float = 300.0, replicas: int = 1) -> dict[str, Any]:
+    bots = [create_bot(settings, parse_config(config_text_, env={})) for _ in range(replicas)]
+    bot = bots[0]
+    runners = [web.AppRunner(b.web, access_log=None) for b in bots]
+    for runner in runners:
+        await runner.setup()  # starts the escalation runner and the dispatcher, as `serve` does
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
     try:
         await asyncio.sleep(3)  # let start-up settle
         cpu, wall = cpu_seconds(), time.perf_counter()
@@ -201,7 +208,8 @@ async def run_bot(settings: Settings, config_text_: str, *, idle: float, until: 
             rows = list(await s.execute(select(PageRecord.status, PageRecord.created_at, PageRecord.sent_at)
                                         .where(measured)))
     finally:
-        await runner.cleanup()
+        for runner in runners:
+            await runner.cleanup()
     delays = [(sent - created).total_seconds() for _, created, sent in rows if sent is not None]
     return {"idle_cpu": idle_cpu, "busy_cpu": busy_cpu, "pages": len(rows), "sent_in_window": sent_in_window,
             "sent": sum(st == "sent" for st, _, _ in rows), "drained_after": drained_after, "send_delays": delays}
@@ -214,10 +222,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--window", type=float, default=180.0, help="seconds of deadlines to run and measure")
     ap.add_argument("--idle", type=float, default=30.0, help="seconds of idle measurement before the first deadline")
     ap.add_argument("--teams", type=int, default=20)
+    ap.add_argument("--database-url", help="an empty database to run on (default: a fresh SQLite file)")
+    ap.add_argument("--replicas", type=int, default=1, help="bots on the one database, in this process")
     args = ap.parse_args(argv)
 
     workdir = Path(tempfile.mkdtemp(prefix="watchstander-bench-"))
-    db_url = f"sqlite+aiosqlite:///{workdir / 'bench.db'}"
+    db_url = args.database_url or f"sqlite+aiosqlite:///{workdir / 'bench.db'}"
     _upgrade_sync(db_url)
     text = config_text(args.teams)
     policy = Policy.for_team(parse_config(text, env={}).teams[0])
@@ -237,13 +247,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                         twilio_api_url=info["twilio"], config_path=str(workdir / "watchstander.yaml"))
     window = min(args.window, args.spread)
     until = first + timedelta(seconds=window + 10)
-    result = asyncio.run(run_bot(settings, text, idle=args.idle, until=until))
+    result = asyncio.run(run_bot(settings, text, idle=args.idle, until=until, replicas=args.replicas))
     late = asyncio.run(lateness(db_url, first + timedelta(seconds=window)))
     parent.send("done")
     seen = parent.recv()
     stand_ins.join(timeout=10)
 
-    print(f"escalation benchmark: {args.alerts} open alerts, deadlines over {args.spread:.0f}s, {args.teams} teams "
+    print(f"escalation benchmark: {args.replicas} replica(s) on {'SQLite' if not args.database_url else 'PostgreSQL'}, "
+          f"{args.alerts} open alerts, deadlines over {args.spread:.0f}s, {args.teams} teams "
           f"(seeded in {seeded_in:.1f}s); measured: the {window:.0f}s from the first deadline")
     print(f"  idle CPU (all {args.alerts} alerts open, {args.idle:.0f}s before the first deadline): "
           f"{result['idle_cpu'] * 100:.2f}% of one core")

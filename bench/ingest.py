@@ -4,6 +4,11 @@ Runs `watchstander serve` as a subprocess on a fresh SQLite file (WAL, synchrono
 Slack stand-in served from this process, so the bot and the load generator do not share a core.
 
     python bench/ingest.py [--alerts 20000] [--concurrency 16] [--rate 100] [--seconds 30]
+                           [--database-url postgresql+asyncpg://…/empty_db] [--replicas 2]
+
+``--database-url`` runs the bot on that (empty) database instead; ``--replicas N`` starts N
+`watchstander serve` processes on it and the load generator sends each request to the next one in
+turn, as a round-robin balancer would.
 
 Phase 1 posts Alertmanager notifications of 10 alerts each as fast as the bot accepts them.
 Phase 2 sends 100 alerts/s (10 notifications of 10 alerts per second, each its own group) and
@@ -63,11 +68,11 @@ def notification(name: str, n: int = 10) -> dict[str, object]:
             "externalURL": "http://am", "truncatedAlerts": 0, "alerts": alerts}
 
 
-async def start_bot(tmp: Path, slack_url: str) -> tuple[asyncio.subprocess.Process, str]:
+async def start_bot(tmp: Path, slack_url: str, database_url: str | None = None) -> tuple[asyncio.subprocess.Process, str]:
     (tmp / "watchstander.yaml").write_text(CONFIG)
     port = free_port()
     env = {**os.environ, "SLACK_BOT_TOKEN": "xoxb-sandbox-token", "SLACK_SIGNING_SECRET": "bench",
-           "SLACK_API_URL": slack_url, "DATABASE_URL": f"sqlite+aiosqlite:///{tmp / 'bench.db'}",
+           "SLACK_API_URL": slack_url, "DATABASE_URL": database_url or f"sqlite+aiosqlite:///{tmp / 'bench.db'}",
            "WATCHSTANDER_CONFIG": str(tmp / "watchstander.yaml"), "PORT": str(port), "LOG_LEVEL": "WARNING"}
     proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1",
                                                 env=env, stderr=asyncio.subprocess.PIPE, cwd=ROOT)
@@ -78,7 +83,7 @@ async def start_bot(tmp: Path, slack_url: str) -> tuple[asyncio.subprocess.Proce
     return proc, f"http://127.0.0.1:{port}"
 
 
-async def throughput(http: aiohttp.ClientSession, url: str, total: int, concurrency: int) -> float:
+async def throughput(http: aiohttp.ClientSession, urls: list[str], total: int, concurrency: int) -> float:
     batches = total // 10
     queue: asyncio.Queue[int] = asyncio.Queue()
     for b in range(batches):
@@ -88,7 +93,7 @@ async def throughput(http: aiohttp.ClientSession, url: str, total: int, concurre
     async def worker() -> None:
         while not queue.empty():
             b = queue.get_nowait()
-            async with http.post(f"{url}/alerts/alertmanager", json=notification(f"Load{b}"),
+            async with http.post(f"{urls[b % len(urls)]}/alerts/alertmanager", json=notification(f"Load{b}"),
                                  headers={"Authorization": f"Bearer {TOKEN}"}) as resp:
                 await resp.read()
                 statuses[resp.status] = statuses.get(resp.status, 0) + 1
@@ -100,7 +105,7 @@ async def throughput(http: aiohttp.ClientSession, url: str, total: int, concurre
     return batches * 10 / elapsed
 
 
-async def latency(http: aiohttp.ClientSession, url: str, slack: SlackStandIn, rate: int,
+async def latency(http: aiohttp.ClientSession, urls: list[str], slack: SlackStandIn, rate: int,
                   seconds: int) -> list[float]:
     sent: dict[str, float] = {}
     arrived: dict[str, float] = {}
@@ -114,7 +119,7 @@ async def latency(http: aiohttp.ClientSession, url: str, slack: SlackStandIn, ra
     per_second = rate // 10
     tasks = []
 
-    async def send(name: str) -> None:
+    async def send(name: str, url: str) -> None:
         sent[name] = time.perf_counter()
         async with http.post(f"{url}/alerts/alertmanager", json=notification(name),
                              headers={"Authorization": f"Bearer {PACED_TOKEN}"}) as resp:
@@ -124,7 +129,7 @@ async def latency(http: aiohttp.ClientSession, url: str, slack: SlackStandIn, ra
     for tick in range(seconds * per_second):
         target = start + tick / per_second
         await asyncio.sleep(max(0.0, target - time.perf_counter()))  # pacing the load, not waiting on results
-        tasks.append(asyncio.create_task(send(f"Paced{tick}")))
+        tasks.append(asyncio.create_task(send(f"Paced{tick}", urls[tick % len(urls)])))
     await asyncio.gather(*tasks)
     await slack.wait_for(lambda: all(n in arrived for n in sent), timeout=60)
     return sorted((arrived[n] - sent[n]) * 1000 for n in sent)
@@ -136,14 +141,18 @@ async def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--rate", type=int, default=100, help="alerts per second in the latency phase")
     parser.add_argument("--seconds", type=int, default=30)
+    parser.add_argument("--database-url", help="an empty database to run on (default: a fresh SQLite file)")
+    parser.add_argument("--replicas", type=int, default=1, help="bots on the one database, sent to in turn")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         async with SlackStandIn(channels=["load-alerts", "paced-alerts"]) as slack, aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=64)) as http:
-            proc, url = await start_bot(Path(tmp), slack.api_url)
+            bots = [await start_bot(Path(tmp), slack.api_url, args.database_url) for _ in range(args.replicas)]
+            urls = [url for _, url in bots]
+            print(f"{args.replicas} replica(s) on {args.database_url or 'SQLite'}")
             try:
                 print(f"phase 1: {args.alerts} alerts in notifications of 10, {args.concurrency} concurrent senders")
-                rate = await throughput(http, url, args.alerts, args.concurrency)
+                rate = await throughput(http, urls, args.alerts, args.concurrency)
                 print(f"  accepted: {rate:,.0f} alerts/s")
                 # Phase 1's channel is now an alert storm (one message edited in place); let the
                 # bot finish with it before timing phase 2 in a channel of its own.
@@ -155,14 +164,15 @@ async def main() -> None:
                 print(f"  Slack: {len(slack.calls_to('chat.postMessage'))} posts ({len(storms)} storm message), "
                       f"{len(slack.calls_to('chat.update'))} edits")
                 print(f"phase 2: {args.rate} alerts/s for {args.seconds}s (each notification its own message)")
-                delays = await latency(http, url, slack, args.rate, args.seconds)
+                delays = await latency(http, urls, slack, args.rate, args.seconds)
                 p50 = statistics.median(delays)
                 p99 = delays[min(len(delays) - 1, int(len(delays) * 0.99))]
                 print(f"  webhook → chat.postMessage: p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {delays[-1]:.1f} ms "
                       f"over {len(delays)} notifications")
             finally:
-                proc.send_signal(signal.SIGTERM)
-                await proc.wait()
+                for proc, _ in bots:
+                    proc.send_signal(signal.SIGTERM)
+                    await proc.wait()
 
 
 if __name__ == "__main__":

@@ -71,12 +71,10 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(exc.report())
         return 1
-    from bot.oncall.cli import schedule_problems
+    from bot.oncall.cli import config_problems
 
-    problems, warnings = schedule_problems(config, base_dir=Path(path).resolve().parent, now=datetime.now(UTC))
-    from bot.config.conflicts import conflict_warnings
-
-    for warning in warnings + conflict_warnings(config, Path(path).read_text(encoding="utf-8")):
+    problems, warnings = config_problems(config, Path(path), now=datetime.now(UTC))
+    for warning in warnings:
         print(f"warning: {warning}")
     if problems:
         print(f"{path}: {len(problems)} problem(s)\n  " + "\n  ".join(problems))
@@ -145,6 +143,12 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     asyncio.run(migrate(settings.database_url))
     print("database is up to date")
     return 0
+
+
+def cmd_migrate_db(args: argparse.Namespace) -> int:
+    from bot.migrate_db import command
+
+    return command(args.source, args.target, force=args.force)
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
@@ -364,6 +368,11 @@ def parser() -> argparse.ArgumentParser:
     t.set_defaults(func=cmd_send_test_alert)
     m = sub.add_parser("migrate", help="apply database migrations")
     m.set_defaults(func=cmd_migrate)
+    md = sub.add_parser("migrate-db", help="copy the whole database to another one (SQLite → PostgreSQL or back)")
+    md.add_argument("--from", dest="source", required=True, metavar="URL", help="the database to copy (unchanged)")
+    md.add_argument("--to", dest="target", required=True, metavar="URL", help="the empty database to fill")
+    md.add_argument("--force", action="store_true", help="delete what the target holds instead of refusing")
+    md.set_defaults(func=cmd_migrate_db)
     b = sub.add_parser("backup", help="consistent online copy of the SQLite database")
     b.add_argument("path")
     b.set_defaults(func=cmd_backup)

@@ -25,7 +25,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
     ("domain", frozenset({"alerts", "escalation", "oncall", "incidents", "reports", "retention", "monitors", "models",
                           "migrations"})),
     ("edges", frozenset({"services", "notify", "slack", "web", "sandbox", "importers"})),
-    ("app", frozenset({"app", "demo", "__main__"})),
+    ("app", frozenset({"app", "demo", "__main__", "migrate_db"})),
 )
 LAYER_OF = {package: i for i, (_, packages) in enumerate(LAYERS) for package in packages}
 

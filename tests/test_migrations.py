@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import shutil
 import sqlite3
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -15,7 +17,9 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
 
 import bot.models  # noqa: F401  (every table)
 from bot.db import MIGRATIONS_DIR, Base, _upgrade_sync, alembic_config
@@ -114,3 +118,26 @@ def test_migrate_command_creates_the_database(tmp_path: Path) -> None:
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"alert_groups", "alerts", "alert_events", "outbox", "silences"} <= tables
     assert stamped(db) == SCRIPTS.get_heads()
+
+
+
+@pytest.mark.postgres
+async def test_replicas_starting_together_migrate_one_after_another(postgres_server: str) -> None:
+    """Three `watchstander migrate` at once on an empty PostgreSQL database (as replicas that start together
+    each migrate first): an advisory lock lets one create the schema, and the others find it done."""
+    name = f"watchstander_{uuid.uuid4().hex[:12]}"
+    admin = create_async_engine(postgres_server, isolation_level="AUTOCOMMIT")
+    async with admin.connect() as conn:
+        await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    env = {**os.environ, "DATABASE_URL": make_url(postgres_server).set(database=name).render_as_string(False)}
+    try:
+        runs = [await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", "migrate", env=env,
+                                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                for _ in range(3)]
+        outcomes = [(*(await asyncio.wait_for(run.communicate(), 120)), run.returncode) for run in runs]
+        assert [code for _, _, code in outcomes] == [0, 0, 0], [err[-800:] for _, err, _ in outcomes]
+        assert all(b"database is up to date" in out for out, _, _ in outcomes)
+    finally:
+        async with admin.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        await admin.dispose()

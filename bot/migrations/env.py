@@ -6,12 +6,16 @@ import asyncio
 
 from alembic import context
 from alembic.script import ScriptDirectory
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 import bot.models  # noqa: F401  (loads every table into Base.metadata)
 from bot.db import Base, collapse_former_branches, create_engine
 
 config = context.config
+# The key of the PostgreSQL advisory lock a migration holds until it commits: a second replica starting
+# at the same moment waits for it, then finds the schema up to date instead of creating it again.
+MIGRATION_LOCK = 0x5741544348  # "WATCH"
 target_metadata = Base.metadata
 
 
@@ -23,6 +27,8 @@ def _run(connection: Connection) -> None:
         compare_type=True,
     )
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":  # replicas that start together migrate one after another
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         collapse_former_branches(connection, context.get_context(), ScriptDirectory.from_config(config))
         context.run_migrations()
 

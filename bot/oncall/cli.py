@@ -15,6 +15,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from bot.config import Config, IcalSchedule, Team
+from bot.config.conflicts import conflict_warnings
 from bot.db import Base, create_engine, session_factory
 from bot.oncall.ical_import import IcalSource
 from bot.oncall.report_text import status_report
@@ -88,6 +89,13 @@ async def _statuses(url: str, schedules: Schedules, teams: list[Team], at: datet
             return [await team_status(s, schedules, t, at) for t in teams]
     finally:
         await engine.dispose()
+
+
+def config_problems(config: Config, path: Path, *, now: datetime) -> tuple[list[str], list[str]]:
+    """What ``check-config`` says beyond validation: :func:`schedule_problems`, and paging rules that
+    work against each other (warnings, with their lines in the file at ``path``)."""
+    problems, warnings = schedule_problems(config, base_dir=path.resolve().parent, now=now)
+    return problems, warnings + conflict_warnings(config, path.read_text(encoding="utf-8"))
 
 
 def schedule_problems(config: Config, *, base_dir: Path | None, now: datetime) -> tuple[list[str], list[str]]:
