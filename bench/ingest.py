@@ -105,6 +105,14 @@ async def throughput(http: aiohttp.ClientSession, urls: list[str], total: int, c
     return batches * 10 / elapsed
 
 
+def rss_mb(pid: int) -> float:
+    """The process's resident memory now (Linux ``/proc``)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 async def latency(http: aiohttp.ClientSession, urls: list[str], slack: SlackStandIn, rate: int,
                   seconds: int) -> list[float]:
     sent: dict[str, float] = {}
@@ -153,7 +161,7 @@ async def main() -> None:
             try:
                 print(f"phase 1: {args.alerts} alerts in notifications of 10, {args.concurrency} concurrent senders")
                 rate = await throughput(http, urls, args.alerts, args.concurrency)
-                print(f"  accepted: {rate:,.0f} alerts/s")
+                print(f"  accepted: {rate:,.0f} alerts/s; bot RSS " + ", ".join(f"{rss_mb(p.pid):.0f} MB" for p, _ in bots))
                 # Phase 1's channel is now an alert storm (one message edited in place); let the
                 # bot finish with it before timing phase 2 in a channel of its own.
                 seen = -1
