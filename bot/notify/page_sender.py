@@ -37,6 +37,7 @@ from bot.db import transaction
 from bot.escalation.models import PageRecord, PageStatus, Via
 from bot.metrics import Metrics
 from bot.notify.dispatch import Deferred, Dispatcher
+from bot.notify.outbox_sender import Done
 from bot.notify.storms import storm_message
 from bot.outbox import OutboxKind, OutboxMessage, PageSend
 
@@ -116,7 +117,7 @@ class PageSender:
         page = await s.get_one(PageRecord, page_id)
         return page, await load_current(s, page.group_id)
 
-    async def send(self, item: OutboxMessage) -> dict[str, object]:
+    async def send(self, item: OutboxMessage) -> dict[str, object] | Done:
         page_id = PageSend.of(item).page_id
         async with transaction(self._sessions) as s:
             page, alert = await self._load(s, page_id)
@@ -145,21 +146,23 @@ class PageSender:
             await self._refused(page_id, exc)
             return {"page_id": page_id, "error": exc.code}
         crashpoints.reached(crashpoints.Point.PAGE_SENT)
-        await self._sent(page, sent)
         self._metrics.notifications.labels(page.via, "page").inc()
-        return {"page_id": page_id, "ref": sent.ref}
 
-    async def _sent(self, page: PageRecord, sent: Sent) -> None:
+        async def record_sent(s: AsyncSession) -> None:
+            await self._sent(s, page, sent)
+
+        return Done({"page_id": page_id, "ref": sent.ref}, record_sent)  # recorded with the row's sent_at
+
+    async def _sent(self, s: AsyncSession, page: PageRecord, sent: Sent) -> None:
         # An email's Message-ID is rebuilt from the page id whenever it is needed; nothing to keep.
         ref = ({"twilio_sid": sent.ref} if page.via in (Via.SMS, Via.CALL) else {} if page.via == Via.EMAIL
                else {"slack_ref": sent.ref})
-        async with transaction(self._sessions) as s:
-            # One statement; Twilio's status callback may have come first (and said "failed"):
-            # what it said is kept.
-            await s.execute(update(PageRecord).where(PageRecord.id == page.id).values(
-                sent_at=self._clock.now(), delivery_status=func.coalesce(PageRecord.delivery_status, sent.status),
-                status=case((PageRecord.status == PageStatus.PENDING, PageStatus.SENT), else_=PageRecord.status),
-                **ref))
+        # One statement; Twilio's status callback may have come first (and said "failed"):
+        # what it said is kept.
+        await s.execute(update(PageRecord).where(PageRecord.id == page.id).values(
+            sent_at=self._clock.now(), delivery_status=func.coalesce(PageRecord.delivery_status, sent.status),
+            status=case((PageRecord.status == PageStatus.PENDING, PageStatus.SENT), else_=PageRecord.status),
+            **ref))
 
     async def _refused(self, page_id: int, refusal: PageRefused) -> None:
         """Recorded in the alert's history and thread; the escalation carries on regardless."""
