@@ -8,14 +8,17 @@ import asyncio
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from aiohttp import web
 
 from bot.sandbox.http_server import SandboxServer
+from bot.sandbox.slack import SlackStandIn
 from bot.sandbox.slack_records import SandboxUser
+from bot.sandbox.slack_scopes import AppGrants
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -139,3 +142,40 @@ async def run_cli(args: Sequence[str], env: dict[str, str], cwd: Path) -> Ran:
     assert proc.returncode is not None
     return Ran(proc.returncode, out.decode(), err.decode())
 
+
+
+@dataclass
+class World:
+    """A vendor's stand-in, the Slack stand-in with the people to look up, and a folder to import into."""
+
+    vendor: VendorStandIn
+    slack: SlackStandIn
+    tmp: Path
+    vendor_args: Callable[[str], list[str]]  # the vendor and its credentials, given the stand-in's URL
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {"SLACK_BOT_TOKEN": self.slack.bot_token, "SLACK_API_URL": self.slack.api_url,
+                "DATABASE_URL": f"sqlite+aiosqlite:///{self.tmp / 'ws.db'}",
+                "WATCHSTANDER_CONFIG": str(self.tmp / "watchstander.yaml")}
+
+    def api(self, *mode: str) -> list[str]:
+        return ["import", *self.vendor_args(self.vendor.base_url), *mode, "--now", NOW]
+
+
+@asynccontextmanager
+async def world_of(tmp: Path, vendor: VendorStandIn, vendor_args: Callable[[str], list[str]]) -> AsyncIterator[World]:
+    async with SlackStandIn(users=SLACK_PEOPLE, grants=AppGrants.everything()) as slack:
+        await vendor.start()
+        try:
+            yield World(vendor, slack, tmp, vendor_args)
+        finally:
+            await vendor.stop()
+
+
+def succeeded(ran: Ran, secret: str) -> str:
+    """The output of a run that worked, said no traceback and never printed the credential."""
+    assert ran.code == 0, ran.err + ran.out
+    assert "Traceback" not in ran.err
+    assert secret not in ran.out + ran.err
+    return ran.out

@@ -6,7 +6,6 @@ ones, compare, and a vendor failure half-way."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -19,8 +18,6 @@ from bot.importers.compare import watchstander_primaries
 from bot.importers.fetch import DirFetcher
 from bot.importers.mapping import map_export
 from bot.importers.timeline import final_shifts, holder
-from bot.sandbox.slack import SlackStandIn
-from bot.sandbox.slack_scopes import AppGrants
 from tests.importers.standins import (
     FIXTURES,
     GRAFANA_LISTS,
@@ -29,7 +26,10 @@ from tests.importers.standins import (
     Paging,
     Ran,
     VendorStandIn,
+    World,
     run_cli,
+    succeeded,
+    world_of,
 )
 
 TOKEN = "glsa_oncallToken_9f8e7d6c"
@@ -39,39 +39,16 @@ ENV_TOKENS = {"WS_TOKEN_ALERTMANAGER": "alertmanager-token-1", "WS_TOKEN_CHECKOU
               "WS_TOKEN_GRAFANA_ALERTING": "grafana-token-333"}
 
 
-@dataclass
-class World:
-    vendor: VendorStandIn
-    slack: SlackStandIn
-    tmp: Path
-
-    @property
-    def env(self) -> dict[str, str]:
-        return {"SLACK_BOT_TOKEN": self.slack.bot_token, "SLACK_API_URL": self.slack.api_url,
-                "DATABASE_URL": f"sqlite+aiosqlite:///{self.tmp / 'ws.db'}",
-                "WATCHSTANDER_CONFIG": str(self.tmp / "watchstander.yaml")}
-
-    def api(self, *mode: str) -> list[str]:
-        return ["import", "grafana-oncall", "--url", self.vendor.base_url, "--token", TOKEN, *mode, "--now", NOW]
-
-
 @pytest.fixture
 async def world(tmp_path: Path) -> AsyncIterator[World]:
     vendor = VendorStandIn(folder=FOLDER, auth=TOKEN, list_keys=GRAFANA_LISTS, paging=Paging("page", size=5),
                            prefix="/api/v1")
-    async with SlackStandIn(users=SLACK_PEOPLE, grants=AppGrants.everything()) as slack:
-        await vendor.start()
-        try:
-            yield World(vendor, slack, tmp_path)
-        finally:
-            await vendor.stop()
+    async with world_of(tmp_path, vendor, lambda url: ["grafana-oncall", "--url", url, "--token", TOKEN]) as w:
+        yield w
 
 
 def ok(ran: Ran) -> str:
-    assert ran.code == 0, ran.err + ran.out
-    assert "Traceback" not in ran.err
-    assert TOKEN not in ran.out + ran.err
-    return ran.out
+    return succeeded(ran, TOKEN)
 
 
 async def test_plan(world: World) -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -21,8 +20,6 @@ from bot.importers.compare import watchstander_primaries
 from bot.importers.fetch import DirFetcher
 from bot.importers.mapping import map_export
 from bot.importers.timeline import final_shifts, holder
-from bot.sandbox.slack import SlackStandIn
-from bot.sandbox.slack_scopes import AppGrants
 from tests.importers.standins import (
     FIXTURES,
     NOW,
@@ -31,7 +28,10 @@ from tests.importers.standins import (
     Paging,
     Ran,
     VendorStandIn,
+    World,
     run_cli,
+    succeeded,
+    world_of,
 )
 
 TOKEN = "u+pdTestTok3n-xyz"
@@ -41,39 +41,16 @@ ENV_TOKENS = {"WS_TOKEN_PLATFORM_API": "platform-api-token-1", "WS_TOKEN_CHECKOU
               "WS_TOKEN_DATA_PIPELINE": "data-pipeline-token-3"}
 
 
-@dataclass
-class World:
-    vendor: VendorStandIn
-    slack: SlackStandIn
-    tmp: Path
-
-    @property
-    def env(self) -> dict[str, str]:
-        return {"SLACK_BOT_TOKEN": self.slack.bot_token, "SLACK_API_URL": self.slack.api_url,
-                "DATABASE_URL": f"sqlite+aiosqlite:///{self.tmp / 'ws.db'}",
-                "WATCHSTANDER_CONFIG": str(self.tmp / "watchstander.yaml")}
-
-    def api(self, *mode: str) -> list[str]:
-        return ["import", "pagerduty", "--api-token", TOKEN, "--api-url", self.vendor.base_url, *mode, "--now", NOW]
-
-
 @pytest.fixture
 async def world(tmp_path: Path) -> AsyncIterator[World]:
     vendor = VendorStandIn(folder=FOLDER, auth=f"Token token={TOKEN}", list_keys=PAGERDUTY_LISTS,
                            paging=Paging("offset", size=4))
-    async with SlackStandIn(users=SLACK_PEOPLE, grants=AppGrants.everything()) as slack:
-        await vendor.start()
-        try:
-            yield World(vendor, slack, tmp_path)
-        finally:
-            await vendor.stop()
+    async with world_of(tmp_path, vendor, lambda url: ["pagerduty", "--api-token", TOKEN, "--api-url", url]) as w:
+        yield w
 
 
 def ok(ran: Ran) -> str:
-    assert ran.code == 0, ran.err + ran.out
-    assert "Traceback" not in ran.err
-    assert TOKEN not in ran.out + ran.err
-    return ran.out
+    return succeeded(ran, TOKEN)
 
 
 async def test_plan_shows_every_mapping_and_writes_nothing(world: World) -> None:
