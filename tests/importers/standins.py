@@ -8,13 +8,19 @@ import asyncio
 import json
 import os
 import sys
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from aiohttp import web
 
+from bot.config import load_config
+from bot.importers.compare import watchstander_primaries
+from bot.importers.mapping import map_export
+from bot.importers.model import Export
+from bot.importers.timeline import final_shifts, holder
 from bot.sandbox.http_server import SandboxServer
 from bot.sandbox.slack import SlackStandIn
 from bot.sandbox.slack_records import SandboxUser
@@ -179,3 +185,32 @@ def succeeded(ran: Ran, secret: str) -> str:
     assert "Traceback" not in ran.err
     assert secret not in ran.out + ran.err
     return ran.out
+
+
+async def same_primaries(world: World, export: Export, target: Path, env: Mapping[str, str],
+                         hand: Sequence[tuple[str, str, str]] = ()) -> dict[str, list[str | None]]:
+    """The bot's primary, with the config written to ``target``, equals the source schedule's at 30
+    instants over four weeks (every hour of the day comes round) for each mapped schedule, and the
+    instants worked out by hand in ``hand`` (team, ISO instant, Slack id). Returns what the source
+    says per team, for checks of its own."""
+    at = datetime.fromisoformat(NOW)
+    mapped = map_export(export, now=at, public_url="https://x")
+    config = load_config(target, env=env)
+    instants = [at + i * timedelta(hours=22, minutes=23) for i in range(30)]
+    url = world.env["DATABASE_URL"]
+    expected_by_team: dict[str, list[str | None]] = {}
+    for schedule in export.schedules:
+        team = mapped.team_of_schedule.get(schedule.vendor_id)
+        if team is None:
+            continue
+        theirs = final_shifts(schedule, at - timedelta(days=1), at + timedelta(weeks=5), export.overrides)
+        expected = [export.person(h).slack_id if (h := holder(theirs, i)) and export.person(h) else None
+                    for i in instants]
+        assert await watchstander_primaries(config, base_dir=world.tmp, database_url=url, team=team,
+                                            instants=instants) == expected, team
+        expected_by_team[team] = expected
+    for team, when, who in hand:
+        got = await watchstander_primaries(config, base_dir=world.tmp, database_url=url, team=team,
+                                           instants=[datetime.fromisoformat(when)])
+        assert got == [who], (team, when)
+    return expected_by_team

@@ -6,18 +6,14 @@ ones, compare, and a vendor failure half-way."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 import yaml
 
-from bot.config import load_config
 from bot.importers import grafana_oncall
-from bot.importers.compare import watchstander_primaries
 from bot.importers.fetch import DirFetcher
-from bot.importers.mapping import map_export
-from bot.importers.timeline import final_shifts, holder
 from tests.importers.standins import (
     FIXTURES,
     GRAFANA_LISTS,
@@ -28,6 +24,7 @@ from tests.importers.standins import (
     VendorStandIn,
     World,
     run_cli,
+    same_primaries,
     succeeded,
     world_of,
 )
@@ -115,23 +112,7 @@ async def test_write_check_config_and_the_same_primary(world: World) -> None:
     export = await grafana_oncall.read(DirFetcher(FOLDER, "Grafana OnCall"), AT)
     for p in export.people:
         p.slack_id = p.slack_id or next((u.id for u in SLACK_PEOPLE if u.email == p.email), None)
-    mapped = map_export(export, now=AT, public_url="https://x")
-    config = load_config(target, env=ENV_TOKENS)
-    instants = [AT + i * timedelta(hours=22, minutes=23) for i in range(30)]
-    url = world.env["DATABASE_URL"]
-    for schedule in export.schedules:
-        team = mapped.team_of_schedule.get(schedule.vendor_id)
-        if team is None:
-            continue
-        theirs = final_shifts(schedule, AT - timedelta(days=1), AT + timedelta(weeks=5), export.overrides)
-        expected = [export.person(h).slack_id if (h := holder(theirs, at)) and export.person(h) else None
-                    for at in instants]
-        assert await watchstander_primaries(config, base_dir=world.tmp, database_url=url, team=team,
-                                            instants=instants) == expected, team
-    for team, at, who in HAND:
-        got = await watchstander_primaries(config, base_dir=world.tmp, database_url=url, team=team,
-                                           instants=[datetime.fromisoformat(at)])
-        assert got == [who], (team, at)
+    await same_primaries(world, export, target, ENV_TOKENS, HAND)
     compared = ok(await run_cli(world.api("--compare"), world.env, world.tmp))
     assert "0 difference(s)" in compared
 
